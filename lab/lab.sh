@@ -53,9 +53,11 @@ network() {
 }
 
 # B's mount namespace: a slave of A's (B sees A's mounts) that is shared within itself (as a
-# normal host's / is), with B's own /etc/criu and /var/lib/migrate bind-mounted over A's.
+# normal host's / is), with B's own /etc/criu, /var/lib/migrate and /root bind-mounted over A's
+# (A's /root may hold a slow .bashrc, which sshd's `bash -c` would run before every command).
 mount_namespace() {
-  mkdir -p "$RUN/ns" "$STATE/b/etc-criu" "$STATE/b/var-lib-migrate" /etc/criu /var/lib/migrate
+  mkdir -p "$RUN/ns" "$STATE/b/etc-criu" "$STATE/b/var-lib-migrate" "$STATE/b/root" /etc/criu /var/lib/migrate
+  chmod 0700 "$STATE/b/root" "$STATE/b/var-lib-migrate"
   mountpoint -q "$RUN/ns" || { mount --bind "$RUN/ns" "$RUN/ns"; mount --make-private "$RUN/ns"; }
   if ! nsenter --mount="$B_MNTNS" true 2>/dev/null; then
     touch "$B_MNTNS"
@@ -63,7 +65,8 @@ mount_namespace() {
     nsenter --mount="$B_MNTNS" sh -ec "
       mount --make-rshared /
       mount --bind '$STATE/b/etc-criu' /etc/criu
-      mount --bind '$STATE/b/var-lib-migrate' /var/lib/migrate"
+      mount --bind '$STATE/b/var-lib-migrate' /var/lib/migrate
+      mount --bind '$STATE/b/root' /root"
   fi
 }
 

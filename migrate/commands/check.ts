@@ -1,0 +1,65 @@
+/** `migrate check`: print both hosts' capabilities and what they mean for migration. */
+import { parseArgs } from 'node:util';
+import { checkHosts, type CheckReport, type HostInfo } from '../../src/check/index.js';
+import { MigrateError } from '../../src/errors.js';
+import { openTransport } from '../../transports/index.js';
+import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
+import type { Output } from '../output.js';
+
+export async function checkCommand(argv: string[], out: Output): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { to: { type: 'string' }, from: { type: 'string' }, json: { type: 'boolean' }, ...SSH_FLAGS },
+    strict: true,
+  });
+  if (!values.to) throw new MigrateError('BAD_INPUT', 'check needs a target host', { hint: 'add --to ssh://root@HOST' });
+  out.json = values.json ?? false;
+  const ssh = sshOptions(values);
+  const source = openTransport(values.from, ssh, (m) => out.warn(m));
+  const target = openTransport(values.to, ssh, (m) => out.warn(m));
+  try {
+    const report = await checkHosts(source, target);
+    if (out.json) out.result(toJson(report));
+    else out.text(formatReport(report));
+    return 0;
+  } finally {
+    await Promise.all([source.close(), target.close()]);
+  }
+}
+
+function hostJson(h: HostInfo) {
+  return {
+    host: h.host,
+    kernel: h.kernel,
+    criu: { version: h.criu.version, usable: h.criu.usable, features: h.criu.features, problems: h.criu.problems },
+    docker: h.docker,
+  };
+}
+
+function toJson(r: CheckReport) {
+  return { source: hostJson(r.source), target: hostJson(r.target), strategies: r.assessment.strategies, docker: r.assessment.docker };
+}
+
+function formatHost(role: string, h: HostInfo): string {
+  const feats = Object.entries(h.criu.features).map(([k, v]) => `${v ? '+' : '-'}${k}`).join(' ');
+  const lines = [
+    `${role}: ${h.host}`,
+    `  kernel  ${h.kernel}`,
+    `  criu    ${h.criu.version ?? 'not installed'}${h.criu.usable ? '' : '  (UNUSABLE)'}`,
+  ];
+  if (feats) lines.push(`          ${feats}`);
+  for (const p of h.criu.problems) lines.push(`          ! ${p}`);
+  lines.push(`  docker  ${h.docker.version ?? `none (${h.docker.problem ?? 'unknown'})`}${h.docker.version ? (h.docker.experimental ? ' (experimental)' : ' (experimental OFF)') : ''}`);
+  return lines.join('\n');
+}
+
+function formatReport(r: CheckReport): string {
+  const parts = [formatHost('source', r.source), formatHost('target', r.target), 'migration:'];
+  for (const [name, s] of Object.entries(r.assessment.strategies)) {
+    parts.push(`  ${s.available ? 'ok ' : 'no '} ${name}`);
+    for (const why of s.reasons) parts.push(`        ${why}`);
+  }
+  parts.push(`  ${r.assessment.docker.available ? 'ok ' : 'no '} docker containers`);
+  for (const why of r.assessment.docker.reasons) parts.push(`        ${why}`);
+  return parts.join('\n');
+}

@@ -1,0 +1,25 @@
+export const HELP = `migrate — live-migrate Linux containers and process trees between hosts with CRIU over SSH
+
+Usage:
+  migrate check --to ssh://[user@]host[:port] [--from ssh://...] [--json]
+  migrate --help
+
+Commands:
+  check            Probe both hosts (CRIU version and features, kernel, Docker) and say which
+                   migration strategies work between them. Changes nothing.
+
+Hosts:
+  --to URL         target host, ssh://[user@]host[:port]
+  --from URL       source host (default: this machine)
+
+SSH (OpenSSH's ~/.ssh/config, known_hosts and ssh-agent are used by default):
+  -i, --identity FILE          private key to offer (repeatable; env MIGRATE_SSH_KEY)
+  --known-hosts FILE           known_hosts file to trust (repeatable; env MIGRATE_KNOWN_HOSTS)
+  --insecure-accept-host-key   do NOT verify host keys (prints a warning on every connection)
+
+Output:
+  --json           one JSON object on stdout; progress and warnings go to stderr
+  -h, --help       this text
+
+Exit codes: 0 success, 1 failure (the message says what failed, where, and what to do), 2 bad usage.
+`;

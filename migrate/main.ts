@@ -1,0 +1,31 @@
+/** The `migrate` command line: dispatches to a command and turns errors into messages and exit codes. */
+import { MigrateError } from '../src/errors.js';
+import { checkCommand } from './commands/check.js';
+import { HELP } from './help.js';
+import { Output } from './output.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export async function main(argv: string[], out = new Output()): Promise<number> {
+  const [first, ...rest] = argv;
+  try {
+    if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+      out.text(HELP);
+      return first === undefined ? EXIT.usage : EXIT.ok;
+    }
+    if (first === 'check') return await checkCommand(rest, out);
+    throw new MigrateError('BAD_INPUT', `unknown command "${first}"`, { hint: 'see migrate --help' });
+  } catch (e) {
+    return report(e, out, argv.includes('--json'));
+  }
+}
+
+function report(e: unknown, out: Output, json: boolean): number {
+  const usage = (e instanceof MigrateError && e.code === 'BAD_INPUT') || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  const message = e instanceof Error ? e.message : String(e);
+  if (json) out.result({ error: e instanceof MigrateError ? e.toJSON() : { code: 'INTERNAL', message } });
+  out.warn(message);
+  if (!(e instanceof MigrateError) && !usage && e instanceof Error && process.env.MIGRATE_DEBUG) out.warn(e.stack ?? '');
+  return usage ? EXIT.usage : EXIT.failed;
+}
+

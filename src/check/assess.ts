@@ -1,0 +1,43 @@
+/**
+ * What two hosts' capabilities mean for migration between them: which strategies work and, for
+ * each that does not, why (named after the missing piece, so the user knows what to change).
+ */
+import type { HostInfo } from './host-info.js';
+
+export type Strategy = 'cold' | 'precopy' | 'postcopy' | 'hybrid';
+
+export interface Assessment {
+  strategies: Record<Strategy, { available: boolean; reasons: string[] }>;
+  docker: { available: boolean; reasons: string[] };
+}
+
+export function assess(source: HostInfo, target: HostInfo): Assessment {
+  const ends: Array<[string, HostInfo]> = [['source', source], ['target', target]];
+  const criu: string[] = [];
+  for (const [role, h] of ends) {
+    if (!h.criu.usable) criu.push(`CRIU unusable on ${role} ${h.host}: ${h.criu.problems.join('; ') || 'criu check failed'}`);
+  }
+  const precopy = [...criu];
+  if (!source.criu.features.mem_dirty_track) {
+    precopy.push(`pre-copy unavailable on source ${source.host}: kernel ${source.kernel} lacks soft-dirty tracking (CONFIG_MEM_SOFT_DIRTY)`);
+  }
+  const postcopy = [...criu];
+  if (!target.criu.features['uffd-noncoop']) {
+    postcopy.push(`post-copy unavailable on target ${target.host}: kernel ${target.kernel} lacks non-cooperative userfaultfd (uffd-noncoop)`);
+  }
+  const docker: string[] = [];
+  for (const [role, h] of ends) {
+    if (!h.docker.version) docker.push(`no Docker on ${role} ${h.host}: ${h.docker.problem ?? 'unknown'}`);
+    else if (!h.docker.experimental) docker.push(`Docker on ${role} ${h.host} runs without experimental features (docker checkpoint needs dockerd --experimental)`);
+  }
+  const entry = (reasons: string[]) => ({ available: reasons.length === 0, reasons });
+  return {
+    strategies: {
+      cold: entry(criu),
+      precopy: entry(precopy),
+      postcopy: entry(postcopy),
+      hybrid: entry([...new Set([...precopy, ...postcopy])]),
+    },
+    docker: entry(docker),
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * What the kernel and CRIU on a host can do, probed by running `criu check` rather than
+ * guessed from versions.
+ */
+import type { Transport } from '../../transports/transport.js';
+import { criuEnv } from './env.js';
+
+/** Features migrate cares about, by CRIU's own names (`criu check --feature NAME`). */
+export const FEATURES = [
+  'mem_dirty_track', // soft-dirty page tracking: pre-copy (pre-dump + --track-mem)
+  'uffd', // userfaultfd: lazy pages
+  'uffd-noncoop', // userfaultfd for non-cooperative processes: post-copy of real workloads
+  'pidfd_store', // reliable pid reuse detection across pre-dumps
+  'timens', // time namespaces
+  'network_lock_nftables', // locking the network while frozen without iptables
+  'clone3_set_tid', // restoring PIDs without a ns_last_pid race
+  'pagemap_scan', // fast dirty-page scanning (PAGEMAP_SCAN ioctl)
+] as const;
+
+const PROBES_AT_ONCE = 4;
+
+export type FeatureName = (typeof FEATURES)[number];
+export type FeatureMap = Record<FeatureName, boolean>;
+
+export interface CriuCheck {
+  /** `criu check` (the basic check) passed. */
+  ok: boolean;
+  /** Its error lines when it did not. */
+  problems: string[];
+  features: FeatureMap;
+}
+
+export async function checkCriu(t: Transport): Promise<CriuCheck> {
+  const env = criuEnv();
+  const basic = await t.exec(['criu', 'check'], { allowFailure: true, env });
+  const problems = (basic.stdout + basic.stderr)
+    .split('\n')
+    .filter((l) => /^Error|error/.test(l))
+    .map((l) => l.trim());
+  // Each probe re-reads kernel data (~0.5 s): run a few at a time, within sshd's MaxSessions.
+  const features = {} as FeatureMap;
+  const queue = [...FEATURES];
+  const worker = async () => {
+    for (let f = queue.shift(); f; f = queue.shift()) {
+      const r = await t.exec(['criu', 'check', '--feature', f], { allowFailure: true, env });
+      features[f] = r.exitCode === 0;
+    }
+  };
+  await Promise.all(Array.from({ length: PROBES_AT_ONCE }, worker));
+  return { ok: basic.exitCode === 0, problems, features };
+}

@@ -1,0 +1,108 @@
+/**
+ * Runs `criu dump`, `criu pre-dump` and `criu restore` on a host with typed options. A failure
+ * raises CRIU_FAILED carrying the `Error` lines of CRIU's own log, and where the full log is.
+ */
+import { posix } from 'node:path';
+import { MigrateError, isMigrateError } from '../errors.js';
+import type { Transport } from '../../transports/transport.js';
+import { readFileVia } from '../../transports/files.js';
+import { criuEnv } from './env.js';
+import { criuErrorLines } from './log.js';
+import { decodeDumpStats, decodeRestoreStats, type DumpStats, type RestoreStats } from './stats.js';
+
+export interface CommonOptions {
+  imagesDir: string;
+  /** Where CRIU writes its log and other non-image files; defaults to imagesDir. */
+  workDir?: string;
+  /** The process tree was started from a shell / holds a terminal session (`--shell-job`). */
+  shellJob?: boolean;
+  tcpEstablished?: boolean;
+  fileLocks?: boolean;
+  /** CRIU log verbosity 0–4 (default 4: the log is what explains failures). */
+  verbosity?: number;
+  extraArgs?: string[];
+}
+
+export interface DumpOptions extends CommonOptions {
+  pid: number;
+  /** Keep the tree running after the dump (otherwise CRIU kills it on success). */
+  leaveRunning?: boolean;
+  /** Pre-dump: memory only, the tree keeps running. */
+  preDump?: boolean;
+  trackMem?: boolean;
+  /** Previous (pre-)dump, relative to imagesDir or absolute. */
+  prevImagesDir?: string;
+  lazyPages?: boolean;
+  /** Send pages to a CRIU page server instead of writing them. */
+  pageServer?: { address: string; port: number };
+}
+
+export interface RestoreOptions extends CommonOptions {
+  /** Return once the tree runs, leaving it detached from criu (default true). */
+  detach?: boolean;
+  pidfile?: string;
+  lazyPages?: boolean;
+}
+
+function commonArgs(o: CommonOptions, log: string): string[] {
+  const args = ['-D', o.imagesDir, '-o', log, `-v${o.verbosity ?? 4}`];
+  if (o.workDir) args.push('-W', o.workDir);
+  if (o.shellJob) args.push('--shell-job');
+  if (o.tcpEstablished) args.push('--tcp-established');
+  if (o.fileLocks) args.push('--file-locks');
+  return args;
+}
+
+export function dumpArgs(o: DumpOptions): string[] {
+  const log = o.preDump ? 'pre-dump.log' : 'dump.log';
+  const args = [o.preDump ? 'pre-dump' : 'dump', '-t', String(o.pid), ...commonArgs(o, log)];
+  if (o.leaveRunning && !o.preDump) args.push('--leave-running');
+  if (o.trackMem) args.push('--track-mem');
+  if (o.prevImagesDir) args.push('--prev-images-dir', o.prevImagesDir);
+  if (o.lazyPages) args.push('--lazy-pages');
+  if (o.pageServer) args.push('--page-server', '--address', o.pageServer.address, '--port', String(o.pageServer.port));
+  return [...args, ...(o.extraArgs ?? [])];
+}
+
+export function restoreArgs(o: RestoreOptions): string[] {
+  const args = ['restore', ...commonArgs(o, 'restore.log')];
+  if (o.detach ?? true) args.push('-d');
+  if (o.pidfile) args.push('--pidfile', o.pidfile);
+  if (o.lazyPages) args.push('--lazy-pages');
+  return [...args, ...(o.extraArgs ?? [])];
+}
+
+async function runCriu(t: Transport, args: string[], o: CommonOptions, log: string): Promise<void> {
+  try {
+    await t.exec(['criu', ...args], { env: criuEnv() });
+  } catch (e) {
+    if (!isMigrateError(e, 'COMMAND_FAILED')) throw e;
+    const logPath = posix.join(o.workDir ?? o.imagesDir, log);
+    const text = await readFileVia(t, logPath).then((b) => b.toString('utf8'), () => '');
+    const lines = criuErrorLines(text);
+    throw new MigrateError('CRIU_FAILED', `criu ${args[0]} failed`, {
+      host: t.name,
+      command: e.command,
+      exitCode: e.exitCode,
+      stderr: lines.length > 0 ? lines.join('\n') : e.stderr,
+      hint: `full log: ${logPath} on ${t.name}`,
+      cause: e,
+    });
+  }
+}
+
+export async function dump(t: Transport, o: DumpOptions): Promise<void> {
+  await runCriu(t, dumpArgs(o), o, o.preDump ? 'pre-dump.log' : 'dump.log');
+}
+
+export async function restore(t: Transport, o: RestoreOptions): Promise<void> {
+  await runCriu(t, restoreArgs(o), o, 'restore.log');
+}
+
+export async function readDumpStats(t: Transport, imagesDir: string): Promise<DumpStats> {
+  return decodeDumpStats(await readFileVia(t, posix.join(imagesDir, 'stats-dump')));
+}
+
+export async function readRestoreStats(t: Transport, imagesDir: string): Promise<RestoreStats> {
+  return decodeRestoreStats(await readFileVia(t, posix.join(imagesDir, 'stats-restore')));
+}

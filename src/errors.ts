@@ -1,0 +1,99 @@
+/**
+ * The one error family of migrate. Every failure carries a code, the host it happened on, the
+ * command that failed (when there was one), and a hint that tells the user what to do next.
+ * Messages are built here only, so they all read the same way:
+ *   "<what failed> on <host>[: <command>]: <detail>. <hint>"
+ */
+export type ErrorCode =
+  | 'BAD_INPUT' // the user asked for something malformed or impossible
+  | 'COMMAND_FAILED' // a command exited non-zero or was killed
+  | 'COMMAND_NOT_FOUND' // the program is not installed on that host
+  | 'SSH_UNREACHABLE' // TCP connect / handshake failed
+  | 'SSH_AUTH' // the server refused every key we offered
+  | 'SSH_HOST_KEY_UNKNOWN' // no known_hosts entry for that host
+  | 'SSH_HOST_KEY_CHANGED' // known_hosts has a different key
+  | 'SSH_CHANNEL' // the connection broke under a running command or forward
+  | 'FORWARD_FAILED' // a port forward could not be set up
+  | 'CRIU_FAILED' // criu ran and reported an error
+  | 'CRIU_UNUSABLE' // criu missing, too old, or failing `criu check`
+  | 'IMAGE_CORRUPT'; // a CRIU image file could not be decoded
+
+export interface ErrorDetails {
+  /** Which host it happened on: "local", "root@10.0.0.2", ... */
+  host?: string;
+  /** The command as the user could type it again (already quoted). */
+  command?: string;
+  exitCode?: number;
+  signal?: string;
+  stderr?: string;
+  /** What the user should do about it. */
+  hint?: string;
+  cause?: unknown;
+}
+
+const STDERR_IN_MESSAGE = 2000;
+
+export class MigrateError extends Error {
+  override readonly name = 'MigrateError';
+  readonly code: ErrorCode;
+  readonly host?: string;
+  readonly command?: string;
+  readonly exitCode?: number;
+  readonly signal?: string;
+  readonly stderr?: string;
+  readonly hint?: string;
+  /** The reason alone, without host, command and hint. */
+  readonly reason: string;
+
+  constructor(code: ErrorCode, reason: string, details: ErrorDetails = {}) {
+    super(formatMessage(reason, details), details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.reason = reason;
+    this.host = details.host;
+    this.command = details.command;
+    this.exitCode = details.exitCode;
+    this.signal = details.signal;
+    this.stderr = details.stderr;
+    this.hint = details.hint;
+  }
+
+  /** A plain object for JSON reports. */
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      host: this.host,
+      command: this.command,
+      exitCode: this.exitCode,
+      signal: this.signal,
+      hint: this.hint,
+    };
+  }
+}
+
+function formatMessage(reason: string, d: ErrorDetails): string {
+  let msg = reason;
+  if (d.host) msg += ` on ${d.host}`;
+  if (d.command) msg += `: ${d.command}`;
+  const stderr = d.stderr?.trim();
+  if (stderr) {
+    const tail = stderr.length > STDERR_IN_MESSAGE ? '…' + stderr.slice(-STDERR_IN_MESSAGE) : stderr;
+    msg += `\n${tail}`;
+  }
+  if (d.hint) msg += `\n→ ${d.hint}`;
+  return msg;
+}
+
+export function isMigrateError(e: unknown, code?: ErrorCode): e is MigrateError {
+  return e instanceof MigrateError && (code === undefined || e.code === code);
+}
+
+/** Joins cleanup failures to the main error without replacing it (as go-criu's phaul does). */
+export function withCleanupErrors(main: unknown, cleanup: unknown[]): unknown {
+  const extra = cleanup.filter((e) => e !== undefined);
+  if (extra.length === 0) return main;
+  if (main instanceof Error) {
+    main.message += '\n' + extra.map((e) => `(cleanup also failed: ${e instanceof Error ? e.message : String(e)})`).join('\n');
+  }
+  return main;
+}

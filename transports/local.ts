@@ -1,0 +1,82 @@
+/** The local transport: commands run on the controller's machine through execa. */
+import { execa, type ResultPromise } from 'execa';
+import { PassThrough } from 'node:stream';
+import { MigrateError } from '../src/errors.js';
+import { quoteCommand } from './quote.js';
+import { commandFailed, tailText } from './command-error.js';
+import type { ExecOptions, ExecResult, Forward, ReverseForward, RunningCommand, Transport } from './transport.js';
+
+export class LocalTransport implements Transport {
+  readonly name = 'local';
+  readonly isLocal = true;
+
+  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const [file, ...args] = argv;
+    if (!file) throw new TypeError('exec needs a command');
+    const result = await execa(file, args, {
+      input: options.input,
+      env: options.env,
+      timeout: options.timeoutMs,
+      reject: false,
+      stripFinalNewline: false,
+      stdin: options.input === undefined ? 'ignore' : 'pipe',
+    });
+    if (result.failed && (result as { code?: string }).code === 'ENOENT') {
+      throw new MigrateError('COMMAND_NOT_FOUND', `${file} is not installed`, {
+        host: this.name,
+        command: quoteCommand(argv),
+        hint: `install ${file} on this machine (npm run lab:up provisions the lab)`,
+      });
+    }
+    const out: ExecResult = {
+      stdout: String(result.stdout ?? ''),
+      stderr: String(result.stderr ?? ''),
+      exitCode: result.exitCode ?? -1,
+      signal: result.signal ?? undefined,
+    };
+    if (result.timedOut) out.signal ??= 'SIGTERM';
+    if ((out.exitCode !== 0 || out.signal) && !options.allowFailure) {
+      throw commandFailed(this.name, argv, options.env, out, result.timedOut ? options.timeoutMs : undefined);
+    }
+    return out;
+  }
+
+  spawn(argv: readonly string[], options: { env?: Record<string, string> } = {}): RunningCommand {
+    const [file, ...args] = argv;
+    if (!file) throw new TypeError('spawn needs a command');
+    const child: ResultPromise = execa(file, args, {
+      env: options.env,
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: { stdout: false, stderr: true },
+      reject: false,
+      maxBuffer: { stderr: 1024 * 1024 },
+    });
+    const stdout = new PassThrough();
+    child.stdout!.pipe(stdout);
+    const done = child.then((result) => {
+      const stderr = tailText(String(result.stderr ?? ''));
+      const exitCode = result.exitCode ?? -1;
+      if (exitCode !== 0 || result.signal) {
+        throw commandFailed(this.name, argv, options.env, { exitCode, signal: result.signal ?? undefined, stderr, stdout: '' });
+      }
+      return { exitCode, stderr };
+    });
+    done.catch(() => {}); // the caller handles it; never an unhandled rejection
+    return { stdin: child.stdin!, stdout, done, kill: () => void child.kill() };
+  }
+
+  async forward(port: number, host = '127.0.0.1'): Promise<Forward> {
+    return { localHost: host, localPort: port, close: async () => {} };
+  }
+
+  async reverseForward(remotePort: number, port: number, host = '127.0.0.1'): Promise<ReverseForward> {
+    if (remotePort !== port) {
+      throw new MigrateError('FORWARD_FAILED', `a local transport cannot move port ${port} to ${remotePort}`, { host: this.name });
+    }
+    return { remoteHost: host, remotePort, close: async () => {} };
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,248 @@
+/**
+ * The SSH transport: one ssh2 connection per host, reused for every command, stream and port
+ * forward. Remote commands travel as one quoted string (transports/quote.ts). A remote exit code
+ * arrives as an `exit` event, not as a stream error, so it is turned into the same
+ * COMMAND_FAILED error the local transport raises.
+ */
+import { createServer, type Server } from 'node:net';
+import { connect as netConnect } from 'node:net';
+import { PassThrough } from 'node:stream';
+import type { Client, ClientChannel } from 'ssh2';
+import { MigrateError } from '../../src/errors.js';
+import { commandFailed, tailText } from '../command-error.js';
+import { quoteCommand } from '../quote.js';
+import type { ExecOptions, ExecResult, Forward, ReverseForward, RunningCommand, Transport } from '../transport.js';
+import { connectSsh, type Warn } from './connect.js';
+import { resolveDestination, type Destination, type SshOptions } from './destination.js';
+
+export class SshTransport implements Transport {
+  readonly isLocal = false;
+  readonly name: string;
+  readonly destination: Destination;
+  private client?: Promise<Client>;
+  private broken?: Error;
+  private readonly reverse = new Map<number, { host: string; port: number }>();
+
+  constructor(url: string, private readonly options: SshOptions = {}, private readonly warn: Warn = () => {}) {
+    this.destination = resolveDestination(url, options);
+    const d = this.destination;
+    this.name = `${d.user}@${d.host}${d.port === 22 ? '' : `:${d.port}`}`;
+  }
+
+  /** Connects now (otherwise the first command connects). */
+  async connect(): Promise<void> {
+    await this.conn();
+  }
+
+  private conn(): Promise<Client> {
+    if (this.broken) return Promise.reject(this.lostError(this.broken));
+    this.client ??= connectSsh(this.destination, this.options, this.warn).then((c) => {
+      c.on('close', () => {
+        this.broken ??= new Error('connection closed');
+      });
+      c.on('error', (e) => {
+        this.broken = e;
+      });
+      c.on('tcp connection', (info, accept, reject) => this.onReverseConnection(info, accept, reject));
+      return c;
+    });
+    this.client.catch(() => {
+      this.client = undefined; // a later call may try again
+    });
+    return this.client;
+  }
+
+  private lostError(cause: Error, command?: string): MigrateError {
+    return new MigrateError('SSH_CHANNEL', `SSH connection lost (${cause.message})`, {
+      host: this.name,
+      command,
+      hint: 'check the network and the remote sshd; the command may or may not have finished there',
+      cause,
+    });
+  }
+
+  private async channel(argv: readonly string[], env?: Record<string, string>): Promise<{ ch: ClientChannel; cmd: string }> {
+    const client = await this.conn();
+    const cmd = quoteCommand(argv, env);
+    const ch = await new Promise<ClientChannel>((resolve, reject) => {
+      client.exec(cmd, (err, stream) => (err ? reject(this.lostError(err, cmd)) : resolve(stream)));
+    });
+    return { ch, cmd };
+  }
+
+  /** Resolves with the exit status once the channel closes (exit + all output consumed). */
+  private waitExit(ch: ClientChannel, cmd: string): Promise<{ exitCode: number; signal?: string }> {
+    return new Promise((resolve, reject) => {
+      let exitCode: number | undefined;
+      let signal: string | undefined;
+      ch.on('exit', (code: number | null, sig?: string) => {
+        exitCode = code ?? -1;
+        signal = sig ? `SIG${sig}` : undefined;
+      });
+      ch.on('close', () => {
+        if (exitCode === undefined) reject(this.lostError(this.broken ?? new Error('channel closed without an exit status'), cmd));
+        else resolve({ exitCode, signal });
+      });
+    });
+  }
+
+  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const { ch, cmd } = await this.channel(argv, options.env);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    ch.on('data', (b: Buffer) => out.push(b));
+    ch.stderr.on('data', (b: Buffer) => err.push(b));
+    const exited = this.waitExit(ch, cmd);
+    ch.end(options.input ?? undefined);
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    if (options.timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        ch.signal('KILL');
+        ch.close();
+      }, options.timeoutMs);
+    }
+    let status: { exitCode: number; signal?: string };
+    try {
+      status = await exited;
+    } catch (e) {
+      if (!timedOut) throw e;
+      status = { exitCode: -1, signal: 'SIGKILL' };
+    } finally {
+      clearTimeout(timer);
+    }
+    const result: ExecResult = {
+      stdout: Buffer.concat(out).toString('utf8'),
+      stderr: tailText(Buffer.concat(err).toString('utf8')),
+      ...status,
+    };
+    if (status.exitCode === 127 && !options.allowFailure && /command not found|No such file/.test(result.stderr)) {
+      throw new MigrateError('COMMAND_NOT_FOUND', `${argv[0]} is not installed`, {
+        host: this.name,
+        command: cmd,
+        stderr: result.stderr,
+        hint: `install ${argv[0]} on ${this.destination.host}`,
+      });
+    }
+    if ((status.exitCode !== 0 || status.signal || timedOut) && !options.allowFailure) {
+      throw commandFailed(this.name, argv, options.env, result, timedOut ? options.timeoutMs : undefined);
+    }
+    return result;
+  }
+
+  spawn(argv: readonly string[], options: { env?: Record<string, string> } = {}): RunningCommand {
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    let channel: ClientChannel | undefined;
+    let killed = false;
+    const done = (async () => {
+      const { ch, cmd } = await this.channel(argv, options.env);
+      channel = ch;
+      if (killed) ch.close();
+      let stderr = '';
+      ch.stderr.on('data', (b: Buffer) => {
+        stderr = tailText(stderr + b.toString('utf8'));
+      });
+      const exited = this.waitExit(ch, cmd);
+      ch.pipe(stdout); // ssh2's channel applies backpressure through the SSH window
+      stdin.pipe(ch);
+      const status = await exited;
+      if (status.exitCode !== 0 || status.signal) {
+        throw commandFailed(this.name, argv, options.env, { ...status, stderr, stdout: '' });
+      }
+      return { exitCode: status.exitCode, stderr };
+    })();
+    done.catch((e) => {
+      stdout.destroy(e);
+    });
+    return {
+      stdin,
+      stdout,
+      done,
+      kill: () => {
+        killed = true;
+        channel?.signal('KILL');
+        channel?.close();
+      },
+    };
+  }
+
+  async forward(port: number, host = '127.0.0.1'): Promise<Forward> {
+    const client = await this.conn();
+    const server: Server = createServer((sock) => {
+      client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => {
+        if (err) {
+          this.warn(`port forward to ${host}:${port} on ${this.name} failed: ${err.message}`);
+          sock.destroy();
+          return;
+        }
+        sock.pipe(ch).pipe(sock);
+        sock.on('error', () => ch.close());
+        ch.on('error', () => sock.destroy());
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e) => reject(new MigrateError('FORWARD_FAILED', `cannot listen for a forward to ${host}:${port}`, { host: 'local', cause: e })));
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const addr = server.address();
+    const localPort = typeof addr === 'object' && addr ? addr.port : 0;
+    return {
+      localHost: '127.0.0.1',
+      localPort,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  async reverseForward(remotePort: number, port: number, host = '127.0.0.1'): Promise<ReverseForward> {
+    const client = await this.conn();
+    const bound = await new Promise<number>((resolve, reject) => {
+      client.forwardIn('127.0.0.1', remotePort, (err, p) => {
+        if (err) {
+          reject(new MigrateError('FORWARD_FAILED', `cannot listen on 127.0.0.1:${remotePort}`, {
+            host: this.name,
+            hint: 'the port may be taken, or sshd has AllowTcpForwarding off',
+            cause: err,
+          }));
+        } else resolve(p || remotePort);
+      });
+    });
+    this.reverse.set(bound, { host, port });
+    return {
+      remoteHost: '127.0.0.1',
+      remotePort: bound,
+      close: () =>
+        new Promise<void>((resolve) => {
+          this.reverse.delete(bound);
+          client.unforwardIn('127.0.0.1', bound, () => resolve());
+        }),
+    };
+  }
+
+  private onReverseConnection(
+    info: { destPort: number },
+    accept: () => ClientChannel,
+    reject: () => void,
+  ): void {
+    const target = this.reverse.get(info.destPort);
+    if (!target) return reject();
+    const ch = accept();
+    const sock = netConnect(target.port, target.host);
+    sock.pipe(ch).pipe(sock);
+    sock.on('error', () => ch.close());
+    ch.on('error', () => sock.destroy());
+  }
+
+  async close(): Promise<void> {
+    const pending = this.client;
+    this.client = undefined;
+    if (!pending) return;
+    const client = await pending.catch(() => undefined);
+    if (!client) return;
+    await new Promise<void>((resolve) => {
+      client.once('close', () => resolve());
+      client.end();
+    });
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * A transport runs commands on one host and moves bytes to and from it. The migration code only
+ * ever talks to hosts through this interface, so "local" and "over SSH" are interchangeable.
+ */
+import type { Readable, Writable } from 'node:stream';
+
+export interface ExecOptions {
+  /** Bytes for the command's stdin (the stdin is closed after them). */
+  input?: string | Buffer;
+  /** Extra environment variables for the command. */
+  env?: Record<string, string>;
+  /** Resolve instead of throwing on a non-zero exit. */
+  allowFailure?: boolean;
+  /** Kill the command after this many milliseconds. */
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  /** Signal name when the command was killed by a signal. */
+  signal?: string;
+}
+
+/** A command whose stdin and stdout are streams. */
+export interface RunningCommand {
+  stdin: Writable;
+  stdout: Readable;
+  /**
+   * Settles when the command has exited and its output has been consumed. Rejects with a
+   * MigrateError (COMMAND_FAILED) on a non-zero exit, with the last of its stderr.
+   */
+  done: Promise<{ exitCode: number; stderr: string }>;
+  /** Stops the command (SIGTERM locally, signal + channel close over SSH). */
+  kill(): void;
+}
+
+/** A TCP port on the controller that leads to an address on the transport's host. */
+export interface Forward {
+  /** Connect here (on the controller) to reach the far end. */
+  localHost: string;
+  localPort: number;
+  close(): Promise<void>;
+}
+
+/** A TCP port on the transport's host that leads back to an address on the controller. */
+export interface ReverseForward {
+  /** Processes on the transport's host connect here. */
+  remoteHost: string;
+  remotePort: number;
+  close(): Promise<void>;
+}
+
+export interface Transport {
+  /** How the host is named in messages: "local", "root@10.231.0.2". */
+  readonly name: string;
+  /** True when commands run on the controller's own machine. */
+  readonly isLocal: boolean;
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  spawn(argv: readonly string[], options?: Pick<ExecOptions, 'env'>): RunningCommand;
+  /** Reach `host:port` as seen from the transport's host through a port on the controller. */
+  forward(port: number, host?: string): Promise<Forward>;
+  /** Let the transport's host reach `host:port` on the controller through `remotePort` there. */
+  reverseForward(remotePort: number, port: number, host?: string): Promise<ReverseForward>;
+  close(): Promise<void>;
+}
