@@ -15,6 +15,8 @@ import type { ExecOptions, ExecResult, Forward, ReverseForward, RunningCommand, 
 import { connectSsh, type Warn } from './connect.js';
 import { resolveDestination, type Destination, type SshOptions } from './destination.js';
 
+const PID_TAG = 'migrate-remote-pid=';
+
 export class SshTransport implements Transport {
   readonly isLocal = false;
   readonly name: string;
@@ -61,13 +63,22 @@ export class SshTransport implements Transport {
     });
   }
 
-  private async channel(argv: readonly string[], env?: Record<string, string>): Promise<{ ch: ClientChannel; cmd: string }> {
+  /**
+   * Opens an exec channel. The exit listener is attached inside ssh2's callback: for a quick
+   * command one TCP read can carry the open confirmation, the output, `exit-status` and `close`,
+   * and ssh2 emits them synchronously, before any awaiting code would run.
+   */
+  private async channel(argv: readonly string[], env?: Record<string, string>): Promise<{ ch: ClientChannel; cmd: string; exited: Promise<{ exitCode: number; signal?: string }> }> {
     const client = await this.conn();
     const cmd = quoteCommand(argv, env);
-    const ch = await new Promise<ClientChannel>((resolve, reject) => {
-      client.exec(cmd, (err, stream) => (err ? reject(this.lostError(err, cmd)) : resolve(stream)));
+    return new Promise((resolve, reject) => {
+      client.exec(cmd, (err, ch) => {
+        if (err) return reject(this.lostError(err, cmd));
+        const exited = this.waitExit(ch, cmd);
+        exited.catch(() => {});
+        resolve({ ch, cmd, exited });
+      });
     });
-    return { ch, cmd };
   }
 
   /** Resolves with the exit status once the channel closes (exit + all output consumed). */
@@ -77,7 +88,7 @@ export class SshTransport implements Transport {
       let signal: string | undefined;
       ch.on('exit', (code: number | null, sig?: string) => {
         exitCode = code ?? -1;
-        signal = sig ? `SIG${sig}` : undefined;
+        signal = sig ? (sig.startsWith('SIG') ? sig : `SIG${sig}`) : undefined;
       });
       ch.on('close', () => {
         if (exitCode === undefined) reject(this.lostError(this.broken ?? new Error('channel closed without an exit status'), cmd));
@@ -87,35 +98,23 @@ export class SshTransport implements Transport {
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    const { ch, cmd } = await this.channel(argv, options.env);
+    // A timeout is enforced on the remote side by coreutils' timeout(1): closing an SSH
+    // channel does not stop the command there.
+    const timeoutS = options.timeoutMs === undefined ? undefined : Math.max(1, Math.ceil(options.timeoutMs / 1000));
+    const remoteArgv = timeoutS === undefined ? argv : ['timeout', '-s', 'KILL', String(timeoutS), ...argv];
+    const { ch, cmd, exited } = await this.channel(remoteArgv, options.env);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     ch.on('data', (b: Buffer) => out.push(b));
     ch.stderr.on('data', (b: Buffer) => err.push(b));
-    const exited = this.waitExit(ch, cmd);
     ch.end(options.input ?? undefined);
-    let timer: NodeJS.Timeout | undefined;
-    let timedOut = false;
-    if (options.timeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        timedOut = true;
-        ch.signal('KILL');
-        ch.close();
-      }, options.timeoutMs);
-    }
-    let status: { exitCode: number; signal?: string };
-    try {
-      status = await exited;
-    } catch (e) {
-      if (!timedOut) throw e;
-      status = { exitCode: -1, signal: 'SIGKILL' };
-    } finally {
-      clearTimeout(timer);
-    }
+    const status = await exited;
+    const timedOut = timeoutS !== undefined && status.exitCode === 137;
     const result: ExecResult = {
       stdout: Buffer.concat(out).toString('utf8'),
       stderr: tailText(Buffer.concat(err).toString('utf8')),
       ...status,
+      ...(timedOut ? { signal: 'SIGKILL' } : {}),
     };
     if (status.exitCode === 127 && !options.allowFailure && /command not found|No such file/.test(result.stderr)) {
       throw new MigrateError('COMMAND_NOT_FOUND', `${argv[0]} is not installed`, {
@@ -125,26 +124,44 @@ export class SshTransport implements Transport {
         hint: `install ${argv[0]} on ${this.destination.host}`,
       });
     }
-    if ((status.exitCode !== 0 || status.signal || timedOut) && !options.allowFailure) {
+    if ((status.exitCode !== 0 || status.signal) && !options.allowFailure) {
       throw commandFailed(this.name, argv, options.env, result, timedOut ? options.timeoutMs : undefined);
     }
     return result;
   }
 
+  /**
+   * Streams a remote command. SSH has no reliable way to kill a remote process (sshd ignores
+   * `signal` requests in many configurations, and closing the channel does not hang up a
+   * command without a tty), so the command is started through `sh`, which reports its PID on
+   * stderr before exec'ing it; kill() then runs `kill` on that PID.
+   */
   spawn(argv: readonly string[], options: { env?: Record<string, string> } = {}): RunningCommand {
     const stdin = new PassThrough();
     const stdout = new PassThrough();
     let channel: ClientChannel | undefined;
     let killed = false;
+    let remotePid: number | undefined;
+    const wrapped = ['sh', '-c', `echo "${PID_TAG}$$" >&2; exec "$@"`, 'sh', ...argv];
+    const killRemote = () => {
+      if (remotePid !== undefined) void this.exec(['kill', '-KILL', String(remotePid)], { allowFailure: true }).catch(() => {});
+      channel?.close();
+    };
     const done = (async () => {
-      const { ch, cmd } = await this.channel(argv, options.env);
+      const { ch, exited } = await this.channel(wrapped, options.env);
       channel = ch;
-      if (killed) ch.close();
       let stderr = '';
       ch.stderr.on('data', (b: Buffer) => {
         stderr = tailText(stderr + b.toString('utf8'));
+        if (remotePid === undefined) {
+          const m = new RegExp(`^${PID_TAG}(\\d+)\\n`).exec(stderr);
+          if (m) {
+            remotePid = Number(m[1]);
+            stderr = stderr.slice(m[0].length);
+            if (killed) killRemote();
+          }
+        }
       });
-      const exited = this.waitExit(ch, cmd);
       ch.pipe(stdout); // ssh2's channel applies backpressure through the SSH window
       stdin.pipe(ch);
       const status = await exited;
@@ -162,8 +179,7 @@ export class SshTransport implements Transport {
       done,
       kill: () => {
         killed = true;
-        channel?.signal('KILL');
-        channel?.close();
+        killRemote();
       },
     };
   }

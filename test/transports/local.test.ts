@@ -1,0 +1,45 @@
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { LocalTransport } from '../../transports/local.js';
+import { isMigrateError } from '../../src/errors.js';
+
+const local = new LocalTransport();
+
+test('exec returns output and exit code', async (t) => {
+  const r = await local.exec(['sh', '-c', 'echo out; echo err >&2; exit 3'], { allowFailure: true });
+  t.is(r.stdout, 'out\n');
+  t.is(r.stderr, 'err\n');
+  t.is(r.exitCode, 3);
+});
+
+test('a failing command raises COMMAND_FAILED with stderr and the command', async (t) => {
+  const e = await t.throwsAsync(local.exec(['sh', '-c', 'echo broken >&2; exit 7']));
+  t.true(isMigrateError(e, 'COMMAND_FAILED'));
+  t.is((e as any).exitCode, 7);
+  t.regex(e!.message, /exited with code 7 on local: sh -c/);
+  t.regex(e!.message, /broken/);
+});
+
+test('a missing program raises COMMAND_NOT_FOUND', async (t) => {
+  const e = await t.throwsAsync(local.exec(['no-such-program-xyz']));
+  t.true(isMigrateError(e, 'COMMAND_NOT_FOUND'));
+});
+
+test('spawn streams stdin to stdout', async (t) => {
+  const cmd = local.spawn(['sha256sum']);
+  const data = Buffer.alloc(8 * 1024 * 1024, 7);
+  cmd.stdin.end(data);
+  let out = '';
+  cmd.stdout.on('data', (b) => (out += b));
+  await cmd.done;
+  t.is(out.split(' ')[0], createHash('sha256').update(data).digest('hex'));
+});
+
+test('spawn rejects on a non-zero exit', async (t) => {
+  const cmd = local.spawn(['sh', '-c', 'echo nope >&2; exit 4']);
+  cmd.stdin.end();
+  cmd.stdout.resume();
+  const e = await t.throwsAsync(cmd.done);
+  t.true(isMigrateError(e, 'COMMAND_FAILED'));
+  t.regex(e!.message, /nope/);
+});
