@@ -92,6 +92,8 @@ async function runCriu(t: Transport, args: string[], o: CommonOptions, log: stri
 }
 
 export async function dump(t: Transport, o: DumpOptions): Promise<void> {
+  // Images hold the workload's whole memory: private to root from the first byte.
+  await t.exec(['mkdir', '-p', '-m', '0700', o.imagesDir, ...(o.workDir ? [o.workDir] : [])]);
   await runCriu(t, dumpArgs(o), o, o.preDump ? 'pre-dump.log' : 'dump.log');
 }
 

@@ -1,0 +1,220 @@
+/**
+ * Transport throughput: how fast can 256 MiB of a real workload's memory go from host A to
+ * host B over the ssh2 transport, the OpenSSH binary, and with zstd? Run: npm run bench:transport
+ * (needs the lab: bash lab/lab.sh up). Writes bench/results/transport-throughput.{json,md}.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { CompressStream } from 'zstd-napi';
+import { SshTransport } from '../transports/ssh/ssh-transport.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url)); // dist/bench/ -> repo root
+const MIB = 1024 * 1024;
+const INPUT_MIB = 256;
+const RUNS = 3;
+const COMMAND = 'npm run bench:transport';
+
+interface Lab { url: string; hostSpec: string; key: string; knownHosts: string }
+interface Row { name: string; kind: 'network' | 'cpu'; run: () => Promise<number | void> }
+interface RowResult { name: string; kind: string; seconds: number[]; mbps: number[]; median: number; min: number; max: number; ratio?: number }
+
+function labEnv(): Lab {
+  const out = execFileSync('bash', [join(ROOT, 'lab/lab.sh'), 'env'], { encoding: 'utf8' });
+  const env = new Map([...out.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+  const get = (k: string): string => env.get(k) ?? process.env[k] ?? fail(`lab.sh env gave no ${k}`);
+  const url = get('MIGRATE_LAB_TARGET');
+  return { url, hostSpec: url.replace(/^ssh:\/\//, ''), key: get('MIGRATE_LAB_SSH_KEY'), knownHosts: get('MIGRATE_LAB_KNOWN_HOSTS') };
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+/** The biggest private read-write anonymous mapping in /proc/PID/maps: [start, end). */
+async function biggestAnonMapping(pid: number): Promise<[number, number]> {
+  let best: [number, number] = [0, 0];
+  for (const line of (await readFile(`/proc/${pid}/maps`, 'utf8')).split('\n')) {
+    const [range, perms, , , inode, path] = line.trim().split(/\s+/);
+    if (!range || perms !== 'rw-p' || inode !== '0' || path !== undefined) continue;
+    const [start, end] = range.split('-').map((h) => parseInt(h, 16)) as [number, number];
+    if (end - start > best[1] - best[0]) best = [start, end];
+  }
+  return best[1] > best[0] ? best : fail(`no anonymous rw-p mapping in /proc/${pid}/maps`);
+}
+
+async function readProcessMemory(pid: number, [start, end]: [number, number]): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(end - start);
+  const fh = await open(`/proc/${pid}/mem`, 'r');
+  try {
+    for (let off = 0; off < buf.length; ) {
+      const { bytesRead } = await fh.read(buf, off, Math.min(16 * MIB, buf.length - off), start + off);
+      if (bytesRead === 0) fail(`short read of /proc/${pid}/mem at ${off}`);
+      off += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return buf;
+}
+
+/** Starts memload, waits for its `start` line, copies its memory, and stops it. */
+async function captureWorkloadMemory(mib: number): Promise<Buffer> {
+  const child = spawn(join(ROOT, 'build/memload'), ['--mib', String(mib), '--tick-ms', '100'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  try {
+    const lines = createInterface({ input: child.stdout });
+    let pid: number | undefined;
+    for await (const line of lines) {
+      const m = /^start pid=(\d+)/.exec(line);
+      if (m) { pid = Number(m[1]); break; }
+    }
+    child.stdout.resume(); // keep draining tick lines
+    if (pid === undefined) fail('memload exited before its start line');
+    const buf = await readProcessMemory(pid, await biggestAnonMapping(pid));
+    return buf.length === mib * MIB ? buf : fail(`mapping is ${buf.length} bytes, expected ${mib} MiB`);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+function chunks(buf: Buffer): Readable {
+  return Readable.from((function* () {
+    for (let off = 0; off < buf.length; off += MIB) yield buf.subarray(off, off + MIB);
+  })());
+}
+
+/** A sink that only counts bytes. */
+function counter(): { sink: Writable; bytes: () => number } {
+  let n = 0;
+  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { n += chunk.length; cb(); } });
+  return { sink, bytes: () => n };
+}
+
+async function viaTransport(t: SshTransport, buf: Buffer, argv: string[], level?: number): Promise<void> {
+  const cmd = t.spawn(argv);
+  cmd.stdout.resume();
+  const sent = level === undefined
+    ? pipeline(chunks(buf), cmd.stdin)
+    : pipeline(chunks(buf), new CompressStream({ compressionLevel: level }), cmd.stdin);
+  await Promise.all([sent, cmd.done]);
+}
+
+/** Runs `ssh [extra] host remote` with buf (or nothing) on its stdin. */
+async function viaOpenSsh(lab: Lab, extra: string[], remote: string, buf?: Buffer): Promise<void> {
+  const args = ['-i', lab.key, '-o', `UserKnownHostsFile=${lab.knownHosts}`, '-o', 'BatchMode=yes', ...extra, lab.hostSpec, remote];
+  const child = spawn('ssh', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  await (buf ? pipeline(chunks(buf), child.stdin) : new Promise<void>((resolve) => child.stdin.end(resolve)));
+  const [code, signal] = await exited;
+  if (code !== 0) fail(`ssh exited with ${code ?? signal}: ${stderr.trim()}`);
+}
+
+/** Compresses in 1 MiB chunks like the transport row does; returns input/output ratio. */
+async function compressOnly(buf: Buffer, level: number): Promise<number> {
+  const out = counter();
+  await pipeline(chunks(buf), new CompressStream({ compressionLevel: level }), out.sink);
+  return buf.length / out.bytes();
+}
+
+async function timed(fn: () => Promise<number | void>): Promise<{ seconds: number; value: number | void }> {
+  const t0 = process.hrtime.bigint();
+  const value = await fn();
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, value };
+}
+
+function summarize(row: Row, seconds: number[], bytes: number, ratio?: number): RowResult {
+  const mbps = seconds.map((s) => bytes / 1e6 / s);
+  const sorted = [...mbps].sort((a, b) => a - b);
+  return { name: row.name, kind: row.kind, seconds, mbps, median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)!, ...(ratio === undefined ? {} : { ratio }) };
+}
+
+/** Runs the rows round-robin (RUNS rounds) so drift on the host spreads over all of them. */
+async function measure(rows: Row[], bytes: number): Promise<RowResult[]> {
+  const seconds = rows.map((): number[] => []);
+  const ratios = rows.map((): number | undefined => undefined);
+  for (let round = 1; round <= RUNS; round++) {
+    for (const [i, row] of rows.entries()) {
+      const { seconds: s, value } = await timed(row.run);
+      seconds[i]!.push(s);
+      if (typeof value === 'number') ratios[i] = value;
+      console.error(`round ${round}/${RUNS}  ${row.name}: ${(bytes / 1e6 / s).toFixed(1)} MB/s`);
+    }
+  }
+  return rows.map((row, i) => summarize(row, seconds[i]!, bytes, ratios[i]));
+}
+
+function table(results: RowResult[]): string {
+  const f = (n: number) => n.toFixed(1);
+  const lines = ['| # | Path | Kind | Median MB/s | Min MB/s | Max MB/s | zstd ratio |', '|---|---|---|---:|---:|---:|---:|'];
+  results.forEach((r, i) => lines.push(`| ${i + 1} | ${r.name} | ${r.kind} | ${f(r.median)} | ${f(r.min)} | ${f(r.max)} | ${r.ratio === undefined ? '' : r.ratio.toFixed(5)} |`));
+  return lines.join('\n');
+}
+
+function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
+}
+
+async function main(): Promise<void> {
+  const lab = labEnv();
+  const buf = await captureWorkloadMemory(INPUT_MIB);
+  const t = new SshTransport(lab.url, { identityFiles: [lab.key], knownHostsFiles: [lab.knownHosts] });
+  try {
+    await t.connect(); // connection setup is not part of the ssh2 rows
+    const rows: Row[] = [
+      { name: 'ssh2 transport, `cat > /dev/null`', kind: 'network', run: () => viaTransport(t, buf, ['sh', '-c', 'cat > /dev/null']) },
+      { name: 'OpenSSH `ssh` (default cipher), `cat > /dev/null`', kind: 'network', run: () => viaOpenSsh(lab, [], 'cat > /dev/null', buf) },
+      { name: 'OpenSSH `ssh -c aes128-gcm@openssh.com`', kind: 'network', run: () => viaOpenSsh(lab, ['-c', 'aes128-gcm@openssh.com'], 'cat > /dev/null', buf) },
+      { name: 'zstd -1 in-process (CPU only)', kind: 'cpu', run: () => compressOnly(buf, 1) },
+      { name: 'zstd -3 in-process (CPU only)', kind: 'cpu', run: () => compressOnly(buf, 3) },
+      { name: 'zstd -1 stream → ssh2 transport → `zstd -d`', kind: 'network', run: () => viaTransport(t, buf, ['sh', '-c', 'zstd -d -c > /dev/null'], 1) },
+    ];
+    const setup: number[] = [];
+    for (let i = 0; i < RUNS; i++) setup.push((await timed(() => viaOpenSsh(lab, [], 'true'))).seconds);
+    const results = await measure(rows, buf.length);
+    report(results, buf.length, setup);
+  } finally {
+    await t.close();
+  }
+}
+
+function report(results: RowResult[], bytes: number, openSshSetupSeconds: number[]): void {
+  const meta = {
+    command: COMMAND,
+    date: new Date().toISOString(),
+    node: process.version,
+    kernel: sh('uname', ['-r']),
+    commit: sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
+    cpu: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
+    inputBytes: bytes,
+    chunkBytes: MIB,
+    runs: RUNS,
+    openSshSetupSeconds,
+  };
+  const md = table(results);
+  console.log(md);
+  const dir = join(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'transport-throughput.json'), JSON.stringify({ ...meta, input: `memload --mib ${INPUT_MIB} anonymous memory via /proc/PID/mem`, rows: results }, null, 2) + '\n');
+  const header = `# Transport throughput\n\nCommand: \`${COMMAND}\`  \nDate: ${meta.date}  \nCommit: ${meta.commit}  \nKernel: ${meta.kernel}  \nNode: ${meta.node}  \nCPU: ${meta.cpu}\n\n`;
+  const input = `Input: ${INPUT_MIB} MiB of \`memload --mib ${INPUT_MIB}\` anonymous memory, sent in 1 MiB chunks host A → B; ${RUNS} runs per row; MB = 1e6 bytes of input.\n\n`;
+  const setup = [...openSshSetupSeconds].sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
+  const notes = `\n\nOpenSSH rows open a new connection per run (included; \`ssh … true\` takes ${(setup * 1000).toFixed(0)} ms median). `
+    + 'ssh2 rows reuse one connection and include only the channel open. zstd ratio = input bytes / compressed bytes.\n';
+  writeFileSync(join(dir, 'transport-throughput.md'), header + input + md + notes);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -1,0 +1,42 @@
+/** `migrate check` against the lab, through the real binary. */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ensureLab, REPO } from '../helpers/lab.js';
+
+const run = promisify(execFile);
+const lab = ensureLab();
+const CLI = join(REPO, 'dist/migrate/cli.js');
+
+test('check --json reports both hosts, features and the kernel verdict', async (t) => {
+  const { stdout } = await run('node', [CLI, 'check', '--to', lab.target, '--json'], { env: process.env });
+  const r = JSON.parse(stdout);
+  for (const side of [r.source, r.target]) {
+    t.regex(side.criu.version, /^4\.\d+/);
+    t.is(typeof side.criu.features.mem_dirty_track, 'boolean');
+    t.is(typeof side.criu.features['uffd-noncoop'], 'boolean');
+    t.truthy(side.kernel);
+    t.regex(side.docker.version, /^\d+\./);
+  }
+  t.is(r.target.host, 'root@10.231.0.2');
+  t.true(r.strategies.cold.available);
+  // These machines lack soft-dirty tracking; the verdict must say so (and say why).
+  t.is(r.strategies.precopy.available, r.source.criu.features.mem_dirty_track);
+  if (!r.strategies.precopy.available) t.regex(r.strategies.precopy.reasons.join(), /soft-dirty/);
+});
+
+test('check prints a readable report', async (t) => {
+  const { stdout } = await run('node', [CLI, 'check', '--to', lab.target], { env: process.env });
+  t.regex(stdout, /source: local/);
+  t.regex(stdout, /target: root@10\.231\.0\.2/);
+  t.regex(stdout, /criu +4\./);
+  t.regex(stdout, /migration:/);
+});
+
+test('check refuses an unknown host key, exit 1, with what to do', async (t) => {
+  const e = await t.throwsAsync(run('node', [CLI, 'check', '--to', lab.target, '--known-hosts', '/dev/null'], { env: process.env }));
+  t.is((e as any).code, 1);
+  t.regex((e as any).stderr, /host key of root@10\.231\.0\.2 is unknown/);
+  t.regex((e as any).stderr, /ssh-keyscan/);
+});

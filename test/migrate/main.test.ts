@@ -1,0 +1,37 @@
+import test from 'ava';
+import { Writable } from 'node:stream';
+import { main } from '../../migrate/main.js';
+import { Output } from '../../migrate/output.js';
+
+function capture() {
+  const text = { out: '', err: '' };
+  const sink = (k: 'out' | 'err') => new Writable({ write(c, _e, cb) { text[k] += c; cb(); } });
+  return { text, out: new Output(sink('out'), sink('err')) };
+}
+
+test('--help prints usage and exits 0', async (t) => {
+  const { text, out } = capture();
+  t.is(await main(['--help'], out), 0);
+  t.regex(text.out, /Usage:/);
+  t.regex(text.out, /migrate check --to/);
+});
+
+test('an unknown command is a usage error (exit 2) with a hint', async (t) => {
+  const { text, out } = capture();
+  t.is(await main(['frobnicate'], out), 2);
+  t.regex(text.err, /unknown command "frobnicate"/);
+  t.regex(text.err, /migrate --help/);
+});
+
+test('check without --to is a usage error; with --json the error is JSON on stdout', async (t) => {
+  const { text, out } = capture();
+  t.is(await main(['check', '--json'], out), 2);
+  t.is(JSON.parse(text.out).error.code, 'BAD_INPUT');
+});
+
+test('a malformed target is refused before connecting', async (t) => {
+  const { text, out } = capture();
+  t.is(await main(['check', '--to', 'hostb'], out), 2);
+  t.regex(text.err, /unknown host "hostb"/);
+  t.regex(text.err, /ssh:\/\//);
+});

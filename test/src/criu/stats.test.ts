@@ -1,0 +1,26 @@
+import test from 'ava';
+import { decodeDumpStats, decodeRestoreStats, encodeStatsImage } from '../../../src/criu/stats.js';
+import { isMigrateError } from '../../../src/errors.js';
+
+test('decodes a dump stats image', (t) => {
+  const img = encodeStatsImage({ dump: { freezing_time: 10, frozen_time: 2000, memdump_time: 900, memwrite_time: 800, pages_scanned: 70000, pages_skipped_parent: 5, pages_written: 65536, pages_lazy: 0 } });
+  const s = decodeDumpStats(img);
+  t.is(s.frozenTimeUs, 2000);
+  t.is(s.pagesWritten, 65536);
+  t.is(s.pagesSkippedParent, 5);
+  t.is(s.irmapResolveUs, 0);
+});
+
+test('decodes a restore stats image', (t) => {
+  const s = decodeRestoreStats(encodeStatsImage({ restore: { pages_compared: 1, pages_skipped_cow: 2, forking_time: 3, restore_time: 4, pages_restored: 5 } }));
+  t.deepEqual(s, { pagesCompared: 1, pagesSkippedCow: 2, forkingTimeUs: 3, restoreTimeUs: 4, pagesRestored: 5 });
+});
+
+test('rejects bad magic, truncation and the wrong kind', (t) => {
+  const good = encodeStatsImage({ restore: { pages_compared: 1, pages_skipped_cow: 2, forking_time: 3, restore_time: 4 } });
+  const bad = Buffer.from(good);
+  bad.writeUInt32LE(0, 0);
+  t.true(isMigrateError(t.throws(() => decodeRestoreStats(bad)), 'IMAGE_CORRUPT'));
+  t.true(isMigrateError(t.throws(() => decodeRestoreStats(good.subarray(0, good.length - 2))), 'IMAGE_CORRUPT'));
+  t.true(isMigrateError(t.throws(() => decodeDumpStats(good)), 'IMAGE_CORRUPT'));
+});
