@@ -24,7 +24,7 @@ const COMMAND = 'npm run bench:transport';
 
 interface Lab { url: string; hostSpec: string; key: string; knownHosts: string }
 interface Row { name: string; kind: 'network' | 'cpu'; run: () => Promise<number | void> }
-interface RowResult { name: string; kind: string; seconds: number[]; mbps: number[]; median: number; min: number; max: number; ratio?: number }
+interface RowResult { name: string; kind: string; warmupSeconds: number; seconds: number[]; mbps: number[]; median: number; min: number; max: number; ratio?: number }
 
 function labEnv(): Lab {
   const out = execFileSync('bash', [join(ROOT, 'lab/lab.sh'), 'env'], { encoding: 'utf8' });
@@ -34,9 +34,9 @@ function labEnv(): Lab {
   return { url, hostSpec: url.replace(/^ssh:\/\//, ''), key: get('MIGRATE_LAB_SSH_KEY'), knownHosts: get('MIGRATE_LAB_KNOWN_HOSTS') };
 }
 
-function fail(message: string): never {
-  throw new Error(message);
-}
+const fail = (message: string): never => { throw new Error(message); };
+const loadavg = async (): Promise<string> => (await readFile('/proc/loadavg', 'utf8')).trim();
+const sh = (cmd: string, ...args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' }).trim();
 
 /** The biggest private read-write anonymous mapping in /proc/PID/maps: [start, end). */
 async function biggestAnonMapping(pid: number): Promise<[number, number]> {
@@ -70,16 +70,18 @@ async function captureWorkloadMemory(mib: number): Promise<Buffer> {
   const child = spawn(join(ROOT, 'build/memload'), ['--mib', String(mib), '--tick-ms', '100'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = once(child, 'exit');
   try {
-    const lines = createInterface({ input: child.stdout });
     let pid: number | undefined;
-    for await (const line of lines) {
-      const m = /^start pid=(\d+)/.exec(line);
-      if (m) { pid = Number(m[1]); break; }
+    for await (const line of createInterface({ input: child.stdout })) {
+      pid = Number(/^start pid=(\d+)/.exec(line)?.[1] ?? NaN);
+      if (pid > 0) break;
     }
     child.stdout.resume(); // keep draining tick lines
-    if (pid === undefined) fail('memload exited before its start line');
+    if (!pid) return fail('memload exited before its start line');
     const buf = await readProcessMemory(pid, await biggestAnonMapping(pid));
-    return buf.length === mib * MIB ? buf : fail(`mapping is ${buf.length} bytes, expected ${mib} MiB`);
+    if (buf.length !== mib * MIB) fail(`mapping is ${buf.length} bytes, expected ${mib} MiB`);
+    // Pages are self-describing: the first u64 of page i is i.
+    if (buf.readBigUInt64LE(0) !== 0n || buf.readBigUInt64LE(buf.length - 4096) !== BigInt(buf.length / 4096 - 1)) fail('mapping is not memload\'s pages');
+    return buf;
   } finally {
     child.kill('SIGTERM');
     await exited;
@@ -90,13 +92,6 @@ function chunks(buf: Buffer): Readable {
   return Readable.from((function* () {
     for (let off = 0; off < buf.length; off += MIB) yield buf.subarray(off, off + MIB);
   })());
-}
-
-/** A sink that only counts bytes. */
-function counter(): { sink: Writable; bytes: () => number } {
-  let n = 0;
-  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { n += chunk.length; cb(); } });
-  return { sink, bytes: () => n };
 }
 
 async function viaTransport(t: SshTransport, buf: Buffer, argv: string[], level?: number): Promise<void> {
@@ -111,44 +106,47 @@ async function viaTransport(t: SshTransport, buf: Buffer, argv: string[], level?
 /** Runs `ssh [extra] host remote` with buf (or nothing) on its stdin. */
 async function viaOpenSsh(lab: Lab, extra: string[], remote: string, buf?: Buffer): Promise<void> {
   const args = ['-i', lab.key, '-o', `UserKnownHostsFile=${lab.knownHosts}`, '-o', 'BatchMode=yes', ...extra, lab.hostSpec, remote];
-  const child = spawn('ssh', args, { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+  const child = spawn('ssh', args, { stdio: ['pipe', 'ignore', 'inherit'] });
   const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
   await (buf ? pipeline(chunks(buf), child.stdin) : new Promise<void>((resolve) => child.stdin.end(resolve)));
   const [code, signal] = await exited;
-  if (code !== 0) fail(`ssh exited with ${code ?? signal}: ${stderr.trim()}`);
+  if (code !== 0) fail(`ssh ${args.join(' ')} exited with ${code ?? signal}`);
 }
 
 /** Compresses in 1 MiB chunks like the transport row does; returns input/output ratio. */
 async function compressOnly(buf: Buffer, level: number): Promise<number> {
-  const out = counter();
-  await pipeline(chunks(buf), new CompressStream({ compressionLevel: level }), out.sink);
-  return buf.length / out.bytes();
+  let out = 0;
+  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { out += chunk.length; cb(); } });
+  await pipeline(chunks(buf), new CompressStream({ compressionLevel: level }), sink);
+  return buf.length / out;
 }
 
 async function timed(fn: () => Promise<number | void>): Promise<{ seconds: number; value: number | void }> {
-  const t0 = process.hrtime.bigint();
+  const t0 = performance.now();
   const value = await fn();
-  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, value };
+  return { seconds: (performance.now() - t0) / 1e3, value };
 }
 
-function summarize(row: Row, seconds: number[], bytes: number, ratio?: number): RowResult {
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function summarize(row: Row, [warmupSeconds, ...seconds]: number[], bytes: number, ratio?: number): RowResult {
   const mbps = seconds.map((s) => bytes / 1e6 / s);
-  const sorted = [...mbps].sort((a, b) => a - b);
-  return { name: row.name, kind: row.kind, seconds, mbps, median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)!, ...(ratio === undefined ? {} : { ratio }) };
+  return { name: row.name, kind: row.kind, warmupSeconds: warmupSeconds!, seconds, mbps, median: median(mbps), min: Math.min(...mbps), max: Math.max(...mbps), ...(ratio === undefined ? {} : { ratio }) };
 }
 
-/** Runs the rows round-robin (RUNS rounds) so drift on the host spreads over all of them. */
+/**
+ * Runs the rows round-robin so drift on the host spreads over all of them. Round 0 is a discarded
+ * warm-up: a fresh process's first ssh2 transfer runs at about half speed (JIT, heap growth).
+ */
 async function measure(rows: Row[], bytes: number): Promise<RowResult[]> {
   const seconds = rows.map((): number[] => []);
   const ratios = rows.map((): number | undefined => undefined);
-  for (let round = 1; round <= RUNS; round++) {
+  for (let round = 0; round <= RUNS; round++) {
     for (const [i, row] of rows.entries()) {
       const { seconds: s, value } = await timed(row.run);
       seconds[i]!.push(s);
       if (typeof value === 'number') ratios[i] = value;
-      console.error(`round ${round}/${RUNS}  ${row.name}: ${(bytes / 1e6 / s).toFixed(1)} MB/s`);
+      console.error(`${round === 0 ? 'warm-up' : `round ${round}/${RUNS}`}  ${row.name}: ${(bytes / 1e6 / s).toFixed(1)} MB/s`);
     }
   }
   return rows.map((row, i) => summarize(row, seconds[i]!, bytes, ratios[i]));
@@ -159,10 +157,6 @@ function table(results: RowResult[]): string {
   const lines = ['| # | Path | Kind | Median MB/s | Min MB/s | Max MB/s | zstd ratio |', '|---|---|---|---:|---:|---:|---:|'];
   results.forEach((r, i) => lines.push(`| ${i + 1} | ${r.name} | ${r.kind} | ${f(r.median)} | ${f(r.min)} | ${f(r.max)} | ${r.ratio === undefined ? '' : r.ratio.toFixed(5)} |`));
   return lines.join('\n');
-}
-
-function sh(cmd: string, args: string[]): string {
-  return execFileSync(cmd, args, { encoding: 'utf8' }).trim();
 }
 
 async function main(): Promise<void> {
@@ -179,27 +173,29 @@ async function main(): Promise<void> {
       { name: 'zstd -3 in-process (CPU only)', kind: 'cpu', run: () => compressOnly(buf, 3) },
       { name: 'zstd -1 stream → ssh2 transport → `zstd -d`', kind: 'network', run: () => viaTransport(t, buf, ['sh', '-c', 'zstd -d -c > /dev/null'], 1) },
     ];
+    const loadavgBefore = await loadavg();
     const setup: number[] = [];
     for (let i = 0; i < RUNS; i++) setup.push((await timed(() => viaOpenSsh(lab, [], 'true'))).seconds);
     const results = await measure(rows, buf.length);
-    report(results, buf.length, setup);
+    report(results, { inputBytes: buf.length, openSshSetupSeconds: setup, loadavgBefore, loadavgAfter: await loadavg() });
   } finally {
     await t.close();
   }
 }
 
-function report(results: RowResult[], bytes: number, openSshSetupSeconds: number[]): void {
+interface RunInfo { inputBytes: number; openSshSetupSeconds: number[]; loadavgBefore: string; loadavgAfter: string }
+
+function report(results: RowResult[], info: RunInfo): void {
   const meta = {
     command: COMMAND,
     date: new Date().toISOString(),
     node: process.version,
-    kernel: sh('uname', ['-r']),
-    commit: sh('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
+    kernel: sh('uname', '-r'),
+    commit: sh('git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'),
     cpu: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
-    inputBytes: bytes,
     chunkBytes: MIB,
     runs: RUNS,
-    openSshSetupSeconds,
+    ...info,
   };
   const md = table(results);
   console.log(md);
@@ -207,10 +203,10 @@ function report(results: RowResult[], bytes: number, openSshSetupSeconds: number
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'transport-throughput.json'), JSON.stringify({ ...meta, input: `memload --mib ${INPUT_MIB} anonymous memory via /proc/PID/mem`, rows: results }, null, 2) + '\n');
   const header = `# Transport throughput\n\nCommand: \`${COMMAND}\`  \nDate: ${meta.date}  \nCommit: ${meta.commit}  \nKernel: ${meta.kernel}  \nNode: ${meta.node}  \nCPU: ${meta.cpu}\n\n`;
-  const input = `Input: ${INPUT_MIB} MiB of \`memload --mib ${INPUT_MIB}\` anonymous memory, sent in 1 MiB chunks host A → B; ${RUNS} runs per row; MB = 1e6 bytes of input.\n\n`;
-  const setup = [...openSshSetupSeconds].sort((a, b) => a - b)[Math.floor(RUNS / 2)]!;
-  const notes = `\n\nOpenSSH rows open a new connection per run (included; \`ssh … true\` takes ${(setup * 1000).toFixed(0)} ms median). `
-    + 'ssh2 rows reuse one connection and include only the channel open. zstd ratio = input bytes / compressed bytes.\n';
+  const input = `Input: ${INPUT_MIB} MiB of \`memload --mib ${INPUT_MIB}\` anonymous memory, sent in 1 MiB chunks host A → B; one discarded warm-up round, then ${RUNS} runs per row, round-robin; MB = 1e6 bytes of input.\n\n`;
+  const notes = `\n\nOpenSSH rows open a new connection per run (included; \`ssh … true\` takes ${(median(info.openSshSetupSeconds) * 1000).toFixed(0)} ms median). `
+    + 'ssh2 rows reuse one connection and include only the channel open. zstd ratio = input bytes / compressed bytes. '
+    + `Load average before/after: ${info.loadavgBefore} / ${info.loadavgAfter}.\n`;
   writeFileSync(join(dir, 'transport-throughput.md'), header + input + md + notes);
 }
 

@@ -1,8 +1,17 @@
 export const HELP = `migrate — live-migrate Linux containers and process trees between hosts with CRIU over SSH
 
 Usage:
+  migrate CONTAINER --to ssh://[user@]host[:port] [options]
   migrate check --to ssh://[user@]host[:port] [--from ssh://...] [--json]
   migrate --help
+
+Migrating a Docker container (stop-and-copy; run on the source host):
+  --name NAME      name on the target (default: the same)
+  --keep-source    keep the stopped source container (default: remove it)
+  --dry-run        run every preflight check, freeze nothing
+  --zstd-level N   compression level of the image stream, 1-19 (default 1)
+  --strategy cold  the only strategy implemented so far
+  -y, --yes        never prompt (migrate never prompts; accepted for scripts)
 
 Commands:
   check            Probe both hosts (CRIU version and features, kernel, Docker) and say which

@@ -1,6 +1,7 @@
 /** The `migrate` command line: dispatches to a command and turns errors into messages and exit codes. */
 import { MigrateError } from '../src/errors.js';
 import { checkCommand } from './commands/check.js';
+import { migrateContainerCommand } from './commands/migrate-container.js';
 import { HELP } from './help.js';
 import { Output } from './output.js';
 
@@ -14,7 +15,8 @@ export async function main(argv: string[], out = new Output()): Promise<number> 
       return first === undefined ? EXIT.usage : EXIT.ok;
     }
     if (first === 'check') return await checkCommand(rest, out);
-    throw new MigrateError('BAD_INPUT', `unknown command "${first}"`, { hint: 'see migrate --help' });
+    // Anything else names a container: `migrate CONTAINER --to ssh://...`.
+    return await migrateContainerCommand(argv, out);
   } catch (e) {
     return report(e, out, argv.includes('--json'));
   }

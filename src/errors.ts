@@ -16,7 +16,11 @@ export type ErrorCode =
   | 'FORWARD_FAILED' // a port forward could not be set up
   | 'CRIU_FAILED' // criu ran and reported an error
   | 'CRIU_UNUSABLE' // criu missing, too old, or failing `criu check`
-  | 'IMAGE_CORRUPT'; // a CRIU image file could not be decoded
+  | 'IMAGE_CORRUPT' // a CRIU image file could not be decoded
+  | 'LOCKED' // another migrate run holds the lock
+  | 'PREFLIGHT' // a precondition failed before anything was frozen
+  | 'TRANSFER_FAILED' // the image stream broke or did not verify
+  | 'RESTORE_FAILED'; // the workload could not be started on the target
 
 export interface ErrorDetails {
   /** Which host it happened on: "local", "root@10.0.0.2", ... */

@@ -16,11 +16,16 @@ test('--help prints usage and exits 0', async (t) => {
   t.regex(text.out, /migrate check --to/);
 });
 
-test('an unknown command is a usage error (exit 2) with a hint', async (t) => {
+test('a container without a target is a usage error (exit 2) with a hint', async (t) => {
   const { text, out } = capture();
-  t.is(await main(['frobnicate'], out), 2);
-  t.regex(text.err, /unknown command "frobnicate"/);
-  t.regex(text.err, /migrate --help/);
+  t.is(await main(['web1'], out), 2);
+  t.regex(text.err, /no target host/);
+  t.regex(text.err, /--to ssh:\/\//);
+});
+
+test('an unknown option is a usage error', async (t) => {
+  const { out } = capture();
+  t.is(await main(['web1', '--to', 'ssh://h', '--frobnicate'], out), 2);
 });
 
 test('check without --to is a usage error; with --json the error is JSON on stdout', async (t) => {

@@ -1,0 +1,77 @@
+/** `migrate <container> --to ssh://...`: cold migration of a Docker container. */
+import { parseArgs } from 'node:util';
+import { MigrateError, isMigrateError } from '../../src/errors.js';
+import { migrateDockerContainer } from '../../src/migration/docker-cold.js';
+import type { MigrationReport } from '../../src/migration/report.js';
+import { openTransport } from '../../transports/index.js';
+import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
+import type { Output } from '../output.js';
+
+export async function migrateContainerCommand(argv: string[], out: Output): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      to: { type: 'string' }, from: { type: 'string' }, name: { type: 'string' },
+      'keep-source': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
+      yes: { type: 'boolean', short: 'y' }, 'zstd-level': { type: 'string' }, strategy: { type: 'string' },
+      ...SSH_FLAGS,
+    },
+  });
+  out.json = values.json ?? false;
+  if (positionals.length !== 1) throw new MigrateError('BAD_INPUT', 'give exactly one container to migrate', { hint: 'migrate CONTAINER --to ssh://root@HOST' });
+  if (!values.to) throw new MigrateError('BAD_INPUT', 'no target host', { hint: 'add --to ssh://root@HOST' });
+  if (values.strategy && values.strategy !== 'cold') {
+    throw new MigrateError('BAD_INPUT', `strategy "${values.strategy}" is not implemented yet`, { hint: 'use --strategy cold (the default)' });
+  }
+  const level = values['zstd-level'] === undefined ? 1 : Number(values['zstd-level']);
+  if (!Number.isInteger(level) || level < 1 || level > 19) {
+    throw new MigrateError('BAD_INPUT', `Expected --zstd-level to be an integer from 1 to 19, got \`${values['zstd-level']}\``);
+  }
+  const ssh = sshOptions(values);
+  const source = openTransport(values.from, ssh, (m) => out.warn(m));
+  const target = openTransport(values.to, ssh, (m) => out.warn(m));
+  const abort = new AbortController();
+  const onSigint = () => {
+    out.warn('interrupted: stopping and putting the workload back where it belongs');
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const report = await migrateDockerContainer({
+      container: positionals[0]!, source, target, name: values.name, keepSource: values['keep-source'],
+      dryRun: values['dry-run'], zstdLevel: level, signal: abort.signal, onEvent: (e) => out.event(e),
+    });
+    if (out.json) out.result(report);
+    else out.text(formatReport(report));
+    return report.outcome === 'migrated' || report.outcome === 'dry-run' ? 0 : 1;
+  } catch (e) {
+    if (isMigrateError(e) && out.json) {
+      // Nothing moved (preflight) or the rollback itself failed: say where the workload is.
+      out.result({ outcome: 'failed', runs_on: e.code === 'RESTORE_FAILED' ? 'none' : 'source', error: e.toJSON() });
+      out.warn(e.message);
+      return 1;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await Promise.all([source.close(), target.close()]);
+  }
+}
+
+function formatReport(r: MigrationReport): string {
+  if (r.outcome === 'dry-run') return `dry run: every preflight check passed for ${r.workload.source} (${r.phases_ms.preflight} ms); nothing was frozen`;
+  const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  const lines = [
+    r.outcome === 'migrated'
+      ? `migrated ${r.workload.source} → ${r.workload.target}: runs on the target`
+      : `migration of ${r.workload.source} FAILED and was rolled back: it runs on the ${r.runs_on}`,
+    `  freeze     ${r.freeze_ms ?? '-'} ms  (checkpoint ${r.phases_ms.checkpoint} + transfer ${r.phases_ms.transfer} + restore ${r.phases_ms.restore})`,
+    `  before     preflight ${r.phases_ms.preflight} ms, create on target ${r.phases_ms.create} ms`,
+    `  bytes      ${mib(r.bytes.raw)} MiB of images, ${mib(r.bytes.wire)} MiB on the wire`,
+  ];
+  if (r.criu.dump) lines.push(`  criu dump  frozen ${(r.criu.dump.frozenTimeUs / 1000).toFixed(1)} ms, ${r.criu.dump.pagesWritten} pages written`);
+  if (r.criu.restore) lines.push(`  criu rest. ${(r.criu.restore.restoreTimeUs / 1000).toFixed(1)} ms`);
+  if (r.error) lines.push(`  error      ${String(r.error.message).split('\n').join('\n             ')}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,49 @@
+/**
+ * Scoped overrides of /etc/criu/runc.conf. runc hands that file to CRIU on every checkpoint and
+ * restore, and options in it override what runc sent over RPC (CRIU's cr-service.c,
+ * setup_opts_from_req) — including `images-dir` and `work-dir`. That lets `docker checkpoint
+ * create` / `docker start --checkpoint` read and write the images in migrate's own directory
+ * instead of copying them through containerd's content store (measured: 0.8 s instead of 9.5 s
+ * for 256 MiB).
+ *
+ * The file is host-wide: every override is made under a host lock, for one operation, and the
+ * previous content is put back afterwards, also on failure.
+ *
+ * CRIU 4.1.1 calls readlink() on an `images-dir` given in the config file and fails with
+ * EINVAL on a plain directory, so `images-dir` must name a symlink to the real directory.
+ */
+import type { Transport } from '../../transports/transport.js';
+import { lockHost } from '../host-lock.js';
+
+export const RUNC_CONF = '/etc/criu/runc.conf';
+const LOCK = '/run/lock/migrate-runc-conf.lock';
+
+export interface RuncConfOverride {
+  imagesLink: string;
+  workDir?: string;
+  extra?: string[];
+}
+
+export function runcConfText(o: RuncConfOverride): string {
+  const lines = [`images-dir ${o.imagesLink}`];
+  if (o.workDir) lines.push(`work-dir ${o.workDir}`);
+  return [...lines, ...(o.extra ?? [])].join('\n') + '\n';
+}
+
+/** Runs `fn` while runc.conf holds the override; always restores the previous file. */
+export async function withRuncConf<T>(t: Transport, o: RuncConfOverride, fn: () => Promise<T>): Promise<T> {
+  const lock = await lockHost(t, LOCK, `${RUNC_CONF}`, 60);
+  const backup = `${RUNC_CONF}.migrate-backup`;
+  try {
+    await t.exec(['sh', '-c',
+      'set -e; mkdir -p /etc/criu; if [ -e "$1" ]; then cp -p "$1" "$2"; else rm -f "$2"; fi; cat > "$1"',
+      'runc-conf', RUNC_CONF, backup], { input: runcConfText(o) });
+    return await fn();
+  } finally {
+    try {
+      await t.exec(['sh', '-c', 'if [ -e "$2" ]; then mv -f "$2" "$1"; else rm -f "$1"; fi', 'runc-conf', RUNC_CONF, backup]);
+    } finally {
+      await lock.release();
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Checks made before anything is frozen. Each failure names the host and what to do.
+ */
+import type { Transport } from '../../transports/transport.js';
+import { criuVersion, compareVersions, MIN_CRIU } from '../criu/version.js';
+import { criuEnv } from '../criu/env.js';
+import { bindSources, unsupported, type ContainerInfo } from '../docker/container.js';
+import { MigrateError } from '../errors.js';
+
+const TARGET_TOOLS = ['docker', 'criu', 'zstd', 'tar', 'sha256sum', 'flock'];
+
+export async function requireTools(t: Transport, tools: string[]): Promise<void> {
+  const r = await t.exec(['sh', '-c', 'for c; do command -v "$c" >/dev/null || echo "$c"; done', 'tools', ...tools]);
+  const missing = r.stdout.split('\n').filter(Boolean);
+  if (missing.length > 0) {
+    throw new MigrateError('PREFLIGHT', `missing on this host: ${missing.join(', ')}`, { host: t.name, hint: `install ${missing.join(' ')} there` });
+  }
+}
+
+export async function requireCriu(t: Transport): Promise<void> {
+  const v = await criuVersion(t);
+  if (compareVersions(v, MIN_CRIU) < 0) {
+    throw new MigrateError('CRIU_UNUSABLE', `CRIU ${v.text} is too old (need ${MIN_CRIU.text})`, { host: t.name, hint: 'install a newer CRIU (lab/provision.sh builds one)' });
+  }
+  const r = await t.exec(['criu', 'check'], { allowFailure: true, env: criuEnv() });
+  if (r.exitCode !== 0) {
+    throw new MigrateError('CRIU_UNUSABLE', '`criu check` fails', { host: t.name, stderr: r.stdout + r.stderr, hint: 'run criu check there and fix what it reports (kernel features, capabilities)' });
+  }
+}
+
+export function requireMigratable(c: ContainerInfo, host: string): void {
+  if (!c.running) {
+    throw new MigrateError('PREFLIGHT', `container ${c.name} is not running`, { host, hint: 'start it first; only running containers are live-migrated' });
+  }
+  const reasons = unsupported(c);
+  if (reasons.length > 0) {
+    throw new MigrateError('PREFLIGHT', `container ${c.name} cannot be migrated: ${reasons.join('; ')}`, { host });
+  }
+}
+
+export async function requireTargetReady(target: Transport, c: ContainerInfo, name: string, workRoot: string, needBytes: number): Promise<void> {
+  await requireTools(target, TARGET_TOOLS);
+  const img = await target.exec(['docker', 'image', 'inspect', '--format', '{{.Id}}', c.image], { allowFailure: true });
+  if (img.exitCode !== 0) {
+    throw new MigrateError('PREFLIGHT', `image ${c.image} is not on the target`, {
+      host: target.name,
+      hint: `load it there first (docker save ${c.image} | ssh TARGET docker load); --transfer-image is not implemented yet`,
+    });
+  }
+  const taken = await target.exec(['docker', 'container', 'inspect', name], { allowFailure: true });
+  if (taken.exitCode === 0) {
+    throw new MigrateError('PREFLIGHT', `a container named ${name} already exists on the target`, { host: target.name, hint: 'remove it there, or choose another name with --name' });
+  }
+  for (const src of bindSources(c)) {
+    const r = await target.exec(['test', '-e', src], { allowFailure: true });
+    if (r.exitCode !== 0) {
+      throw new MigrateError('PREFLIGHT', `bind mount source ${src} does not exist on the target`, { host: target.name, hint: `create ${src} there (the container's view of it must match)` });
+    }
+  }
+  const df = await target.exec(['sh', '-c', 'mkdir -p -m 0700 "$1" && df -Pk "$1" | tail -n 1', 'df', workRoot]);
+  const availKiB = Number(df.stdout.trim().split(/\s+/)[3]);
+  if (Number.isFinite(availKiB) && availKiB * 1024 < needBytes) {
+    throw new MigrateError('PREFLIGHT', `not enough free space under ${workRoot} on the target: ${Math.round(availKiB / 1024)} MiB free, about ${Math.ceil(needBytes / 2 ** 20)} MiB needed`, {
+      host: target.name,
+      hint: `free space there or point MIGRATE_WORK_DIR at a larger filesystem`,
+    });
+  }
+}
+
+/** Resident memory of the container's processes: what its checkpoint will roughly weigh. */
+export async function residentBytes(source: Transport, ref: string): Promise<number> {
+  const r = await source.exec(['sh', '-c',
+    'for p in $(docker top "$1" -eo pid | tail -n +2); do grep VmRSS /proc/$p/status; done | awk \'{s+=$2} END {print s+0}\'',
+    'rss', ref], { allowFailure: true });
+  return Number(r.stdout.trim() || 0) * 1024;
+}

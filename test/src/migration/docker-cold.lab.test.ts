@@ -1,0 +1,177 @@
+/** Cold migration of a Docker container between the lab's hosts, with faults. */
+import test from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LocalTransport } from '../../../transports/local.js';
+import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
+import type { Transport } from '../../../transports/transport.js';
+import { migrateDockerContainer } from '../../../src/migration/docker-cold.js';
+import { isMigrateError } from '../../../src/errors.js';
+import { ensureLab, sshOpts } from '../../helpers/lab.js';
+import { continuous } from '../../helpers/workload.js';
+
+const lab = ensureLab();
+const a = new LocalTransport();
+const b = new SshTransport(lab.target, sshOpts(lab));
+test.after.always(() => b.close());
+
+let n = 0;
+async function startContainer(t: Transport, mib = 32): Promise<string> {
+  const name = `mig-${process.pid}-${++n}`;
+  await t.exec(['docker', 'run', '-d', '--name', name, '--label', 'migrate.lab=1', '--security-opt', 'seccomp=unconfined',
+    lab.image, '--mib', String(mib), '--tick-ms', '50']);
+  await sleep(500);
+  return name;
+}
+
+async function logs(t: Transport, name: string): Promise<string> {
+  const r = await t.exec(['docker', 'logs', name]);
+  return r.stdout + r.stderr;
+}
+
+async function checksum(t: Transport, name: string): Promise<string> {
+  const before = (await logs(t, name)).match(/^check .*$/gm)?.length ?? 0;
+  await t.exec(['docker', 'kill', '-s', 'USR1', name]);
+  for (let i = 0; i < 50; i++) {
+    const lines = (await logs(t, name)).match(/^check \d+ sum=(\w+) pages=\d+ bad=(\d+)$/gm) ?? [];
+    if (lines.length > before) {
+      const m = /sum=(\w+) pages=\d+ bad=(\d+)/.exec(lines[lines.length - 1]!)!;
+      if (m[2] !== '0') throw new Error(`memory check found ${m[2]} bad pages`);
+      return m[1]!;
+    }
+    await sleep(100);
+  }
+  throw new Error('no check line');
+}
+
+const tickNums = (text: string) => [...text.matchAll(/^tick (\d+) /gm)].map((m) => Number(m[1]));
+
+async function remove(name: string) {
+  await a.exec(['docker', 'rm', '-f', name], { allowFailure: true });
+  await b.exec(['docker', 'rm', '-f', name], { allowFailure: true });
+}
+
+test.serial('a container migrates A → B: the counter goes on with the next number, memory intact', async (t) => {
+  const name = await startContainer(a);
+  try {
+    const sumBefore = await checksum(a, name);
+    const report = await migrateDockerContainer({ container: name, source: a, target: b });
+    t.is(report.outcome, 'migrated');
+    t.is(report.runs_on, 'target');
+    t.true(report.freeze_ms! > 0 && report.freeze_ms! >= report.phases_ms.checkpoint);
+    t.true(report.bytes.raw > 32 * 2 ** 20 && report.bytes.wire > 0);
+    t.true(report.criu.dump!.pagesWritten >= 32 * 256);
+    t.true(report.criu.restore!.restoreTimeUs > 0);
+    const lastOnA = Math.max(...tickNums(await logs(a, name).catch(() => '')), 0);
+    t.is(lastOnA, 0, 'the source container is gone');
+    await sleep(500);
+    const onB = tickNums(await logs(b, name));
+    t.true(onB.length > 3);
+    t.true(continuous(onB));
+    t.is(await checksum(b, name), sumBefore);
+    t.is((await b.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name])).stdout.trim(), 'true');
+    t.is((await a.exec(['sh', '-c', 'ls /var/lib/migrate | grep -c -- "-" || true'])).stdout.trim(), '0', 'image dirs removed');
+    t.log(`freeze ${report.freeze_ms} ms: ${JSON.stringify(report.phases_ms)}`);
+  } finally {
+    await remove(name);
+  }
+});
+
+test.serial('--keep-source: the first tick on B follows the last tick on A', async (t) => {
+  const name = await startContainer(a);
+  try {
+    const report = await migrateDockerContainer({ container: name, source: a, target: b, keepSource: true });
+    t.is(report.outcome, 'migrated');
+    const onA = tickNums(await logs(a, name));
+    await sleep(300);
+    const onB = tickNums(await logs(b, name));
+    t.true(continuous(onA) && continuous(onB));
+    t.is(onB[0], onA[onA.length - 1]! + 1, 'no gap, no repeat across hosts');
+    t.is((await a.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name])).stdout.trim(), 'false');
+  } finally {
+    await remove(name);
+  }
+});
+
+test.serial('a corrupted byte in the stream is caught; the workload runs on the source again, once', async (t) => {
+  const name = await startContainer(a);
+  try {
+    const sumBefore = await checksum(a, name);
+    let flipped = false;
+    const report = await migrateDockerContainer({
+      container: name, source: a, target: b,
+      faults: {
+        // Flip a byte inside a zstd block: either zstd or the manifest must catch it.
+        tamper: (chunk, offset) => {
+          if (flipped || offset + chunk.length < 1 << 20) return chunk;
+          flipped = true;
+          const c = Buffer.from(chunk);
+          c[c.length >> 1]! ^= 0x40;
+          return c;
+        },
+      },
+    });
+    t.true(flipped);
+    t.is(report.outcome, 'rolled-back');
+    t.is(report.runs_on, 'source');
+    t.regex(String(report.error?.code), /TRANSFER_FAILED/);
+    t.is((await a.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name])).stdout.trim(), 'true');
+    t.not((await b.exec(['docker', 'container', 'inspect', name], { allowFailure: true })).exitCode, 0, 'no half-made twin on B');
+    await sleep(300);
+    t.true(continuous(tickNums(await logs(a, name))), 'counter continues on the source');
+    t.is(await checksum(a, name), sumBefore);
+  } finally {
+    await remove(name);
+  }
+});
+
+test.serial('a restore that fails on the target rolls back to the source', async (t) => {
+  const name = await startContainer(a);
+  try {
+    const report = await migrateDockerContainer({
+      container: name, source: a, target: b,
+      faults: { beforeRestore: async () => { await b.exec(['sh', '-c', 'rm -f /var/lib/migrate/*/images/pages-*.img']); } },
+    });
+    t.is(report.outcome, 'rolled-back');
+    t.is(report.runs_on, 'source');
+    t.is((await a.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name])).stdout.trim(), 'true');
+    t.not((await b.exec(['docker', 'container', 'inspect', name], { allowFailure: true })).exitCode, 0);
+  } finally {
+    await remove(name);
+  }
+});
+
+test.serial('bad input is refused before anything is frozen', async (t) => {
+  const e1 = await t.throwsAsync(migrateDockerContainer({ container: 'no-such-container-xyz', source: a, target: b }));
+  t.true(isMigrateError(e1, 'PREFLIGHT'));
+  t.regex(e1!.message, /no container "no-such-container-xyz"/);
+
+  const name = await startContainer(a);
+  try {
+    await a.exec(['docker', 'tag', lab.image, `migrate-only-on-a:${process.pid}`]);
+    await a.exec(['docker', 'rm', '-f', name]);
+    await a.exec(['docker', 'run', '-d', '--name', name, '--security-opt', 'seccomp=unconfined', `migrate-only-on-a:${process.pid}`, '--mib', '1']);
+    const e2 = await t.throwsAsync(migrateDockerContainer({ container: name, source: a, target: b }));
+    t.true(isMigrateError(e2, 'PREFLIGHT'));
+    t.regex(e2!.message, /image migrate-only-on-a:\d+ is not on the target/);
+    t.is((await a.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name])).stdout.trim(), 'true', 'still running, never frozen');
+
+    const e3 = await t.throwsAsync(migrateDockerContainer({ container: name, source: a, target: new SshTransport('ssh://root@10.231.0.2', { identityFiles: [lab.sshKey], knownHostsFiles: ['/dev/null'] }) }));
+    t.true(isMigrateError(e3, 'SSH_HOST_KEY_UNKNOWN'));
+  } finally {
+    await remove(name);
+    await a.exec(['docker', 'rmi', `migrate-only-on-a:${process.pid}`], { allowFailure: true });
+  }
+});
+
+test.serial('a second migration of the same container is refused while one is in flight', async (t) => {
+  const name = await startContainer(a, 8);
+  try {
+    const first = migrateDockerContainer({ container: name, source: a, target: b, faults: { beforeRestore: () => sleep(1500) } });
+    await sleep(1200);
+    const e = await t.throwsAsync(migrateDockerContainer({ container: name, source: a, target: b, name: `${name}-2` }));
+    t.true(isMigrateError(e, 'LOCKED') || isMigrateError(e, 'PREFLIGHT'), String(e));
+    t.is((await first).outcome, 'migrated');
+  } finally {
+    await remove(name);
+  }
+});
