@@ -20,7 +20,8 @@ export type ErrorCode =
   | 'LOCKED' // another migrate run holds the lock
   | 'PREFLIGHT' // a precondition failed before anything was frozen
   | 'TRANSFER_FAILED' // the image stream broke or did not verify
-  | 'RESTORE_FAILED'; // the workload could not be started on the target
+  | 'RESTORE_FAILED' // the workload could not be started on the target
+  | 'INTERRUPTED'; // the user stopped the run (Ctrl-C)
 
 export interface ErrorDetails {
   /** Which host it happened on: "local", "root@10.0.0.2", ... */
@@ -90,14 +91,4 @@ function formatMessage(reason: string, d: ErrorDetails): string {
 
 export function isMigrateError(e: unknown, code?: ErrorCode): e is MigrateError {
   return e instanceof MigrateError && (code === undefined || e.code === code);
-}
-
-/** Joins cleanup failures to the main error without replacing it (as go-criu's phaul does). */
-export function withCleanupErrors(main: unknown, cleanup: unknown[]): unknown {
-  const extra = cleanup.filter((e) => e !== undefined);
-  if (extra.length === 0) return main;
-  if (main instanceof Error) {
-    main.message += '\n' + extra.map((e) => `(cleanup also failed: ${e instanceof Error ? e.message : String(e)})`).join('\n');
-  }
-  return main;
 }

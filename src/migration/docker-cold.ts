@@ -54,7 +54,7 @@ async function dockerRoot(t: Transport): Promise<string> {
 }
 
 function checkAbort(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new MigrateError('BAD_INPUT', 'interrupted', { hint: 'the migration was cancelled (Ctrl-C)' });
+  if (signal?.aborted) throw new MigrateError('INTERRUPTED', 'migration interrupted', { hint: 'nothing is left half-done: the workload runs where the report says' });
 }
 
 export async function migrateDockerContainer(o: DockerMigrationOptions): Promise<MigrationReport> {
@@ -93,7 +93,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
       return report;
     }
     checkAbort(o.signal);
-    return await migrateLocked(o, c, name, workRoot, report, step, lap, emit);
+    return await migrateLocked(o, c, name, workRoot, report, step, lap);
   } finally {
     await lock.release();
   }
@@ -101,7 +101,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
 
 async function migrateLocked(
   o: DockerMigrationOptions, c: ContainerInfo, name: string, workRoot: string, report: MigrationReport,
-  step: (s: string, host?: Transport, detail?: string) => void, lap: () => number, emit: EventSink,
+  step: (s: string, host?: Transport, detail?: string) => void, lap: () => number,
 ): Promise<MigrationReport> {
   const { source, target } = o;
   const phases = report.phases_ms;
@@ -176,8 +176,6 @@ async function migrateLocked(
   } catch (e) {
     if (report.outcome === 'failed' && report.runs_on === 'source' && !report.error) await cleanupTarget();
     throw e;
-  } finally {
-    void emit;
   }
 }
 

@@ -175,3 +175,21 @@ test.serial('a second migration of the same container is refused while one is in
     await remove(name);
   }
 });
+
+test.serial('an abort (Ctrl-C) mid-transfer rolls back to the source', async (t) => {
+  const name = await startContainer(a);
+  try {
+    const ac = new AbortController();
+    const report = await migrateDockerContainer({
+      container: name, source: a, target: b, signal: ac.signal,
+      faults: { tamper: (chunk, offset) => { if (offset > 1 << 20) ac.abort(); return chunk; } },
+    });
+    t.true(ac.signal.aborted);
+    t.is(report.outcome, 'rolled-back');
+    t.is(report.runs_on, 'source');
+    t.is((await a.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name])).stdout.trim(), 'true');
+    t.not((await b.exec(['docker', 'container', 'inspect', name], { allowFailure: true })).exitCode, 0);
+  } finally {
+    await remove(name);
+  }
+});
