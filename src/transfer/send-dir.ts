@@ -32,6 +32,9 @@ export interface SendResult {
   manifest: Manifest;
 }
 
+/** Read size: ssh2 costs per write, so big chunks are much faster (measured 44 → ~150 MB/s). */
+const CHUNK = 1 << 20;
+
 export const RECEIVE_SCRIPT =
   'set -e; umask 077; mkdir -p -m 0700 "$1"; cd "$1"; ' +
   'zstd -d -q -c | tar -x --no-same-owner --no-same-permissions --no-overwrite-dir -f -';
@@ -78,7 +81,7 @@ export async function sendDirectory(localDir: string, target: Transport, remoteD
         hash.update(b);
         rawBytes += b.length;
       });
-      await pipeline(createReadStream(f.path), tap, entry);
+      await pipeline(createReadStream(f.path, { highWaterMark: CHUNK }), tap, entry);
       manifest.set(f.name, hash.digest('hex'));
     }
     pack.finalize();

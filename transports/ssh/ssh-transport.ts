@@ -137,8 +137,9 @@ export class SshTransport implements Transport {
    * stderr before exec'ing it; kill() then runs `kill` on that PID.
    */
   spawn(argv: readonly string[], options: { env?: Record<string, string> } = {}): RunningCommand {
-    const stdin = new PassThrough();
-    const stdout = new PassThrough();
+    // Large buffers: every write into an ssh2 channel has a fixed cost.
+    const stdin = new PassThrough({ highWaterMark: 1 << 20 });
+    const stdout = new PassThrough({ highWaterMark: 1 << 20 });
     let channel: ClientChannel | undefined;
     let killed = false;
     let remotePid: number | undefined;
