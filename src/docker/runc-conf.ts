@@ -24,8 +24,11 @@ export interface RuncConfOverride {
   extra?: string[];
 }
 
+/** First line of every override: lets a later run recognise one left by a crashed run. */
+export const MARKER = '# written by migrate for one operation; the previous file is in runc.conf.migrate-backup';
+
 export function runcConfText(o: RuncConfOverride): string {
-  const lines = [`images-dir ${o.imagesLink}`];
+  const lines = [MARKER, `images-dir ${o.imagesLink}`];
   if (o.workDir) lines.push(`work-dir ${o.workDir}`);
   return [...lines, ...(o.extra ?? [])].join('\n') + '\n';
 }
@@ -35,9 +38,13 @@ export async function withRuncConf<T>(t: Transport, o: RuncConfOverride, fn: () 
   const lock = await lockHost(t, LOCK, `${RUNC_CONF}`, 60);
   const backup = `${RUNC_CONF}.migrate-backup`;
   try {
+    // Under the lock, a file that starts with our marker was left by a run that died mid-way:
+    // put its backup back (or remove it) before saving the real previous content.
     await t.exec(['sh', '-c',
-      'set -e; mkdir -p /etc/criu; if [ -e "$1" ]; then cp -p "$1" "$2"; else rm -f "$2"; fi; cat > "$1"',
-      'runc-conf', RUNC_CONF, backup], { input: runcConfText(o) });
+      'set -e; mkdir -p /etc/criu; ' +
+      'if [ -e "$1" ] && [ "$(head -n 1 "$1")" = "$3" ]; then if [ -e "$2" ]; then mv -f "$2" "$1"; else rm -f "$1"; fi; fi; ' +
+      'if [ -e "$1" ]; then cp -p "$1" "$2"; else rm -f "$2"; fi; cat > "$1"',
+      'runc-conf', RUNC_CONF, backup, MARKER], { input: runcConfText(o) });
     return await fn();
   } finally {
     try {
