@@ -1,5 +1,5 @@
 /** The `migrate` command line: dispatches to a command and turns errors into messages and exit codes. */
-import { MigrateError } from '../src/errors.js';
+import { MigrateError, errorJson } from '../src/errors.js';
 import { checkCommand } from './commands/check.js';
 import { migrateContainerCommand } from './commands/migrate-container.js';
 import { HELP } from './help.js';
@@ -25,7 +25,7 @@ export async function main(argv: string[], out = new Output()): Promise<number> 
 function report(e: unknown, out: Output, json: boolean): number {
   const usage = (e instanceof MigrateError && e.code === 'BAD_INPUT') || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
   const message = e instanceof Error ? e.message : String(e);
-  if (json) out.result({ error: e instanceof MigrateError ? e.toJSON() : { code: 'INTERNAL', message } });
+  if (json) out.result({ error: errorJson(e) });
   out.warn(message);
   if (!(e instanceof MigrateError) && !usage && e instanceof Error && process.env.MIGRATE_DEBUG) out.warn(e.stack ?? '');
   return usage ? EXIT.usage : EXIT.failed;

@@ -2,7 +2,7 @@
  * The one error family of migrate. Every failure carries a code, the host it happened on, the
  * command that failed (when there was one), and a hint that tells the user what to do next.
  * Messages are built here only, so they all read the same way:
- *   "<what failed> on <host>[: <command>]: <detail>. <hint>"
+ *   "<what failed> on <host>[: <command>]\n<stderr or detail>\n→ <hint>"
  */
 export type ErrorCode =
   | 'BAD_INPUT' // the user asked for something malformed or impossible
@@ -87,6 +87,11 @@ function formatMessage(reason: string, d: ErrorDetails): string {
   }
   if (d.hint) msg += `\n→ ${d.hint}`;
   return msg;
+}
+
+/** Any thrown value as the `error` object of a JSON report. */
+export function errorJson(e: unknown): Record<string, unknown> {
+  return e instanceof MigrateError ? e.toJSON() : { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
 
 export function isMigrateError(e: unknown, code?: ErrorCode): e is MigrateError {

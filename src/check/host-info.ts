@@ -1,7 +1,7 @@
 /** Everything `migrate check` learns about one host, through its transport. */
 import type { Transport } from '../../transports/transport.js';
 import { checkCriu, type FeatureMap } from '../criu/features.js';
-import { criuVersion, compareVersions, MIN_CRIU } from '../criu/version.js';
+import { criuVersion, versionProblem } from '../criu/version.js';
 import { isMigrateError } from '../errors.js';
 
 export interface HostInfo {
@@ -49,9 +49,9 @@ export async function hostInfo(t: Transport): Promise<HostInfo> {
     criu.version = v.text;
     const check = await checkCriu(t);
     criu.features = check.features;
-    criu.problems = check.problems;
-    if (compareVersions(v, MIN_CRIU) < 0) criu.problems.unshift(`CRIU ${v.text} is older than ${MIN_CRIU.text}`);
-    criu.usable = check.ok && compareVersions(v, MIN_CRIU) >= 0;
+    const tooOld = versionProblem(v);
+    criu.problems = tooOld ? [tooOld, ...check.problems] : check.problems;
+    criu.usable = check.ok && !tooOld;
   } catch (e) {
     if (!isMigrateError(e, 'CRIU_UNUSABLE')) throw e;
     criu.problems.push(e.reason);

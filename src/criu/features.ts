@@ -30,13 +30,17 @@ export interface CriuCheck {
   features: FeatureMap;
 }
 
+/** The plain `criu check`: does CRIU work on this kernel at all? */
+export async function basicCheck(t: Transport): Promise<{ ok: boolean; output: string; problems: string[] }> {
+  const r = await t.exec(['criu', 'check'], { allowFailure: true, env: criuEnv() });
+  const output = r.stdout + r.stderr;
+  const problems = output.split('\n').filter((l) => /^Error|error/.test(l)).map((l) => l.trim());
+  return { ok: r.exitCode === 0, output, problems };
+}
+
 export async function checkCriu(t: Transport): Promise<CriuCheck> {
   const env = criuEnv();
-  const basic = await t.exec(['criu', 'check'], { allowFailure: true, env });
-  const problems = (basic.stdout + basic.stderr)
-    .split('\n')
-    .filter((l) => /^Error|error/.test(l))
-    .map((l) => l.trim());
+  const basic = await basicCheck(t);
   // Each probe re-reads kernel data (~0.5 s): run a few at a time, within sshd's MaxSessions.
   const features = {} as FeatureMap;
   const queue = [...FEATURES];
@@ -47,5 +51,5 @@ export async function checkCriu(t: Transport): Promise<CriuCheck> {
     }
   };
   await Promise.all(Array.from({ length: PROBES_AT_ONCE }, worker));
-  return { ok: basic.exitCode === 0, problems, features };
+  return { ok: basic.ok, problems: basic.problems, features };
 }

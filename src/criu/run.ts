@@ -101,10 +101,11 @@ export async function restore(t: Transport, o: RestoreOptions): Promise<void> {
   await runCriu(t, restoreArgs(o), o, 'restore.log');
 }
 
-export async function readDumpStats(t: Transport, imagesDir: string): Promise<DumpStats> {
-  return decodeDumpStats(await readFileVia(t, posix.join(imagesDir, 'stats-dump')));
+/** CRIU writes its stats into the work dir (which is the images dir unless -W was given). */
+export async function readDumpStats(t: Transport, workDir: string): Promise<DumpStats> {
+  return decodeDumpStats(await readFileVia(t, posix.join(workDir, 'stats-dump')));
 }
 
-export async function readRestoreStats(t: Transport, imagesDir: string): Promise<RestoreStats> {
-  return decodeRestoreStats(await readFileVia(t, posix.join(imagesDir, 'stats-restore')));
+export async function readRestoreStats(t: Transport, workDir: string): Promise<RestoreStats> {
+  return decodeRestoreStats(await readFileVia(t, posix.join(workDir, 'stats-restore')));
 }

@@ -24,6 +24,11 @@ export function compareVersions(a: CriuVersion, b: CriuVersion): number {
   return a.major - b.major || a.minor - b.minor || a.sublevel - b.sublevel;
 }
 
+/** Why this version is not good enough, or undefined when it is. */
+export function versionProblem(v: CriuVersion): string | undefined {
+  return compareVersions(v, MIN_CRIU) < 0 ? `CRIU ${v.text} is older than ${MIN_CRIU.text}` : undefined;
+}
+
 export async function criuVersion(t: Transport): Promise<CriuVersion> {
   let out: string;
   try {

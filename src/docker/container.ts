@@ -9,9 +9,7 @@ export interface ContainerInfo {
   id: string;
   name: string;
   running: boolean;
-  pid: number;
   image: string;
-  imageId: string;
   raw: Inspect;
 }
 
@@ -67,9 +65,7 @@ export async function inspectContainer(t: Transport, ref: string): Promise<Conta
     id: raw.Id,
     name: raw.Name.replace(/^\//, ''),
     running: raw.State.Running && !raw.State.Paused,
-    pid: raw.State.Pid,
     image: raw.Config.Image,
-    imageId: raw.Image,
     raw,
   };
 }

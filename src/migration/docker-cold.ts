@@ -8,13 +8,12 @@ import { posix } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type { Transport } from '../../transports/transport.js';
 import { writeFileVia } from '../../transports/files.js';
-import { readFileVia } from '../../transports/files.js';
-import { decodeDumpStats, decodeRestoreStats, type DumpStats, type RestoreStats } from '../criu/stats.js';
+import { readDumpStats, readRestoreStats } from '../criu/run.js';
 import { createArgs, inspectContainer, type ContainerInfo } from '../docker/container.js';
 import { withRuncConf } from '../docker/runc-conf.js';
-import { MigrateError, isMigrateError } from '../errors.js';
+import { MigrateError, errorJson } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
-import { lockHost, type HostLock } from '../host-lock.js';
+import { lockHost } from '../host-lock.js';
 import { sendDirectory, type SendOptions } from '../transfer/send-dir.js';
 import { requireCriu, requireMigratable, requireTargetReady, requireTools, residentBytes } from './preflight.js';
 import type { MigrationReport } from './report.js';
@@ -127,17 +126,11 @@ async function migrateLocked(
     // ---- freeze
     step('checkpoint', source);
     const frozenAt = Date.now();
-    try {
-      await withRuncConf(source, { imagesLink: src.link, workDir: src.work }, () =>
-        source.exec(['docker', 'checkpoint', 'create', c.id, CHECKPOINT]));
-    } catch (e) {
-      // CRIU resumes the tree when a dump fails; make sure the container still runs.
-      await cleanupTarget();
-      await source.exec(['rm', '-rf', src.root], { allowFailure: true });
-      throw e;
-    }
+    // A failed dump leaves the tree running (CRIU resumes it): the outer catch cleans up.
+    await withRuncConf(source, { imagesLink: src.link, workDir: src.work }, () =>
+      source.exec(['docker', 'checkpoint', 'create', c.id, CHECKPOINT]));
     phases.checkpoint = lap();
-    report.criu.dump = await readStats(source, `${src.work}/stats-dump`, decodeDumpStats);
+    report.criu.dump = await readDumpStats(source, src.work).catch(() => null);
 
     try {
       checkAbort(o.signal);
@@ -158,7 +151,7 @@ async function migrateLocked(
       if (running !== 'true') throw new MigrateError('RESTORE_FAILED', `container ${name} is not running after restore`, { host: target.name });
       report.freeze_ms = Date.now() - frozenAt;
       phases.restore = lap();
-      report.criu.restore = await readStats(target, `${dst.work}/stats-restore`, decodeRestoreStats);
+      report.criu.restore = await readRestoreStats(target, dst.work).catch(() => null);
     } catch (e) {
       report.error = errorJson(e);
       return await rollBack(o, c, src, report, cleanupTarget, frozenAt, step, e);
@@ -174,7 +167,12 @@ async function migrateLocked(
     await target.exec(['rm', '-rf', dst.root], { allowFailure: true });
     return report;
   } catch (e) {
-    if (report.outcome === 'failed' && report.runs_on === 'source' && !report.error) await cleanupTarget();
+    // Failed before or at the freeze (a rollback that failed keeps everything for recovery,
+    // and a finished migration must not lose its target): undo what was prepared.
+    if (report.outcome === 'failed' && !report.error) {
+      await cleanupTarget();
+      await source.exec(['rm', '-rf', src.root], { allowFailure: true });
+    }
     throw e;
   }
 }
@@ -208,14 +206,3 @@ async function rollBack(
   return report;
 }
 
-async function readStats<T extends DumpStats | RestoreStats>(t: Transport, path: string, decode: (b: Buffer) => T): Promise<T | null> {
-  try {
-    return decode(await readFileVia(t, path));
-  } catch {
-    return null;
-  }
-}
-
-function errorJson(e: unknown): Record<string, unknown> {
-  return isMigrateError(e) ? e.toJSON() : { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
-}

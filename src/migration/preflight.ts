@@ -2,8 +2,8 @@
  * Checks made before anything is frozen. Each failure names the host and what to do.
  */
 import type { Transport } from '../../transports/transport.js';
-import { criuVersion, compareVersions, MIN_CRIU } from '../criu/version.js';
-import { criuEnv } from '../criu/env.js';
+import { basicCheck } from '../criu/features.js';
+import { criuVersion, versionProblem } from '../criu/version.js';
 import { bindSources, unsupported, type ContainerInfo } from '../docker/container.js';
 import { MigrateError } from '../errors.js';
 
@@ -18,13 +18,13 @@ export async function requireTools(t: Transport, tools: string[]): Promise<void>
 }
 
 export async function requireCriu(t: Transport): Promise<void> {
-  const v = await criuVersion(t);
-  if (compareVersions(v, MIN_CRIU) < 0) {
-    throw new MigrateError('CRIU_UNUSABLE', `CRIU ${v.text} is too old (need ${MIN_CRIU.text})`, { host: t.name, hint: 'install a newer CRIU (lab/provision.sh builds one)' });
+  const tooOld = versionProblem(await criuVersion(t));
+  if (tooOld) {
+    throw new MigrateError('CRIU_UNUSABLE', tooOld, { host: t.name, hint: 'install a newer CRIU (lab/provision.sh builds one)' });
   }
-  const r = await t.exec(['criu', 'check'], { allowFailure: true, env: criuEnv() });
-  if (r.exitCode !== 0) {
-    throw new MigrateError('CRIU_UNUSABLE', '`criu check` fails', { host: t.name, stderr: r.stdout + r.stderr, hint: 'run criu check there and fix what it reports (kernel features, capabilities)' });
+  const check = await basicCheck(t);
+  if (!check.ok) {
+    throw new MigrateError('CRIU_UNUSABLE', '`criu check` fails', { host: t.name, stderr: check.output, hint: 'run criu check there and fix what it reports (kernel features, capabilities)' });
   }
 }
 

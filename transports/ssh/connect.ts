@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import pRetry, { AbortError } from 'p-retry';
 import { Client, type AuthHandlerMiddleware, type ConnectConfig } from 'ssh2';
 import { MigrateError } from '../../src/errors.js';
-import type { Destination, SshOptions } from './destination.js';
+import { destinationName, type Destination, type SshOptions } from './destination.js';
 import { fingerprint, hostKeyAlgorithms, hostPattern, keyType, lookupKnownHosts, verifyHostKey } from './known-hosts.js';
 
 export type Warn = (message: string) => void;
@@ -41,7 +41,7 @@ function authMethods(dest: Destination): AuthHandlerMiddleware {
 }
 
 function connectOnce(dest: Destination, options: SshOptions, warn: Warn): Promise<Client> {
-  const where = `${dest.user}@${dest.host}${dest.port === 22 ? '' : `:${dest.port}`}`;
+  const where = destinationName(dest);
   const known = options.insecureIgnoreHostKey ? [] : lookupKnownHosts(dest.knownHostsFiles, dest.host, dest.port);
   let hostKeyError: MigrateError | undefined;
 

@@ -34,6 +34,11 @@ export interface Destination {
   agent?: string;
 }
 
+/** How a destination is named in messages: `user@host`, with `:port` when not 22. */
+export function destinationName(d: Pick<Destination, 'user' | 'host' | 'port'>): string {
+  return `${d.user}@${d.host}${d.port === 22 ? '' : `:${d.port}`}`;
+}
+
 export function parseSshUrl(url: string): { user?: string; host: string; port?: number } {
   const m = /^ssh:\/\/(?:([^@/:]+)@)?(\[[^\]]+\]|[^:/@]+)(?::(\d+))?\/?$/.exec(url);
   if (!m) {

@@ -4,8 +4,7 @@
  * arrives as an `exit` event, not as a stream error, so it is turned into the same
  * COMMAND_FAILED error the local transport raises.
  */
-import { createServer, type Server } from 'node:net';
-import { connect as netConnect } from 'node:net';
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { MigrateError } from '../../src/errors.js';
@@ -13,9 +12,16 @@ import { commandFailed, tailText } from '../command-error.js';
 import { quoteCommand } from '../quote.js';
 import type { ExecOptions, ExecResult, Forward, ReverseForward, RunningCommand, Transport } from '../transport.js';
 import { connectSsh, type Warn } from './connect.js';
-import { resolveDestination, type Destination, type SshOptions } from './destination.js';
+import { destinationName, resolveDestination, type Destination, type SshOptions } from './destination.js';
 
 const PID_TAG = 'migrate-remote-pid=';
+
+/** Joins a TCP socket and a forwarded SSH channel both ways; an error on either ends both. */
+function splice(sock: Socket, ch: ClientChannel): void {
+  sock.pipe(ch).pipe(sock);
+  sock.on('error', () => ch.close());
+  ch.on('error', () => sock.destroy());
+}
 
 export class SshTransport implements Transport {
   readonly isLocal = false;
@@ -27,8 +33,7 @@ export class SshTransport implements Transport {
 
   constructor(url: string, private readonly options: SshOptions = {}, private readonly warn: Warn = () => {}) {
     this.destination = resolveDestination(url, options);
-    const d = this.destination;
-    this.name = `${d.user}@${d.host}${d.port === 22 ? '' : `:${d.port}`}`;
+    this.name = destinationName(this.destination);
   }
 
   /** Connects now (otherwise the first command connects). */
@@ -194,9 +199,7 @@ export class SshTransport implements Transport {
           sock.destroy();
           return;
         }
-        sock.pipe(ch).pipe(sock);
-        sock.on('error', () => ch.close());
-        ch.on('error', () => sock.destroy());
+        splice(sock, ch);
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -245,10 +248,7 @@ export class SshTransport implements Transport {
     const target = this.reverse.get(info.destPort);
     if (!target) return reject();
     const ch = accept();
-    const sock = netConnect(target.port, target.host);
-    sock.pipe(ch).pipe(sock);
-    sock.on('error', () => ch.close());
-    ch.on('error', () => sock.destroy());
+    splice(netConnect(target.port, target.host), ch);
   }
 
   async close(): Promise<void> {
