@@ -1,10 +1,11 @@
 /** Cold migration of a Docker container between the lab's hosts, with faults. */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalTransport } from '../../../transports/local.js';
 import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
 import type { Transport } from '../../../transports/transport.js';
 import { migrateDockerContainer } from '../../../src/migration/docker-cold.js';
+import type { MigrationReport } from '../../../src/migration/report.js';
 import { isMigrateError } from '../../../src/errors.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
 import { continuous } from '../../helpers/workload.js';
@@ -45,6 +46,18 @@ async function checksum(t: Transport, name: string): Promise<string> {
 
 const tickNums = (text: string) => [...text.matchAll(/^tick (\d+) /gm)].map((m) => Number(m[1]));
 
+async function running(t: Transport, name: string): Promise<string> {
+  return (await t.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name])).stdout.trim();
+}
+
+/** After a failure past the freeze: the workload runs on A again and B holds no twin. */
+async function assertBackOnSource(t: ExecutionContext, report: MigrationReport, name: string): Promise<void> {
+  t.is(report.outcome, 'rolled-back');
+  t.is(report.runs_on, 'source');
+  t.is(await running(a, name), 'true');
+  t.not((await b.exec(['docker', 'container', 'inspect', name], { allowFailure: true })).exitCode, 0, 'no half-made twin on B');
+}
+
 async function remove(name: string) {
   await a.exec(['docker', 'rm', '-f', name], { allowFailure: true });
   await b.exec(['docker', 'rm', '-f', name], { allowFailure: true });
@@ -68,7 +81,7 @@ test.serial('a container migrates A → B: the counter goes on with the next num
     t.true(onB.length > 3);
     t.true(continuous(onB));
     t.is(await checksum(b, name), sumBefore);
-    t.is((await b.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name])).stdout.trim(), 'true');
+    t.is(await running(b, name), 'true');
     t.is((await a.exec(['sh', '-c', 'ls /var/lib/migrate | grep -c -- "-" || true'])).stdout.trim(), '0', 'image dirs removed');
     t.log(`freeze ${report.freeze_ms} ms: ${JSON.stringify(report.phases_ms)}`);
   } finally {
@@ -86,7 +99,7 @@ test.serial('--keep-source: the first tick on B follows the last tick on A', asy
     const onB = tickNums(await logs(b, name));
     t.true(continuous(onA) && continuous(onB));
     t.is(onB[0], onA[onA.length - 1]! + 1, 'no gap, no repeat across hosts');
-    t.is((await a.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name])).stdout.trim(), 'false');
+    t.is(await running(a, name), 'false');
   } finally {
     await remove(name);
   }
@@ -111,11 +124,8 @@ test.serial('a corrupted byte in the stream is caught; the workload runs on the 
       },
     });
     t.true(flipped);
-    t.is(report.outcome, 'rolled-back');
-    t.is(report.runs_on, 'source');
+    await assertBackOnSource(t, report, name);
     t.regex(String(report.error?.code), /TRANSFER_FAILED/);
-    t.is((await a.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name])).stdout.trim(), 'true');
-    t.not((await b.exec(['docker', 'container', 'inspect', name], { allowFailure: true })).exitCode, 0, 'no half-made twin on B');
     await sleep(300);
     t.true(continuous(tickNums(await logs(a, name))), 'counter continues on the source');
     t.is(await checksum(a, name), sumBefore);
@@ -131,10 +141,7 @@ test.serial('a restore that fails on the target rolls back to the source', async
       container: name, source: a, target: b,
       faults: { beforeRestore: async () => { await b.exec(['sh', '-c', 'rm -f /var/lib/migrate/*/images/pages-*.img']); } },
     });
-    t.is(report.outcome, 'rolled-back');
-    t.is(report.runs_on, 'source');
-    t.is((await a.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name])).stdout.trim(), 'true');
-    t.not((await b.exec(['docker', 'container', 'inspect', name], { allowFailure: true })).exitCode, 0);
+    await assertBackOnSource(t, report, name);
   } finally {
     await remove(name);
   }
@@ -153,7 +160,7 @@ test.serial('bad input is refused before anything is frozen', async (t) => {
     const e2 = await t.throwsAsync(migrateDockerContainer({ container: name, source: a, target: b }));
     t.true(isMigrateError(e2, 'PREFLIGHT'));
     t.regex(e2!.message, /image migrate-only-on-a:\d+ is not on the target/);
-    t.is((await a.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name])).stdout.trim(), 'true', 'still running, never frozen');
+    t.is(await running(a, name), 'true', 'still running, never frozen');
 
     const e3 = await t.throwsAsync(migrateDockerContainer({ container: name, source: a, target: new SshTransport('ssh://root@10.231.0.2', { identityFiles: [lab.sshKey], knownHostsFiles: ['/dev/null'] }) }));
     t.true(isMigrateError(e3, 'SSH_HOST_KEY_UNKNOWN'));
@@ -185,10 +192,7 @@ test.serial('an abort (Ctrl-C) mid-transfer rolls back to the source', async (t)
       faults: { tamper: (chunk, offset) => { if (offset > 1 << 20) ac.abort(); return chunk; } },
     });
     t.true(ac.signal.aborted);
-    t.is(report.outcome, 'rolled-back');
-    t.is(report.runs_on, 'source');
-    t.is((await a.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name])).stdout.trim(), 'true');
-    t.not((await b.exec(['docker', 'container', 'inspect', name], { allowFailure: true })).exitCode, 0);
+    await assertBackOnSource(t, report, name);
   } finally {
     await remove(name);
   }
