@@ -97,12 +97,11 @@ dockerd_up() { # dockerd_up HOST SOCKET [DOCKERD-ARGS...] -- [RUNNER...]
   wait_for 60 "dockerd on host $h (log: $LOGS/dockerd-$h.log)" docker -H "$sock" version
 }
 
+docker_sock() { if [[ $1 == a ]]; then echo "$A_DOCKER"; else echo "$B_DOCKER"; fi; }
+
 images() {
-  local h sock
-  for h in a b; do
-    sock=$A_DOCKER; [[ $h == b ]] && sock=$B_DOCKER
-    "$HERE/image/build.sh" "$sock"
-  done
+  local h
+  for h in a b; do "$HERE/image/build.sh" "$(docker_sock "$h")"; done
 }
 
 up() {
@@ -128,8 +127,8 @@ stop_pidfile() {
 down() {
   local h
   for h in b a; do
-    docker -H "$([[ $h == a ]] && echo "$A_DOCKER" || echo "$B_DOCKER")" ps -aq --filter label=migrate.lab 2>/dev/null \
-      | xargs -r docker -H "$([[ $h == a ]] && echo "$A_DOCKER" || echo "$B_DOCKER")" rm -f >/dev/null 2>&1 || true
+    docker -H "$(docker_sock "$h")" ps -aq --filter label=migrate.lab 2>/dev/null \
+      | xargs -r docker -H "$(docker_sock "$h")" rm -f >/dev/null 2>&1 || true
     stop_pidfile "$RUN/$h/dockerd.pid"; stop_pidfile "$RUN/$h/sshd.pid"
   done
   if [[ -e $B_MNTNS ]]; then umount "$B_MNTNS" 2>/dev/null || true; rm -f "$B_MNTNS"; fi
