@@ -1,7 +1,7 @@
 /** `migrate <container> --to ssh://...`: cold migration of a Docker container. */
 import { parseArgs } from 'node:util';
 import { MigrateError, isMigrateError } from '../../src/errors.js';
-import { migrateDockerContainer } from '../../src/migration/docker-cold.js';
+import { migrateDockerContainer } from '../../src/migration/docker.js';
 import type { MigrationReport } from '../../src/migration/report.js';
 import { openTransport } from '../../transports/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';

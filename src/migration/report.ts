@@ -1,18 +1,31 @@
 /** The migration report: what happened, where the workload runs now, and how long it was frozen. */
 import type { DumpStats, RestoreStats } from '../criu/stats.js';
 
+export type PageTransport = 'page-server' | 'stream';
+
 export interface MigrationReport {
   outcome: 'migrated' | 'rolled-back' | 'dry-run' | 'failed';
   /** Where the workload runs after this run. `none` only when even the rollback failed. */
   runs_on: 'source' | 'target' | 'none';
   strategy: 'cold';
-  workload: { kind: 'docker'; source: string; target?: string };
+  /** How memory pages travelled: straight into a page server on the target during the dump, or streamed after it. */
+  pages: PageTransport;
+  workload: { kind: 'docker' | 'process-tree'; source: string; target?: string };
   /** Controller clock: freeze started → target reported running (or rollback finished). */
   freeze_ms: number | null;
   phases_ms: { preflight: number; create: number; checkpoint: number; transfer: number; restore: number };
+  /** raw: image bytes moved; wire: bytes that crossed the link (after compression). */
   bytes: { raw: number; wire: number };
   criu: { dump: DumpStats | null; restore: RestoreStats | null };
   error?: Record<string, unknown>;
   /** Images kept for manual recovery (only when the workload could not be put back). */
   kept_images?: string;
+}
+
+export function emptyReport(kind: MigrationReport['workload']['kind'], source: string, pages: PageTransport): MigrationReport {
+  return {
+    outcome: 'failed', runs_on: 'source', strategy: 'cold', pages, workload: { kind, source },
+    freeze_ms: null, phases_ms: { preflight: 0, create: 0, checkpoint: 0, transfer: 0, restore: 0 },
+    bytes: { raw: 0, wire: 0 }, criu: { dump: null, restore: null },
+  };
 }

@@ -23,6 +23,8 @@ export interface SendOptions {
   tamper?: (chunk: Buffer, offset: number) => Buffer;
   /** Cancels the transfer (Ctrl-C). */
   signal?: AbortSignal;
+  /** Leave out files whose relative name matches (e.g. pages already sent to a page server). */
+  exclude?: (name: string) => boolean;
 }
 
 export interface SendResult {
@@ -53,7 +55,7 @@ async function listFiles(dir: string, prefix = ''): Promise<Array<{ name: string
   return out;
 }
 
-function counter(onBytes: (n: number) => void, tamper?: SendOptions['tamper']): Transform {
+export function counter(onBytes: (n: number) => void, tamper?: SendOptions['tamper']): Transform {
   let offset = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -66,7 +68,7 @@ function counter(onBytes: (n: number) => void, tamper?: SendOptions['tamper']): 
 }
 
 export async function sendDirectory(localDir: string, target: Transport, remoteDir: string, options: SendOptions = {}): Promise<SendResult> {
-  const files = await listFiles(localDir);
+  const files = (await listFiles(localDir)).filter((f) => !options.exclude?.(f.name));
   const manifest: Manifest = new Map();
   let rawBytes = 0;
   let wireBytes = 0;

@@ -1,0 +1,89 @@
+/**
+ * A Docker container as a migration workload. Docker stays in charge on both hosts: the twin
+ * is made with `docker create`, the checkpoint with `docker checkpoint create`, the restore with
+ * `docker start --checkpoint`, so `docker ps`, `docker checkpoint ls` and `docker stop` keep
+ * working. A scoped runc.conf override (docker/runc-conf.ts) makes CRIU read and write the
+ * images in migrate's own directory instead of Docker's slow content-store copy, and sends the
+ * pages to a page server when one is given.
+ */
+import { posix } from 'node:path';
+import type { Transport } from '../../transports/transport.js';
+import { readFileVia, writeFileVia } from '../../transports/files.js';
+import { createArgs, type ContainerInfo } from '../docker/container.js';
+import { withRuncConf } from '../docker/runc-conf.js';
+import { MigrateError } from '../errors.js';
+import type { Endpoint } from '../transfer/page-tee.js';
+import type { Dirs, Workload } from './workload.js';
+
+/** Name of the checkpoint in Docker's bookkeeping on both hosts. */
+export const CHECKPOINT = 'migrate';
+
+async function dockerRoot(t: Transport): Promise<string> {
+  return (await t.exec(['docker', 'info', '--format', '{{.DockerRootDir}}'])).stdout.trim();
+}
+
+const checkpointDir = (root: string, id: string) => posix.join(root, 'containers', id, 'checkpoints', CHECKPOINT);
+
+export async function isRunning(t: Transport, ref: string): Promise<boolean> {
+  const r = await t.exec(['docker', 'inspect', '--format', '{{.State.Running}}', ref], { allowFailure: true });
+  return r.exitCode === 0 && r.stdout.trim() === 'true';
+}
+
+export class DockerWorkload implements Workload {
+  readonly kind = 'docker';
+  readonly label: string;
+  private targetId?: string;
+
+  constructor(private readonly source: Transport, private readonly target: Transport, private readonly c: ContainerInfo, private readonly name: string) {
+    this.label = `container ${c.name}`;
+  }
+
+  async prepareTarget(): Promise<void> {
+    this.targetId = (await this.target.exec(createArgs(this.c, this.name))).stdout.trim();
+  }
+
+  async checkpoint(dirs: Dirs, pageServer?: Endpoint): Promise<void> {
+    const extra = pageServer ? ['page-server', `address ${pageServer.host}`, `port ${pageServer.port}`] : [];
+    await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () =>
+      this.source.exec(['docker', 'checkpoint', 'create', this.c.id, CHECKPOINT]));
+  }
+
+  async restoreOnTarget(dirs: Dirs): Promise<string> {
+    const id = this.targetId!;
+    // runc needs descriptors.json (the container's stdio), which Docker keeps in its own
+    // checkpoint directory, not in CRIU's images dir.
+    const [srcRoot, dstRoot] = await Promise.all([dockerRoot(this.source), dockerRoot(this.target)]);
+    const descriptors = await readFileVia(this.source, posix.join(checkpointDir(srcRoot, this.c.id), 'descriptors.json'));
+    await this.target.exec(['mkdir', '-p', '-m', '0700', checkpointDir(dstRoot, id)]);
+    await writeFileVia(this.target, posix.join(checkpointDir(dstRoot, id), 'descriptors.json'), descriptors);
+    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work }, () =>
+      this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id]));
+    if (!(await isRunning(this.target, id))) {
+      throw new MigrateError('RESTORE_FAILED', `container ${this.name} is not running after restore`, { host: this.target.name, hint: 'see docker logs there' });
+    }
+    return this.name;
+  }
+
+  async removeFromTarget(): Promise<void> {
+    if (this.targetId) await this.target.exec(['docker', 'rm', '-f', this.targetId], { allowFailure: true });
+  }
+
+  async restoreOnSource(dirs: Dirs): Promise<void> {
+    await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work }, () =>
+      this.source.exec(['docker', 'start', '--checkpoint', CHECKPOINT, this.c.id]));
+    await this.source.exec(['docker', 'checkpoint', 'rm', this.c.id, CHECKPOINT], { allowFailure: true });
+  }
+
+  runsOnSource(): Promise<boolean> {
+    return isRunning(this.source, this.c.id);
+  }
+
+  async finishSource(keep: boolean): Promise<void> {
+    if (keep) await this.source.exec(['docker', 'checkpoint', 'rm', this.c.id, CHECKPOINT], { allowFailure: true });
+    else await this.source.exec(['docker', 'rm', this.c.id], { allowFailure: true });
+  }
+
+  manualRestoreHint(dirs: Dirs): string {
+    return `restore it with "images-dir ${dirs.link}" in /etc/criu/runc.conf and docker start --checkpoint ${CHECKPOINT} ${this.c.name}`;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Migrating a Docker container: preflight (nothing is frozen or created until all of it
+ * passed), a lock on the container, then the cold migration (cold.ts) of a DockerWorkload.
+ */
+import type { Transport } from '../../transports/transport.js';
+import { inspectContainer } from '../docker/container.js';
+import { ignoreEvents, type EventSink } from '../events.js';
+import { lockHost } from '../host-lock.js';
+import { checkAbort, migrateCold, type ColdOptions } from './cold.js';
+import { DockerWorkload } from './docker-workload.js';
+import { requireCriu, requireMigratable, requireTargetReady, requireTools, residentBytes } from './preflight.js';
+import { emptyReport, type MigrationReport, type PageTransport } from './report.js';
+
+export interface DockerMigrationOptions {
+  container: string;
+  source: Transport;
+  target: Transport;
+  /** Name on the target (default: the same name). */
+  name?: string;
+  keepSource?: boolean;
+  dryRun?: boolean;
+  zstdLevel?: number;
+  /** How memory pages travel (default: straight to a page server on the target). */
+  pages?: PageTransport;
+  /** Where image directories live on both hosts (default /var/lib/migrate). */
+  workRoot?: string;
+  onEvent?: EventSink;
+  /** Aborts the migration (Ctrl-C): before the freeze nothing happens, after it a rollback. */
+  signal?: AbortSignal;
+  /** Send the image to the target when it lacks it (docker save | docker load). */
+  transferImage?: boolean;
+  faults?: ColdOptions['faults'];
+}
+
+export const defaultWorkRoot = () => process.env.MIGRATE_WORK_DIR ?? '/var/lib/migrate';
+
+export async function migrateDockerContainer(o: DockerMigrationOptions): Promise<MigrationReport> {
+  const emit = o.onEvent ?? ignoreEvents;
+  const { source, target } = o;
+  const workRoot = o.workRoot ?? defaultWorkRoot();
+  const started = Date.now();
+  const report = emptyReport('docker', o.container, o.pages ?? 'page-server');
+
+  emit({ kind: 'step', step: 'preflight', host: source.name });
+  const c = await inspectContainer(source, o.container);
+  requireMigratable(c, source.name);
+  const name = o.name ?? c.name;
+  report.workload.source = c.name;
+  await requireTools(source, ['docker', 'criu', 'flock', ...(source.isLocal ? [] : ['tar', 'zstd', 'sha256sum', 'find'])]);
+  await requireCriu(source);
+  emit({ kind: 'step', step: 'preflight', host: target.name });
+  await requireCriu(target);
+  const rss = await residentBytes(source, c.id);
+  await requireTargetReady(target, c, name, workRoot, Math.ceil(rss * 1.1) + 64 * 2 ** 20);
+  const lock = await lockHost(source, `/run/lock/migrate-container-${c.id.slice(0, 12)}.lock`, `container ${c.name}`);
+  try {
+    report.phases_ms.preflight = Date.now() - started;
+    if (o.dryRun) {
+      report.outcome = 'dry-run';
+      return report;
+    }
+    checkAbort(o.signal);
+    return await migrateCold({
+      source, target, report, workRoot, emit,
+      workload: new DockerWorkload(source, target, c, name),
+      pages: report.pages, zstdLevel: o.zstdLevel, keepSource: o.keepSource, signal: o.signal, faults: o.faults,
+    }, `${c.id.slice(0, 12)}-${Date.now()}`);
+  } finally {
+    await lock.release();
+  }
+}
