@@ -1,6 +1,8 @@
 /** The local transport: commands run on the controller's machine through execa. */
 import { execa, type ResultPromise } from 'execa';
-import { PassThrough } from 'node:stream';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { PassThrough, type Duplex } from 'node:stream';
 import { MigrateError } from '../src/errors.js';
 import { quoteCommand } from './quote.js';
 import { commandFailed, tailText } from './command-error.js';
@@ -65,6 +67,17 @@ export class LocalTransport implements Transport {
     });
     done.catch(() => {}); // the caller handles it; never an unhandled rejection
     return { stdin: child.stdin!, stdout, done, kill: () => void child.kill() };
+  }
+
+  async openStream(port: number, host = '127.0.0.1'): Promise<Duplex> {
+    const sock = connect(port, host);
+    sock.setNoDelay(true);
+    try {
+      await once(sock, 'connect');
+    } catch (e) {
+      throw new MigrateError('FORWARD_FAILED', `cannot connect to ${host}:${port}`, { host: this.name, cause: e });
+    }
+    return sock;
   }
 
   async forward(port: number, host = '127.0.0.1'): Promise<Forward> {

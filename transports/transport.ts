@@ -2,7 +2,7 @@
  * A transport runs commands on one host and moves bytes to and from it. The migration code only
  * ever talks to hosts through this interface, so "local" and "over SSH" are interchangeable.
  */
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 
 export interface ExecOptions {
   /** Bytes for the command's stdin (the stdin is closed after them). */
@@ -59,6 +59,8 @@ export interface Transport {
   readonly isLocal: boolean;
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   spawn(argv: readonly string[], options?: Pick<ExecOptions, 'env'>): RunningCommand;
+  /** A byte stream to `host:port` as seen from the transport's host (a TCP socket or an SSH channel). */
+  openStream(port: number, host?: string): Promise<Duplex>;
   /** Reach `host:port` as seen from the transport's host through a port on the controller. */
   forward(port: number, host?: string): Promise<Forward>;
   /** Let the transport's host reach `host:port` on the controller through `remotePort` there. */

@@ -70,10 +70,7 @@ async function openPagePath(source: Transport, target: Transport, src: Dirs, dst
       startPageServer(source, { imagesDir: src.images, workDir: src.work }),
     ]);
     servers.push(remote, local);
-    const toTarget = await target.forward(remote.port);
-    const toCopy = await source.forward(local.port);
-    closers.push(() => toTarget.close(), () => toCopy.close());
-    tee = await startPageTee({ host: toTarget.localHost, port: toTarget.localPort }, { host: toCopy.localHost, port: toCopy.localPort });
+    tee = await startPageTee(() => target.openStream(remote.port), () => source.openStream(local.port));
     closers.push(tee.close);
     // CRIU dumps on the source: a remote source reaches the tee through a reverse forward.
     let endpoint: Endpoint = { host: tee.host, port: tee.port };

@@ -10,35 +10,32 @@
  * and answer identically; the client hears the primary, the copy's replies are read and dropped.
  * The client is paused whenever either server is slow (backpressure on both).
  */
-import { createServer, connect, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
 import { MigrateError } from '../errors.js';
 
 export interface Endpoint { host: string; port: number }
 
+/** Opens a byte stream to a page server (Transport.connect). */
+export type Opener = () => Promise<Duplex>;
+
 export interface PageTee {
-  /** Where CRIU's dump should send its pages. */
+  /** Where CRIU's dump should send its pages (on the controller). */
   host: string;
   port: number;
-  /** Bytes received from the dump so far. */
-  bytes(): number;
-  /** Settles when a session ended; rejects if either side broke it. */
+  /** Settles with the bytes the dump sent once the session ended; rejects if a side broke it. */
   done: Promise<number>;
   close(): Promise<void>;
 }
 
-async function open(e: Endpoint, what: string): Promise<Socket> {
-  const s = connect(e.port, e.host);
-  s.setNoDelay(true);
-  try {
-    await once(s, 'connect');
-  } catch (err) {
-    throw new MigrateError('TRANSFER_FAILED', `cannot reach the ${what} page server at ${e.host}:${e.port}`, { host: 'local', cause: err });
-  }
-  return s;
-}
+/**
+ * Writes into an SSH channel cost per call, and a TCP socket delivers at most 64 KiB per read:
+ * what arrives within one turn of the event loop is joined into one write (up to this size).
+ */
+const COALESCE = 1 << 20;
 
-export async function startPageTee(primary: Endpoint, copy: Endpoint): Promise<PageTee> {
+export async function startPageTee(openPrimary: Opener, openCopy: Opener): Promise<PageTee> {
   let bytes = 0;
   let settle!: { resolve: (n: number) => void; reject: (e: unknown) => void };
   const done = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
@@ -54,33 +51,56 @@ export async function startPageTee(primary: Endpoint, copy: Endpoint): Promise<P
   });
 
   async function session(client: Socket): Promise<void> {
-    const [main, mirror] = await Promise.all([open(primary, 'target'), open(copy, 'local copy')]);
+    const [main, mirror] = await Promise.all([openPrimary(), openCopy()]);
     const broken = new Promise<never>((_, reject) => {
       for (const [s, what] of [[client, 'the dump'], [main, 'the target page server'], [mirror, 'the local copy page server']] as const) {
-        s.on('error', (e) => reject(new MigrateError('TRANSFER_FAILED', `page stream broken: ${what} (${e.message})`, { host: 'local', cause: e })));
+        s.on('error', (e: Error) => reject(new MigrateError('TRANSFER_FAILED', `page stream broken: ${what} (${e.message})`, { host: 'local', cause: e })));
+        s.on('close', () => reject(new MigrateError('TRANSFER_FAILED', `page stream broken: ${what} closed early`, { host: 'local' })));
       }
     });
     broken.catch(() => {});
-    main.pipe(client); // the primary's replies are what the dump hears
+    main.on('data', (b: Buffer) => client.write(b)); // the primary's replies are what the dump hears
     mirror.resume(); // the copy's identical replies are dropped
+
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
     let waiting = 0;
+    let scheduled = false;
     const drained = () => {
       if (--waiting === 0) client.resume();
     };
-    client.on('data', (b: Buffer) => {
-      bytes += b.length;
+    const flush = () => {
+      scheduled = false;
+      if (pendingBytes === 0) return;
+      const b = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
       for (const s of [main, mirror]) {
         if (!s.write(b)) {
           if (waiting++ === 0) client.pause();
           s.once('drain', drained);
         }
       }
+    };
+    client.on('data', (b: Buffer) => {
+      bytes += b.length;
+      pending.push(b);
+      pendingBytes += b.length;
+      if (pendingBytes >= COALESCE) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
     });
+    const ended = once(client, 'end');
     client.resume();
-    await Promise.race([once(client, 'end'), broken]);
+    await Promise.race([ended, broken]);
+    flush();
+    // Both servers close once the dump has closed its side (page_server_serve waits for it).
+    const closed = Promise.all([once(main, 'close'), once(mirror, 'close')]);
     main.end();
     mirror.end();
-    await Promise.race([Promise.all([once(main, 'close'), once(mirror, 'close')]), broken]);
+    await Promise.race([closed, broken.catch(() => closed)]);
     client.end();
   }
 
@@ -92,7 +112,6 @@ export async function startPageTee(primary: Endpoint, copy: Endpoint): Promise<P
   return {
     host: '127.0.0.1',
     port: typeof addr === 'object' && addr ? addr.port : 0,
-    bytes: () => bytes,
     done,
     close: async () => {
       server.close();

@@ -5,7 +5,7 @@
  * COMMAND_FAILED error the local transport raises.
  */
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { MigrateError } from '../../src/errors.js';
 import { commandFailed, tailText } from '../command-error.js';
@@ -188,6 +188,16 @@ export class SshTransport implements Transport {
         killRemote();
       },
     };
+  }
+
+  async openStream(port: number, host = '127.0.0.1'): Promise<Duplex> {
+    const client = await this.conn();
+    return new Promise<Duplex>((resolve, reject) => {
+      client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => {
+        if (err) reject(new MigrateError('FORWARD_FAILED', `cannot open a channel to ${host}:${port}`, { host: this.name, hint: 'is something listening there, and does sshd allow TCP forwarding?', cause: err }));
+        else resolve(ch);
+      });
+    });
   }
 
   async forward(port: number, host = '127.0.0.1'): Promise<Forward> {

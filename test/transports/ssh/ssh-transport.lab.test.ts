@@ -138,6 +138,25 @@ test('a port forward reaches a listener that only host B can see', async (t) => 
   await listener.done.catch(() => {});
 });
 
+test('openStream gives a byte stream to a listener that only host B can see', async (t) => {
+  const port = 41000 + (process.pid % 10000);
+  const listener = b.spawn(['node', '-e',
+    `require('net').createServer(s => s.on('data', d => s.end('B got ' + d))).listen(${port}, '127.0.0.1', () => console.log('ready'))`]);
+  listener.stdin.end();
+  await new Promise<void>((resolve) => listener.stdout.once('data', () => resolve()));
+  const stream = await b.openStream(port);
+  const got = new Promise<string>((resolve, reject) => {
+    let data = '';
+    stream.on('data', (d: Buffer) => (data += d));
+    stream.on('end', () => resolve(data));
+    stream.on('error', reject);
+  });
+  stream.write('hi');
+  t.is(await got, 'B got hi');
+  listener.kill();
+  await listener.done.catch(() => {});
+});
+
 test('a reverse forward lets host B reach a listener on the controller', async (t) => {
   const server = createServer((s) => s.end('hello from A'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
