@@ -6,10 +6,9 @@
  */
 import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
-import { readFileVia } from '../../transports/files.js';
 import { MigrateError } from '../errors.js';
 import { criuEnv } from './env.js';
-import { criuErrorLines } from './log.js';
+import { logErrors } from './run.js';
 
 export interface PageServer {
   /** Loopback port on the server's host. */
@@ -51,11 +50,11 @@ async function tryPort(t: Transport, o: PageServerOptions, port: number): Promis
   const cmd = t.spawn(['criu', 'page-server', '-D', o.imagesDir, '-W', workDir, '-o', log, '-v4',
     '--address', '127.0.0.1', '--port', String(port), '--status-fd', '1'], { env: criuEnv() });
   const failed = async (e: unknown): Promise<never> => {
-    const text = await readFileVia(t, posix.join(workDir, log)).then((b) => b.toString('utf8'), () => '');
+    const lines = await logErrors(t, posix.join(workDir, log));
     throw new MigrateError('CRIU_FAILED', 'criu page-server failed', {
       host: t.name,
-      stderr: criuErrorLines(text).join('\n') || (e instanceof MigrateError ? e.stderr : String(e)),
-      hint: `full log: ${posix.join(workDir, log)} on ${t.name}; check free space under ${o.imagesDir}`,
+      stderr: lines.join('\n') || (e instanceof MigrateError ? e.stderr : String(e)),
+      hint: `check free space under ${posix.dirname(o.imagesDir)} on ${t.name} and the link to it`,
       cause: e,
     });
   };

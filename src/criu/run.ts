@@ -72,14 +72,19 @@ export function restoreArgs(o: RestoreOptions): string[] {
   return [...args, ...(o.extraArgs ?? [])];
 }
 
+/** The `Error` lines of a CRIU log on a host (empty when the log is missing). */
+export async function logErrors(t: Transport, logPath: string): Promise<string[]> {
+  const text = await readFileVia(t, logPath).then((b) => b.toString('utf8'), () => '');
+  return criuErrorLines(text);
+}
+
 async function runCriu(t: Transport, args: string[], o: CommonOptions, log: string): Promise<void> {
   try {
     await t.exec(['criu', ...args], { env: criuEnv() });
   } catch (e) {
     if (!isMigrateError(e, 'COMMAND_FAILED')) throw e;
     const logPath = posix.join(o.workDir ?? o.imagesDir, log);
-    const text = await readFileVia(t, logPath).then((b) => b.toString('utf8'), () => '');
-    const lines = criuErrorLines(text);
+    const lines = await logErrors(t, logPath);
     throw new MigrateError('CRIU_FAILED', `criu ${args[0]} failed`, {
       host: t.name,
       command: e.command,

@@ -17,7 +17,7 @@
 import type { Transport } from '../../transports/transport.js';
 import { readDumpStats, readRestoreStats } from '../criu/run.js';
 import { startPageServer, type PageServer } from '../criu/page-server.js';
-import { MigrateError, errorJson } from '../errors.js';
+import { MigrateError, errorJson, isMigrateError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { startPageTee, type Endpoint, type PageTee } from '../transfer/page-tee.js';
 import { isPageImage, sendImages, verifyPageImages, type SendOptions } from '../transfer/send-images.js';
@@ -54,15 +54,28 @@ async function makeDirs(t: Transport, d: Dirs): Promise<void> {
 }
 
 /** The page path set up for one dump: two page servers joined by a tee on the controller. */
-interface PagePath { endpoint: Endpoint; finish(): Promise<number>; abort(): Promise<void> }
+interface PagePath {
+  endpoint: Endpoint;
+  /** After a successful dump: waits until both servers have written everything. */
+  finish(): Promise<number>;
+  /** After a failure: lets the servers settle (briefly), stops them, and returns their errors. */
+  abort(settle: boolean): Promise<unknown[]>;
+}
+
+/** How long a failed dump's page servers get to exit on their own (and report why) before they are killed. */
+const SETTLE_MS = 3000;
 
 async function openPagePath(source: Transport, target: Transport, src: Dirs, dst: Dirs): Promise<PagePath> {
   const servers: PageServer[] = [];
   const closers: Array<() => Promise<void>> = [];
   let tee: PageTee | undefined;
-  const abort = async () => {
+  const abort = async (settle: boolean): Promise<unknown[]> => {
+    const settled = Promise.allSettled([...(tee ? [tee.done] : []), ...servers.map((s) => s.done)]);
+    const timer = new Promise<void>((r) => setTimeout(r, settle ? SETTLE_MS : 0).unref());
+    await Promise.race([settled, timer]);
     for (const s of servers) s.kill();
-    await Promise.allSettled([...closers.map((c) => c()), ...servers.map((s) => s.done)]);
+    await Promise.allSettled(closers.map((c) => c()));
+    return (await settled).flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
   };
   try {
     const [remote, local] = await Promise.all([
@@ -94,7 +107,7 @@ async function openPagePath(source: Transport, target: Transport, src: Dirs, dst
       },
     };
   } catch (e) {
-    await abort();
+    await abort(false);
     throw e;
   }
 }
@@ -127,9 +140,11 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
     frozenAt = Date.now();
     await o.faults?.afterFreeze?.();
     await workload.checkpoint(src, pagePath?.endpoint);
-  } catch (e) {
+  } catch (err) {
     // Nothing was frozen, or the dump failed and CRIU resumed the tree: undo what was prepared.
-    await pagePath?.abort();
+    // A page server's own failure (full disk, broken link) explains a failed dump best.
+    const pageErrors = (await pagePath?.abort(frozenAt !== 0)) ?? [];
+    const e = frozenAt === 0 ? err : pageErrors.find((x) => isMigrateError(x, 'CRIU_FAILED')) ?? pageErrors[0] ?? err;
     await cleanupTarget();
     await cleanupSource();
     if (frozenAt === 0) throw e;
@@ -137,7 +152,7 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
     if (!(await workload.runsOnSource().catch(() => false))) {
       report.runs_on = 'none';
       throw new MigrateError('CRIU_FAILED', `the checkpoint of ${workload.label} failed and it no longer runs on the source`, {
-        host: source.name, hint: 'check CRIU\'s dump log (see the cause) and restart the workload', cause: e,
+        host: source.name, stderr: e instanceof Error ? e.message : String(e), hint: 'restart the workload there', cause: e,
       });
     }
     report.freeze_ms = Date.now() - frozenAt;
@@ -172,7 +187,7 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
     report.criu.restore = await readRestoreStats(target, dst.work).catch(() => null);
   } catch (e) {
     report.error = errorJson(e);
-    await pagePath?.abort();
+    await pagePath?.abort(false);
     return await rollBack(o, src, cleanupTarget, cleanupSource, frozenAt, e);
   }
 

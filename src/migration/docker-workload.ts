@@ -10,6 +10,7 @@ import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { readFileVia, writeFileVia } from '../../transports/files.js';
 import { createArgs, type ContainerInfo } from '../docker/container.js';
+import { logErrors } from '../criu/run.js';
 import { withRuncConf } from '../docker/runc-conf.js';
 import { MigrateError } from '../errors.js';
 import type { Endpoint } from '../transfer/page-tee.js';
@@ -44,8 +45,15 @@ export class DockerWorkload implements Workload {
 
   async checkpoint(dirs: Dirs, pageServer?: Endpoint): Promise<void> {
     const extra = pageServer ? ['page-server', `address ${pageServer.host}`, `port ${pageServer.port}`] : [];
-    await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () =>
-      this.source.exec(['docker', 'checkpoint', 'create', this.c.id, CHECKPOINT]));
+    try {
+      await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () =>
+        this.source.exec(['docker', 'checkpoint', 'create', this.c.id, CHECKPOINT]));
+    } catch (e) {
+      // Docker names a log in containerd's directory; with our work-dir CRIU wrote it here.
+      const lines = await logErrors(this.source, posix.join(dirs.work, 'dump.log'));
+      if (lines.length === 0) throw e;
+      throw new MigrateError('CRIU_FAILED', `checkpoint of ${this.label} failed`, { host: this.source.name, stderr: lines.join('\n'), cause: e });
+    }
   }
 
   async restoreOnTarget(dirs: Dirs): Promise<string> {

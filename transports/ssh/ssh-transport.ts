@@ -41,22 +41,34 @@ export class SshTransport implements Transport {
     await this.conn();
   }
 
+  /**
+   * The connection, opened on first use. A lost connection fails whatever ran on it
+   * (SSH_CHANNEL); the next call connects again, so cleanup after a network blip still works.
+   */
   private conn(): Promise<Client> {
-    if (this.broken) return Promise.reject(this.lostError(this.broken));
-    this.client ??= connectSsh(this.destination, this.options, this.warn).then((c) => {
+    if (this.broken) {
+      this.warn(`SSH connection to ${this.name} was lost (${this.broken.message}); connecting again`);
+      this.broken = undefined;
+      this.client = undefined;
+      this.reverse.clear(); // reverse forwards died with the old connection
+    }
+    if (this.client) return this.client;
+    const client: Promise<Client> = connectSsh(this.destination, this.options, this.warn).then((c) => {
+      const mine = () => this.client === client;
       c.on('close', () => {
-        this.broken ??= new Error('connection closed');
+        if (mine()) this.broken ??= new Error('connection closed');
       });
       c.on('error', (e) => {
-        this.broken = e;
+        if (mine()) this.broken = e;
       });
       c.on('tcp connection', (info, accept, reject) => this.onReverseConnection(info, accept, reject));
       return c;
     });
-    this.client.catch(() => {
-      this.client = undefined; // a later call may try again
+    this.client = client;
+    client.catch(() => {
+      if (this.client === client) this.client = undefined; // a later call may try again
     });
-    return this.client;
+    return client;
   }
 
   private lostError(cause: Error, command?: string): MigrateError {

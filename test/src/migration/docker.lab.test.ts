@@ -3,65 +3,27 @@ import test, { type ExecutionContext } from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalTransport } from '../../../transports/local.js';
 import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
-import type { Transport } from '../../../transports/transport.js';
 import { migrateDockerContainer } from '../../../src/migration/docker.js';
 import type { MigrationReport } from '../../../src/migration/report.js';
 import { isMigrateError } from '../../../src/errors.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
 import { continuous } from '../../helpers/workload.js';
+import { checksum, exists, logs, removeEverywhere, running, startContainer, tickNums } from '../../helpers/containers.js';
 
 const lab = ensureLab();
 const a = new LocalTransport();
 const b = new SshTransport(lab.target, sshOpts(lab));
 test.after.always(() => b.close());
 
-let n = 0;
-async function startContainer(t: Transport, mib = 32): Promise<string> {
-  const name = `mig-${process.pid}-${++n}`;
-  await t.exec(['docker', 'run', '-d', '--name', name, '--label', 'migrate.lab=1', '--security-opt', 'seccomp=unconfined',
-    lab.image, '--mib', String(mib), '--tick-ms', '50']);
-  await sleep(500);
-  return name;
-}
-
-async function logs(t: Transport, name: string): Promise<string> {
-  const r = await t.exec(['docker', 'logs', name]);
-  return r.stdout + r.stderr;
-}
-
-async function checksum(t: Transport, name: string): Promise<string> {
-  const before = (await logs(t, name)).match(/^check .*$/gm)?.length ?? 0;
-  await t.exec(['docker', 'kill', '-s', 'USR1', name]);
-  for (let i = 0; i < 50; i++) {
-    const lines = (await logs(t, name)).match(/^check \d+ sum=(\w+) pages=\d+ bad=(\d+)$/gm) ?? [];
-    if (lines.length > before) {
-      const m = /sum=(\w+) pages=\d+ bad=(\d+)/.exec(lines[lines.length - 1]!)!;
-      if (m[2] !== '0') throw new Error(`memory check found ${m[2]} bad pages`);
-      return m[1]!;
-    }
-    await sleep(100);
-  }
-  throw new Error('no check line');
-}
-
-const tickNums = (text: string) => [...text.matchAll(/^tick (\d+) /gm)].map((m) => Number(m[1]));
-
-async function running(t: Transport, name: string): Promise<string> {
-  return (await t.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name])).stdout.trim();
-}
-
 /** After a failure past the freeze: the workload runs on A again and B holds no twin. */
 async function assertBackOnSource(t: ExecutionContext, report: MigrationReport, name: string): Promise<void> {
   t.is(report.outcome, 'rolled-back');
   t.is(report.runs_on, 'source');
   t.is(await running(a, name), 'true');
-  t.not((await b.exec(['docker', 'container', 'inspect', name], { allowFailure: true })).exitCode, 0, 'no half-made twin on B');
+  t.false(await exists(b, name), 'no half-made twin on B');
 }
 
-async function remove(name: string) {
-  await a.exec(['docker', 'rm', '-f', name], { allowFailure: true });
-  await b.exec(['docker', 'rm', '-f', name], { allowFailure: true });
-}
+const remove = (name: string) => removeEverywhere(name, a, b);
 
 test.serial('a container migrates A → B: the counter goes on with the next number, memory intact', async (t) => {
   const name = await startContainer(a);

@@ -1,0 +1,49 @@
+/** Lab containers running the memload workload: start them, read their ticks and checksums. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Transport } from '../../transports/transport.js';
+import { ensureLab } from './lab.js';
+
+let n = 0;
+
+export async function startContainer(t: Transport, mib = 32, tickMs = 50): Promise<string> {
+  const name = `mig-${process.pid}-${++n}`;
+  await t.exec(['docker', 'run', '-d', '--name', name, '--label', 'migrate.lab=1', '--security-opt', 'seccomp=unconfined',
+    ensureLab().image, '--mib', String(mib), '--tick-ms', String(tickMs)]);
+  for (let i = 0; i < 100 && !/^tick /m.test(await logs(t, name)); i++) await sleep(100);
+  return name;
+}
+
+export async function logs(t: Transport, name: string): Promise<string> {
+  const r = await t.exec(['docker', 'logs', name]);
+  return r.stdout + r.stderr;
+}
+
+/** Asks the workload for its memory checksum (SIGUSR1); fails if it found bad pages. */
+export async function checksum(t: Transport, name: string): Promise<string> {
+  const before = (await logs(t, name)).match(/^check .*$/gm)?.length ?? 0;
+  await t.exec(['docker', 'kill', '-s', 'USR1', name]);
+  for (let i = 0; i < 50; i++) {
+    const lines = (await logs(t, name)).match(/^check \d+ sum=(\w+) pages=\d+ bad=(\d+)$/gm) ?? [];
+    if (lines.length > before) {
+      const m = /sum=(\w+) pages=\d+ bad=(\d+)/.exec(lines[lines.length - 1]!)!;
+      if (m[2] !== '0') throw new Error(`memory check found ${m[2]} bad pages`);
+      return m[1]!;
+    }
+    await sleep(100);
+  }
+  throw new Error('no check line');
+}
+
+export const tickNums = (text: string): number[] => [...text.matchAll(/^tick (\d+) /gm)].map((m) => Number(m[1]));
+
+export async function running(t: Transport, name: string): Promise<string> {
+  return (await t.exec(['docker', 'inspect', '--format', '{{.State.Running}}', name], { allowFailure: true })).stdout.trim();
+}
+
+export async function exists(t: Transport, name: string): Promise<boolean> {
+  return (await t.exec(['docker', 'container', 'inspect', name], { allowFailure: true })).exitCode === 0;
+}
+
+export async function removeEverywhere(name: string, ...hosts: Transport[]): Promise<void> {
+  for (const h of hosts) await h.exec(['docker', 'rm', '-f', name], { allowFailure: true });
+}

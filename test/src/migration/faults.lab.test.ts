@@ -1,0 +1,113 @@
+/**
+ * Faults after the freeze, with the real parts: the SSH connection to the target dies, the
+ * target's disk fills up. Each time the workload must end up running exactly once (here: on the
+ * source, with its counter and memory intact) and the target must hold nothing of it.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LocalTransport } from '../../../transports/local.js';
+import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
+import { migrateDockerContainer } from '../../../src/migration/docker.js';
+import type { MigrationReport } from '../../../src/migration/report.js';
+import { isMigrateError } from '../../../src/errors.js';
+import { ensureLab, sshOpts } from '../../helpers/lab.js';
+import { continuous } from '../../helpers/workload.js';
+import { checksum, exists, logs, removeEverywhere, running, startContainer, tickNums } from '../../helpers/containers.js';
+
+const lab = ensureLab();
+const a = new LocalTransport();
+const b = new SshTransport(lab.target, sshOpts(lab));
+test.after.always(() => b.close());
+
+/** Drops every SSH connection host B's sshd serves (its per-connection children die). */
+const cutSshToB = () => a.exec(['sh', '-c', 'pkill -KILL -P "$(cat /run/migrate-lab/b/sshd.pid)"'], { allowFailure: true });
+
+async function assertRunsOnceOnSource(t: ExecutionContext, report: MigrationReport, name: string, sumBefore: string): Promise<void> {
+  t.is(report.outcome, 'rolled-back');
+  t.is(report.runs_on, 'source');
+  t.truthy(report.error);
+  t.is(await running(a, name), 'true');
+  t.false(await exists(b, name), 'no half-made twin on B');
+  await sleep(300);
+  t.true(continuous(tickNums(await logs(a, name))), 'the counter goes on without gap or repeat');
+  t.is(await checksum(a, name), sumBefore);
+}
+
+test.serial('the SSH link to the target dies while pages stream to its page server', async (t) => {
+  const name = await startContainer(a, 256);
+  try {
+    const sumBefore = await checksum(a, name);
+    let cut = false;
+    const report = await migrateDockerContainer({
+      container: name, source: a, target: b,
+      onEvent: (e) => {
+        if (e.kind === 'step' && e.step === 'checkpoint') setTimeout(() => void cutSshToB().then(() => (cut = true)), 400);
+      },
+    });
+    t.true(cut);
+    t.is(report.phases_ms.restore, 0, 'the cut came before the restore');
+    await assertRunsOnceOnSource(t, report, name, sumBefore);
+  } finally {
+    await removeEverywhere(name, a, b);
+  }
+});
+
+test.serial('the SSH link to the target dies while streamed images are in flight', async (t) => {
+  const name = await startContainer(a, 64);
+  try {
+    const sumBefore = await checksum(a, name);
+    let cut: Promise<unknown> | undefined;
+    const report = await migrateDockerContainer({
+      container: name, source: a, target: b, pages: 'stream',
+      faults: { tamper: (chunk, offset) => { if (offset > 8 << 20) cut ??= cutSshToB(); return chunk; } },
+    });
+    t.truthy(cut);
+    t.regex(String(report.error?.code), /TRANSFER_FAILED|SSH_CHANNEL/);
+    await assertRunsOnceOnSource(t, report, name, sumBefore);
+  } finally {
+    await removeEverywhere(name, a, b);
+  }
+});
+
+test.serial('the target disk fills up during the migration', async (t) => {
+  // A small filesystem only host B sees (its own mount namespace) holds the target's images.
+  const root = `/var/lib/migrate-full-${process.pid}`;
+  const inB = ['nsenter', '--mount=/run/migrate-lab/ns/mnt-b'];
+  await a.exec(['mkdir', '-p', '-m', '0700', root]);
+  await a.exec([...inB, 'mount', '-t', 'tmpfs', '-o', 'size=160m,mode=0700', 'migrate-full', root]);
+  const name = await startContainer(a, 64);
+  try {
+    const sumBefore = await checksum(a, name);
+    const report = await migrateDockerContainer({
+      container: name, source: a, target: b, workRoot: root,
+      // Preflight saw enough room; then something else takes it.
+      faults: { afterFreeze: async () => { await b.exec(['sh', '-c', 'fallocate -l $(( $(df -Pk "$1" | awk "NR==2 {print \\$4}") - 8192 ))k "$1/filler"', 'fill', root]); } },
+    });
+    await assertRunsOnceOnSource(t, report, name, sumBefore);
+    t.regex(String(report.error?.message), /No space left on device/);
+    t.log(String(report.error?.message));
+  } finally {
+    await removeEverywhere(name, a, b);
+    await a.exec([...inB, 'umount', root], { allowFailure: true });
+    await a.exec(['rm', '-rf', root], { allowFailure: true });
+  }
+});
+
+test.serial('a target without room for the checkpoint is refused before the freeze', async (t) => {
+  const root = `/var/lib/migrate-small-${process.pid}`;
+  const inB = ['nsenter', '--mount=/run/migrate-lab/ns/mnt-b'];
+  await a.exec(['mkdir', '-p', '-m', '0700', root]);
+  await a.exec([...inB, 'mount', '-t', 'tmpfs', '-o', 'size=32m,mode=0700', 'migrate-small', root]);
+  const name = await startContainer(a, 64);
+  try {
+    const e = await t.throwsAsync(migrateDockerContainer({ container: name, source: a, target: b, workRoot: root }));
+    t.true(isMigrateError(e, 'PREFLIGHT'), String(e));
+    t.regex(e!.message, /not enough free space under .* on the target: \d+ MiB free, about \d+ MiB needed/);
+    t.is(await running(a, name), 'true', 'never frozen');
+    t.false(await exists(b, name));
+  } finally {
+    await removeEverywhere(name, a, b);
+    await a.exec([...inB, 'umount', root], { allowFailure: true });
+    await a.exec(['rm', '-rf', root], { allowFailure: true });
+  }
+});
