@@ -45,6 +45,9 @@ export interface ColdOptions {
   };
 }
 
+/** Where checkpoint directories live on both hosts (0700, removed after each run). */
+export const defaultWorkRoot = (): string => process.env.MIGRATE_WORK_DIR ?? '/var/lib/migrate';
+
 export function checkAbort(signal?: AbortSignal): void {
   if (signal?.aborted) throw new MigrateError('INTERRUPTED', 'migration interrupted', { hint: 'nothing is left half-done: the workload runs where the report says' });
 }

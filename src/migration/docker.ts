@@ -6,9 +6,9 @@ import type { Transport } from '../../transports/transport.js';
 import { inspectContainer } from '../docker/container.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import { lockHost } from '../host-lock.js';
-import { checkAbort, migrateCold, type ColdOptions } from './cold.js';
+import { checkAbort, defaultWorkRoot, migrateCold, type ColdOptions } from './cold.js';
 import { DockerWorkload } from './docker-workload.js';
-import { requireCriu, requireMigratable, requireTargetReady, requireTools, residentBytes } from './preflight.js';
+import { checkpointBytes, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
 import { emptyReport, type MigrationReport, type PageTransport } from './report.js';
 
 export interface DockerMigrationOptions {
@@ -32,8 +32,6 @@ export interface DockerMigrationOptions {
   faults?: ColdOptions['faults'];
 }
 
-export const defaultWorkRoot = () => process.env.MIGRATE_WORK_DIR ?? '/var/lib/migrate';
-
 export async function migrateDockerContainer(o: DockerMigrationOptions): Promise<MigrationReport> {
   const emit = o.onEvent ?? ignoreEvents;
   const { source, target } = o;
@@ -51,7 +49,8 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
   const rss = await residentBytes(source, c.id);
-  await requireTargetReady(target, c, name, workRoot, Math.ceil(rss * 1.1) + 64 * 2 ** 20);
+  await requireRoom(target, workRoot, checkpointBytes(rss));
+  await requireDockerTarget(target, c, name, o.transferImage);
   const lock = await lockHost(source, `/run/lock/migrate-container-${c.id.slice(0, 12)}.lock`, `container ${c.name}`);
   try {
     report.phases_ms.preflight = Date.now() - started;

@@ -38,13 +38,28 @@ export function requireMigratable(c: ContainerInfo, host: string): void {
   }
 }
 
-export async function requireTargetReady(target: Transport, c: ContainerInfo, name: string, workRoot: string, needBytes: number): Promise<void> {
+/** The target can receive a checkpoint: tools present and room under workRoot. */
+export async function requireRoom(target: Transport, workRoot: string, needBytes: number): Promise<void> {
   await requireTools(target, TARGET_TOOLS);
-  const img = await target.exec(['docker', 'image', 'inspect', '--format', '{{.Id}}', c.image], { allowFailure: true });
-  if (img.exitCode !== 0) {
+  const df = await target.exec(['sh', '-c', 'mkdir -p -m 0700 "$1" && df -Pk "$1" | tail -n 1', 'df', workRoot]);
+  const availKiB = Number(df.stdout.trim().split(/\s+/)[3]);
+  if (Number.isFinite(availKiB) && availKiB * 1024 < needBytes) {
+    throw new MigrateError('PREFLIGHT', `not enough free space under ${workRoot} on the target: ${Math.round(availKiB / 1024)} MiB free, about ${Math.ceil(needBytes / 2 ** 20)} MiB needed`, {
+      host: target.name,
+      hint: `free space there or point MIGRATE_WORK_DIR at a larger filesystem`,
+    });
+  }
+}
+
+/** What a checkpoint of `rss` resident bytes needs on disk, with room for the other images. */
+export const checkpointBytes = (rss: number): number => Math.ceil(rss * 1.1) + 64 * 2 ** 20;
+
+/** The target can run the container: image present (or sendable), name free, bind sources there. */
+export async function requireDockerTarget(target: Transport, c: ContainerInfo, name: string, imageWillBeSent = false): Promise<void> {
+  if (!imageWillBeSent && !(await hasImage(target, c.image))) {
     throw new MigrateError('PREFLIGHT', `image ${c.image} is not on the target`, {
       host: target.name,
-      hint: `load it there first (docker save ${c.image} | ssh TARGET docker load); --transfer-image is not implemented yet`,
+      hint: `add --transfer-image to send it (docker save | docker load over SSH), or load it there first`,
     });
   }
   const taken = await target.exec(['docker', 'container', 'inspect', name], { allowFailure: true });
@@ -57,14 +72,10 @@ export async function requireTargetReady(target: Transport, c: ContainerInfo, na
       throw new MigrateError('PREFLIGHT', `bind mount source ${src} does not exist on the target`, { host: target.name, hint: `create ${src} there (the container's view of it must match)` });
     }
   }
-  const df = await target.exec(['sh', '-c', 'mkdir -p -m 0700 "$1" && df -Pk "$1" | tail -n 1', 'df', workRoot]);
-  const availKiB = Number(df.stdout.trim().split(/\s+/)[3]);
-  if (Number.isFinite(availKiB) && availKiB * 1024 < needBytes) {
-    throw new MigrateError('PREFLIGHT', `not enough free space under ${workRoot} on the target: ${Math.round(availKiB / 1024)} MiB free, about ${Math.ceil(needBytes / 2 ** 20)} MiB needed`, {
-      host: target.name,
-      hint: `free space there or point MIGRATE_WORK_DIR at a larger filesystem`,
-    });
-  }
+}
+
+export async function hasImage(t: Transport, image: string): Promise<boolean> {
+  return (await t.exec(['docker', 'image', 'inspect', '--format', '{{.Id}}', image], { allowFailure: true })).exitCode === 0;
 }
 
 /** Resident memory of the container's processes: what its checkpoint will roughly weigh. */

@@ -1,0 +1,101 @@
+/**
+ * Cold migration of a process tree (CRIU directly) between the lab's hosts, both ways. The
+ * workload runs in its own PID namespace and writes its output to a directory both lab hosts
+ * share (as shared storage would), so the restored tree finds its open file on the target.
+ */
+import test from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LocalTransport } from '../../../transports/local.js';
+import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
+import type { Transport } from '../../../transports/transport.js';
+import { migrateProcessTree } from '../../../src/migration/tree.js';
+import { isMigrateError } from '../../../src/errors.js';
+import { ensureLab, sshOpts } from '../../helpers/lab.js';
+import { continuous, startTree, tempDir, ticks } from '../../helpers/workload.js';
+
+const lab = ensureLab();
+const a = new LocalTransport();
+const b = new SshTransport(lab.target, sshOpts(lab));
+test.after.always(() => b.close());
+
+const SHARED = '/var/tmp/migrate-tree-tests';
+
+/** The memory checksum the tree prints on SIGUSR1 (read from its output file). */
+async function checksum(t: Transport, pid: number, out: string): Promise<string> {
+  const count = async () => ((await a.exec(['cat', out])).stdout.match(/^check .*$/gm) ?? []);
+  const before = (await count()).length;
+  await t.exec(['kill', '-USR1', String(pid)]);
+  for (let i = 0; i < 50; i++) {
+    const lines = await count();
+    if (lines.length > before) {
+      const m = /sum=(\w+) pages=\d+ bad=(\d+)/.exec(lines[lines.length - 1]!)!;
+      if (m[2] !== '0') throw new Error(`memory check found ${m[2]} bad pages`);
+      return m[1]!;
+    }
+    await sleep(100);
+  }
+  throw new Error('no check line');
+}
+
+const killTree = (t: Transport, pid: number) => t.exec(['kill', '-KILL', String(pid)], { allowFailure: true });
+
+for (const [label, from, to] of [['A → B', a, b], ['B → A (remote source)', b, a]] as const) {
+  test.serial(`a process tree migrates ${label}: the counter goes on, memory intact`, async (t) => {
+    const dir = await tempDir(a, SHARED);
+    const w = await startTree(from, lab.memload, ['--mib', '32', '--tick-ms', '20'], dir);
+    let restored: number | undefined;
+    try {
+      await sleep(300);
+      const sumBefore = await checksum(from, w.pid, w.out);
+      const report = await migrateProcessTree({ pid: w.pid, source: from, target: to });
+      t.is(report.outcome, 'migrated');
+      t.is(report.runs_on, 'target');
+      t.is(report.workload.kind, 'process-tree');
+      restored = Number(/^pid (\d+)$/.exec(report.workload.target ?? '')?.[1]);
+      t.true(restored > 0);
+      t.true(report.criu.dump!.pagesWritten >= 32 * 256);
+      t.true(report.bytes.raw > 32 * 2 ** 20);
+      t.not((await from.exec(['kill', '-0', String(w.pid)], { allowFailure: true })).exitCode, 0, 'gone from the source');
+      await sleep(300);
+      const after = await ticks(a, w.out);
+      t.true(continuous(after), 'counter continues without gap or repeat');
+      t.is(await checksum(to, restored, w.out), sumBefore);
+      t.log(`${label}: freeze ${report.freeze_ms} ms ${JSON.stringify(report.phases_ms)}`);
+    } finally {
+      if (restored) await killTree(to, restored);
+      await killTree(from, w.pid);
+      await a.exec(['rm', '-rf', dir]);
+    }
+  });
+}
+
+test.serial('a process tree whose restore fails on the target runs on the source again', async (t) => {
+  const dir = await tempDir(a, SHARED);
+  const w = await startTree(a, lab.memload, ['--mib', '16', '--tick-ms', '20'], dir);
+  let pid = w.pid;
+  try {
+    await sleep(300);
+    const report = await migrateProcessTree({
+      pid: w.pid, source: a, target: b,
+      faults: { beforeRestore: async () => { await b.exec(['sh', '-c', 'rm -f /var/lib/migrate/pid-*/images/pages-*.img']); } },
+    });
+    t.is(report.outcome, 'rolled-back');
+    t.is(report.runs_on, 'source');
+    t.regex(String(report.error?.message), /criu restore failed/);
+    // The lab's hosts share one PID space: count the workload's processes across both.
+    const pids = (await a.exec(['sh', '-c', 'for p in $(pgrep -x memload); do tr "\\0" " " < /proc/$p/cmdline | grep -q -- "--mib 16 " && echo $p; done; true'])).stdout.trim().split('\n').filter(Boolean);
+    t.is(pids.length, 1, `exactly one copy runs: ${pids.join(' ')}`);
+    pid = Number(pids[0]) || pid;
+    await sleep(300);
+    t.true(continuous(await ticks(a, w.out)));
+  } finally {
+    await killTree(a, pid);
+    await a.exec(['rm', '-rf', dir]);
+  }
+});
+
+test.serial('bad input for a process tree is refused before anything is frozen', async (t) => {
+  const e = await t.throwsAsync(migrateProcessTree({ pid: 999_999, source: a, target: b }));
+  t.true(isMigrateError(e, 'PREFLIGHT'), String(e));
+  t.regex(e!.message, /no process with PID 999999/);
+});
