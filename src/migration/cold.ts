@@ -178,7 +178,8 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
     const sent = await sendImages(source, src.images, target, dst.images, {
       level: o.zstdLevel, tamper: o.faults?.tamper, signal: o.signal, exclude: pagePath ? isPageImage : undefined,
     });
-    report.bytes = { raw: sent.rawBytes + pageBytes, wire: sent.wireBytes + pageBytes };
+    report.bytes.raw = sent.rawBytes + pageBytes;
+    report.bytes.wire = sent.wireBytes + pageBytes;
     phases.transfer = lap();
     checkAbort(o.signal);
 

@@ -4,11 +4,12 @@
  */
 import type { Transport } from '../../transports/transport.js';
 import { inspectContainer } from '../docker/container.js';
+import { sendImage } from '../docker/image-transfer.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import { lockHost } from '../host-lock.js';
 import { checkAbort, defaultWorkRoot, migrateCold, type ColdOptions } from './cold.js';
 import { DockerWorkload } from './docker-workload.js';
-import { checkpointBytes, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
+import { checkpointBytes, hasImage, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
 import { emptyReport, type MigrationReport, type PageTransport } from './report.js';
 
 export interface DockerMigrationOptions {
@@ -50,13 +51,21 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   await requireCriu(target);
   const rss = await residentBytes(source, c.id);
   await requireRoom(target, workRoot, checkpointBytes(rss));
-  await requireDockerTarget(target, c, name, o.transferImage);
+  const sendImageFirst = o.transferImage === true && !(await hasImage(target, c.image));
+  await requireDockerTarget(target, c, name, sendImageFirst);
   const lock = await lockHost(source, `/run/lock/migrate-container-${c.id.slice(0, 12)}.lock`, `container ${c.name}`);
   try {
     report.phases_ms.preflight = Date.now() - started;
     if (o.dryRun) {
       report.outcome = 'dry-run';
       return report;
+    }
+    checkAbort(o.signal);
+    if (sendImageFirst) {
+      emit({ kind: 'step', step: 'image', host: target.name, detail: `sending image ${c.image}` });
+      const imageStarted = Date.now();
+      report.bytes.image = (await sendImage(source, target, c.image, o.signal)).wireBytes;
+      report.phases_ms.image = Date.now() - imageStarted;
     }
     checkAbort(o.signal);
     return await migrateCold({

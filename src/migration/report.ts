@@ -13,9 +13,10 @@ export interface MigrationReport {
   workload: { kind: 'docker' | 'process-tree'; source: string; target?: string };
   /** Controller clock: freeze started → target reported running (or rollback finished). */
   freeze_ms: number | null;
-  phases_ms: { preflight: number; create: number; checkpoint: number; transfer: number; restore: number };
-  /** raw: image bytes moved; wire: bytes that crossed the link (after compression). */
-  bytes: { raw: number; wire: number };
+  /** `image`: --transfer-image sending the container image, before the freeze. */
+  phases_ms: { preflight: number; image?: number; create: number; checkpoint: number; transfer: number; restore: number };
+  /** raw: checkpoint bytes moved; wire: what crossed the link (after compression); image: --transfer-image's bytes on the wire. */
+  bytes: { raw: number; wire: number; image?: number };
   criu: { dump: DumpStats | null; restore: RestoreStats | null };
   error?: Record<string, unknown>;
   /** Images kept for manual recovery (only when the workload could not be put back). */

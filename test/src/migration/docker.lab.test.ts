@@ -67,6 +67,25 @@ test.serial('--keep-source: the first tick on B follows the last tick on A', asy
   }
 });
 
+test.serial('a container migrates B → A, driven from A (remote source): counter and memory intact', async (t) => {
+  const name = await startContainer(b);
+  try {
+    const sumBefore = await checksum(b, name);
+    const report = await migrateDockerContainer({ container: name, source: b, target: a });
+    t.is(report.outcome, 'migrated');
+    t.is(report.runs_on, 'target');
+    t.false(await exists(b, name), 'the source container is gone');
+    await sleep(500);
+    const onA = tickNums(await logs(a, name));
+    t.true(onA.length > 3 && continuous(onA));
+    t.is(await checksum(a, name), sumBefore);
+    t.is((await b.exec(['sh', '-c', 'ls /var/lib/migrate | grep -c -- "-" || true'])).stdout.trim(), '0', 'image dirs removed on B');
+    t.log(`freeze ${report.freeze_ms} ms: ${JSON.stringify(report.phases_ms)}`);
+  } finally {
+    await remove(name);
+  }
+});
+
 test.serial('a corrupted byte in the stream is caught; the workload runs on the source again, once', async (t) => {
   const name = await startContainer(a);
   try {
@@ -123,6 +142,7 @@ test.serial('bad input is refused before anything is frozen', async (t) => {
     const e2 = await t.throwsAsync(migrateDockerContainer({ container: name, source: a, target: b }));
     t.true(isMigrateError(e2, 'PREFLIGHT'));
     t.regex(e2!.message, /image migrate-only-on-a:\d+ is not on the target/);
+    t.regex(e2!.message, /--transfer-image/);
     t.is(await running(a, name), 'true', 'still running, never frozen');
 
     const e3 = await t.throwsAsync(migrateDockerContainer({ container: name, source: a, target: new SshTransport('ssh://root@10.231.0.2', { identityFiles: [lab.sshKey], knownHostsFiles: ['/dev/null'] }) }));
@@ -130,6 +150,27 @@ test.serial('bad input is refused before anything is frozen', async (t) => {
   } finally {
     await remove(name);
     await a.exec(['docker', 'rmi', `migrate-only-on-a:${process.pid}`], { allowFailure: true });
+  }
+});
+
+test.serial('--transfer-image sends an image the target lacks, then migrates', async (t) => {
+  const image = `migrate-only-on-a:${process.pid}-t`;
+  await a.exec(['docker', 'tag', lab.image, image]);
+  await b.exec(['docker', 'rmi', image], { allowFailure: true });
+  const name = `mig-${process.pid}-image`;
+  try {
+    await a.exec(['docker', 'run', '-d', '--name', name, '--security-opt', 'seccomp=unconfined', image, '--mib', '8', '--tick-ms', '50']);
+    await sleep(500);
+    const report = await migrateDockerContainer({ container: name, source: a, target: b, transferImage: true });
+    t.is(report.outcome, 'migrated');
+    t.true(report.bytes.image! > 100_000, `image bytes ${report.bytes.image}`);
+    t.true(report.phases_ms.image! > 0);
+    t.is(await running(b, name), 'true');
+    t.is((await b.exec(['docker', 'image', 'inspect', '--format', '{{.Id}}', image])).stdout, (await a.exec(['docker', 'image', 'inspect', '--format', '{{.Id}}', image])).stdout);
+  } finally {
+    await remove(name);
+    await a.exec(['docker', 'rmi', image], { allowFailure: true });
+    await b.exec(['docker', 'rmi', image], { allowFailure: true });
   }
 });
 
