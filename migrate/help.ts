@@ -2,13 +2,20 @@ export const HELP = `migrate — live-migrate Linux containers and process trees
 
 Usage:
   migrate CONTAINER --to ssh://[user@]host[:port] [options]
+  migrate --pid PID --to ssh://[user@]host[:port] [options]
   migrate check --to ssh://[user@]host[:port] [--from ssh://...] [--json]
   migrate --help
 
-Migrating a Docker container (stop-and-copy; run on the source host):
-  --name NAME      name on the target (default: the same)
+Migrating (stop-and-copy) a Docker container, or with --pid a process tree checkpointed with
+CRIU directly (it must run in its own PID namespace or have its PIDs free on the target):
+  --pid PID        migrate the process tree rooted at PID instead of a container
+  --name NAME      container name on the target (default: the same)
   --keep-source    keep the stopped source container (default: remove it)
+  --transfer-image send the container's image when the target lacks it (docker save | load)
   --dry-run        run every preflight check, freeze nothing
+  --pages MODE     page-server (default): memory goes straight to a CRIU page server on the
+                   target through the SSH tunnel while the dump runs; stream: dump first,
+                   then stream every image
   --zstd-level N   compression level of the image stream, 1-19 (default 1)
   --strategy cold  the only strategy implemented so far
   -y, --yes        never prompt (migrate never prompts; accepted for scripts)
@@ -19,7 +26,7 @@ Commands:
 
 Hosts:
   --to URL         target host, ssh://[user@]host[:port]
-  --from URL       source host (default: this machine)
+  --from URL       source host (default: this machine); the controller may run anywhere
 
 SSH (OpenSSH's ~/.ssh/config, known_hosts and ssh-agent are used by default):
   -i, --identity FILE          private key to offer (repeatable; env MIGRATE_SSH_KEY)

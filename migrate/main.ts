@@ -1,7 +1,7 @@
 /** The `migrate` command line: dispatches to a command and turns errors into messages and exit codes. */
 import { MigrateError, errorJson } from '../src/errors.js';
 import { checkCommand } from './commands/check.js';
-import { migrateContainerCommand } from './commands/migrate-container.js';
+import { migrateCommand } from './commands/migrate.js';
 import { HELP } from './help.js';
 import { Output } from './output.js';
 
@@ -15,8 +15,8 @@ export async function main(argv: string[], out = new Output()): Promise<number> 
       return first === undefined ? EXIT.usage : EXIT.ok;
     }
     if (first === 'check') return await checkCommand(rest, out);
-    // Anything else names a container: `migrate CONTAINER --to ssh://...`.
-    return await migrateContainerCommand(argv, out);
+    // Anything else migrates: `migrate CONTAINER --to ...` or `migrate --pid PID --to ...`.
+    return await migrateCommand(argv, out);
   } catch (e) {
     return report(e, out, argv.includes('--json'));
   }

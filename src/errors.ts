@@ -33,6 +33,8 @@ export interface ErrorDetails {
   stderr?: string;
   /** What the user should do about it. */
   hint?: string;
+  /** Where the workload runs after this failure, when a migration had already frozen it. */
+  runsOn?: 'source' | 'target' | 'none';
   cause?: unknown;
 }
 
@@ -47,6 +49,7 @@ export class MigrateError extends Error {
   readonly signal?: string;
   readonly stderr?: string;
   readonly hint?: string;
+  readonly runsOn?: 'source' | 'target' | 'none';
   /** The reason alone, without host, command and hint. */
   readonly reason: string;
 
@@ -60,6 +63,7 @@ export class MigrateError extends Error {
     this.signal = details.signal;
     this.stderr = details.stderr;
     this.hint = details.hint;
+    this.runsOn = details.runsOn;
   }
 
   /** A plain object for JSON reports. */
@@ -72,6 +76,7 @@ export class MigrateError extends Error {
       exitCode: this.exitCode,
       signal: this.signal,
       hint: this.hint,
+      runs_on: this.runsOn,
     };
   }
 }
@@ -96,4 +101,9 @@ export function errorJson(e: unknown): Record<string, unknown> {
 
 export function isMigrateError(e: unknown, code?: ErrorCode): e is MigrateError {
   return e instanceof MigrateError && (code === undefined || e.code === code);
+}
+
+/** Raises INTERRUPTED once the user aborted (Ctrl-C); a no-op otherwise. */
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new MigrateError('INTERRUPTED', 'migration interrupted', { hint: 'nothing is left half-done: the workload runs where the report says' });
 }

@@ -22,6 +22,7 @@ export class LocalTransport implements Transport {
       reject: false,
       stripFinalNewline: false,
       stdin: options.input === undefined ? 'ignore' : 'pipe',
+      detached: true, // out of the terminal's process group: Ctrl-C reaches migrate only, which then decides
     });
     if (result.failed && (result as { code?: string }).code === 'ENOENT') {
       throw new MigrateError('COMMAND_NOT_FOUND', `${file} is not installed`, {
@@ -54,6 +55,7 @@ export class LocalTransport implements Transport {
       buffer: { stdout: false, stderr: true },
       reject: false,
       maxBuffer: { stderr: 1024 * 1024 },
+      detached: true,
     });
     const stdout = new PassThrough();
     child.stdout!.pipe(stdout);

@@ -6,7 +6,7 @@
 import { pipeline } from 'node:stream/promises';
 import { CompressStream } from 'zstd-napi';
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError } from '../errors.js';
+import { MigrateError, throwIfAborted } from '../errors.js';
 import { counter } from '../transfer/send-dir.js';
 
 export async function sendImage(source: Transport, target: Transport, image: string, signal?: AbortSignal): Promise<{ wireBytes: number }> {
@@ -24,6 +24,7 @@ export async function sendImage(source: Transport, target: Transport, image: str
   } catch (e) {
     save.kill();
     load.kill();
+    throwIfAborted(signal);
     throw new MigrateError('TRANSFER_FAILED', `sending image ${image} to the target failed`, {
       host: target.name,
       stderr: e instanceof Error ? e.message : String(e),

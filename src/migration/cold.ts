@@ -17,7 +17,7 @@
 import type { Transport } from '../../transports/transport.js';
 import { readDumpStats, readRestoreStats } from '../criu/run.js';
 import { startPageServer, type PageServer } from '../criu/page-server.js';
-import { MigrateError, errorJson, isMigrateError } from '../errors.js';
+import { MigrateError, errorJson, isMigrateError, throwIfAborted } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { startPageTee, type Endpoint, type PageTee } from '../transfer/page-tee.js';
 import { isPageImage, sendImages, verifyPageImages, type SendOptions } from '../transfer/send-images.js';
@@ -47,10 +47,6 @@ export interface ColdOptions {
 
 /** Where checkpoint directories live on both hosts (0700, removed after each run). */
 export const defaultWorkRoot = (): string => process.env.MIGRATE_WORK_DIR ?? '/var/lib/migrate';
-
-export function checkAbort(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new MigrateError('INTERRUPTED', 'migration interrupted', { hint: 'nothing is left half-done: the workload runs where the report says' });
-}
 
 async function makeDirs(t: Transport, d: Dirs): Promise<void> {
   await t.exec(['sh', '-c', 'umask 077 && mkdir -p -m 0700 "$1" "$2" "$3" && ln -sfn "$2" "$4"', 'mkdirs', d.root, d.images, d.work, d.link]);
@@ -137,7 +133,7 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
     await Promise.all([makeDirs(source, src), makeDirs(target, dst)]);
     if (o.pages === 'page-server') pagePath = await openPagePath(source, target, src, dst);
     phases.create = lap();
-    checkAbort(o.signal);
+    throwIfAborted(o.signal);
 
     step('checkpoint', source, o.pages === 'page-server' ? `pages go straight to ${target.name}` : undefined);
     frozenAt = Date.now();
@@ -155,7 +151,7 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
     if (!(await workload.runsOnSource().catch(() => false))) {
       report.runs_on = 'none';
       throw new MigrateError('CRIU_FAILED', `the checkpoint of ${workload.label} failed and it no longer runs on the source`, {
-        host: source.name, stderr: e instanceof Error ? e.message : String(e), hint: 'restart the workload there', cause: e,
+        host: source.name, stderr: e instanceof Error ? e.message : String(e), hint: 'restart the workload there', runsOn: 'none', cause: e,
       });
     }
     report.freeze_ms = Date.now() - frozenAt;
@@ -172,7 +168,7 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
       await verifyPageImages(source, src.images, target, dst.images);
     }
     phases.checkpoint = lap();
-    checkAbort(o.signal);
+    throwIfAborted(o.signal);
 
     step('transfer', target);
     const sent = await sendImages(source, src.images, target, dst.images, {
@@ -181,7 +177,7 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
     report.bytes.raw = sent.rawBytes + pageBytes;
     report.bytes.wire = sent.wireBytes + pageBytes;
     phases.transfer = lap();
-    checkAbort(o.signal);
+    throwIfAborted(o.signal);
 
     step('restore', target);
     await o.faults?.beforeRestore?.();
@@ -219,6 +215,7 @@ async function rollBack(o: ColdOptions, src: Dirs, cleanupTarget: () => Promise<
     throw new MigrateError('RESTORE_FAILED', `migration failed (${first.split('\n')[0]}) and so did the rollback on the source`, {
       host: source.name,
       hint: `the checkpoint is kept in ${src.images}; ${workload.manualRestoreHint(src)}`,
+      runsOn: 'none',
       cause: e,
     });
   }

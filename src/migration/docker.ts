@@ -5,9 +5,10 @@
 import type { Transport } from '../../transports/transport.js';
 import { inspectContainer } from '../docker/container.js';
 import { sendImage } from '../docker/image-transfer.js';
+import { throwIfAborted } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import { lockHost } from '../host-lock.js';
-import { checkAbort, defaultWorkRoot, migrateCold, type ColdOptions } from './cold.js';
+import { defaultWorkRoot, migrateCold, type ColdOptions } from './cold.js';
 import { DockerWorkload } from './docker-workload.js';
 import { checkpointBytes, hasImage, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
 import { emptyReport, type MigrationReport, type PageTransport } from './report.js';
@@ -60,14 +61,14 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
       report.outcome = 'dry-run';
       return report;
     }
-    checkAbort(o.signal);
+    throwIfAborted(o.signal);
     if (sendImageFirst) {
       emit({ kind: 'step', step: 'image', host: target.name, detail: `sending image ${c.image}` });
       const imageStarted = Date.now();
       report.bytes.image = (await sendImage(source, target, c.image, o.signal)).wireBytes;
       report.phases_ms.image = Date.now() - imageStarted;
     }
-    checkAbort(o.signal);
+    throwIfAborted(o.signal);
     return await migrateCold({
       source, target, report, workRoot, emit,
       workload: new DockerWorkload(source, target, c, name),

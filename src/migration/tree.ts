@@ -1,9 +1,9 @@
 /** Migrating a process tree: preflight, a lock on the PID, then the cold migration of a TreeWorkload. */
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError } from '../errors.js';
+import { MigrateError, throwIfAborted } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import { lockHost } from '../host-lock.js';
-import { checkAbort, defaultWorkRoot, migrateCold, type ColdOptions } from './cold.js';
+import { defaultWorkRoot, migrateCold, type ColdOptions } from './cold.js';
 import { checkpointBytes, requireCriu, requireRoom } from './preflight.js';
 import { emptyReport, type MigrationReport, type PageTransport } from './report.js';
 import { TreeWorkload, startTime } from './tree-workload.js';
@@ -69,7 +69,7 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
       report.outcome = 'dry-run';
       return report;
     }
-    checkAbort(o.signal);
+    throwIfAborted(o.signal);
     return await migrateCold({
       source, target, report, workRoot, emit,
       workload: new TreeWorkload(source, target, o.pid, start),

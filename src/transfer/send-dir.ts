@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { CompressStream } from 'zstd-napi';
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError, isMigrateError } from '../errors.js';
+import { MigrateError, isMigrateError, throwIfAborted } from '../errors.js';
 import { manifestText, safeRelativeName, type Manifest } from './manifest.js';
 
 export interface SendOptions {
@@ -101,6 +101,7 @@ export async function sendDirectory(localDir: string, target: Transport, remoteD
   } catch (e) {
     pack.destroy();
     receiver.kill();
+    throwIfAborted(options.signal);
     throw new MigrateError('TRANSFER_FAILED', 'sending the checkpoint images failed', {
       host: target.name,
       stderr: isMigrateError(e) ? e.message : String(e),

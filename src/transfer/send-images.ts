@@ -6,7 +6,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError, isMigrateError } from '../errors.js';
+import { MigrateError, isMigrateError, throwIfAborted } from '../errors.js';
 import { safeRelativeName, type Manifest } from './manifest.js';
 import { RECEIVE_SCRIPT, counter, sendDirectory, verifyRemote, type SendOptions, type SendResult } from './send-dir.js';
 
@@ -62,6 +62,7 @@ async function relayDirectory(source: Transport, srcDir: string, target: Transpo
   } catch (e) {
     sender.kill();
     receiver.kill();
+    throwIfAborted(o.signal);
     throw new MigrateError('TRANSFER_FAILED', `relaying the checkpoint images from ${source.name} failed`, {
       host: target.name,
       stderr: isMigrateError(e) ? e.message : String(e),

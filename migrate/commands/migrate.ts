@@ -1,33 +1,58 @@
-/** `migrate <container> --to ssh://...`: cold migration of a Docker container. */
+/**
+ * `migrate CONTAINER --to ssh://...` and `migrate --pid PID --to ssh://...`: cold migration of a
+ * Docker container or a process tree. Ctrl-C (SIGINT) aborts: before the freeze nothing
+ * happens, after it the workload is put back on the source.
+ */
 import { parseArgs } from 'node:util';
 import { MigrateError, isMigrateError } from '../../src/errors.js';
 import { migrateDockerContainer } from '../../src/migration/docker.js';
-import type { MigrationReport } from '../../src/migration/report.js';
+import type { MigrationReport, PageTransport } from '../../src/migration/report.js';
+import { migrateProcessTree } from '../../src/migration/tree.js';
 import { openTransport } from '../../transports/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
 import type { Output } from '../output.js';
 
-export async function migrateContainerCommand(argv: string[], out: Output): Promise<number> {
+const PAGES: readonly PageTransport[] = ['page-server', 'stream'];
+
+function parse(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
-      to: { type: 'string' }, from: { type: 'string' }, name: { type: 'string' },
+      to: { type: 'string' }, from: { type: 'string' }, name: { type: 'string' }, pid: { type: 'string' },
       'keep-source': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' }, 'zstd-level': { type: 'string' }, strategy: { type: 'string' },
+      pages: { type: 'string' }, 'transfer-image': { type: 'boolean' },
       ...SSH_FLAGS,
     },
   });
-  out.json = values.json ?? false;
-  if (positionals.length !== 1) throw new MigrateError('BAD_INPUT', 'give exactly one container to migrate', { hint: 'migrate CONTAINER --to ssh://root@HOST' });
+  const pid = values.pid === undefined ? undefined : Number(values.pid);
+  if (pid !== undefined && (!Number.isInteger(pid) || pid < 1)) throw new MigrateError('BAD_INPUT', `Expected --pid to be a process ID, got \`${values.pid}\``);
+  if (pid === undefined && positionals.length !== 1) {
+    throw new MigrateError('BAD_INPUT', 'give exactly one container (or --pid PID) to migrate', { hint: 'migrate CONTAINER --to ssh://root@HOST, or migrate --pid PID --to ssh://root@HOST' });
+  }
+  if (pid !== undefined && positionals.length > 0) throw new MigrateError('BAD_INPUT', 'give either a container or --pid, not both');
+  if (pid !== undefined) {
+    for (const flag of ['name', 'keep-source', 'transfer-image'] as const) {
+      if (values[flag] !== undefined) throw new MigrateError('BAD_INPUT', `--${flag} applies to containers, not to --pid`);
+    }
+  }
   if (!values.to) throw new MigrateError('BAD_INPUT', 'no target host', { hint: 'add --to ssh://root@HOST' });
   if (values.strategy && values.strategy !== 'cold') {
     throw new MigrateError('BAD_INPUT', `strategy "${values.strategy}" is not implemented yet`, { hint: 'use --strategy cold (the default)' });
   }
+  const pages = (values.pages ?? 'page-server') as PageTransport;
+  if (!PAGES.includes(pages)) throw new MigrateError('BAD_INPUT', `Expected --pages to be one of ${PAGES.join(', ')}, got \`${values.pages}\``);
   const level = values['zstd-level'] === undefined ? 1 : Number(values['zstd-level']);
   if (!Number.isInteger(level) || level < 1 || level > 19) {
     throw new MigrateError('BAD_INPUT', `Expected --zstd-level to be an integer from 1 to 19, got \`${values['zstd-level']}\``);
   }
+  return { values, container: positionals[0], pid, pages, level };
+}
+
+export async function migrateCommand(argv: string[], out: Output): Promise<number> {
+  const { values, container, pid, pages, level } = parse(argv);
+  out.json = values.json ?? false;
   const ssh = sshOptions(values);
   const source = openTransport(values.from, ssh, (m) => out.warn(m));
   const target = openTransport(values.to, ssh, (m) => out.warn(m));
@@ -37,18 +62,18 @@ export async function migrateContainerCommand(argv: string[], out: Output): Prom
     abort.abort();
   };
   process.on('SIGINT', onSigint);
+  const common = { source, target, dryRun: values['dry-run'], zstdLevel: level, pages, signal: abort.signal, onEvent: out.event.bind(out) };
   try {
-    const report = await migrateDockerContainer({
-      container: positionals[0]!, source, target, name: values.name, keepSource: values['keep-source'],
-      dryRun: values['dry-run'], zstdLevel: level, signal: abort.signal, onEvent: (e) => out.event(e),
-    });
+    const report = pid !== undefined
+      ? await migrateProcessTree({ ...common, pid })
+      : await migrateDockerContainer({ ...common, container: container!, name: values.name, keepSource: values['keep-source'], transferImage: values['transfer-image'] });
     if (out.json) out.result(report);
     else out.text(formatReport(report));
     return report.outcome === 'migrated' || report.outcome === 'dry-run' ? 0 : 1;
   } catch (e) {
     if (isMigrateError(e) && out.json) {
       // Nothing moved (preflight) or the rollback itself failed: say where the workload is.
-      out.result({ outcome: 'failed', runs_on: e.code === 'RESTORE_FAILED' ? 'none' : 'source', error: e.toJSON() });
+      out.result({ outcome: 'failed', runs_on: e.runsOn ?? 'source', error: e.toJSON() });
       out.warn(e.message);
       return 1;
     }
@@ -67,8 +92,8 @@ function formatReport(r: MigrationReport): string {
       ? `migrated ${r.workload.source} → ${r.workload.target}: runs on the target`
       : `migration of ${r.workload.source} FAILED and was rolled back: it runs on the ${r.runs_on}`,
     `  freeze     ${r.freeze_ms ?? '-'} ms  (checkpoint ${r.phases_ms.checkpoint} + transfer ${r.phases_ms.transfer} + restore ${r.phases_ms.restore})`,
-    `  before     preflight ${r.phases_ms.preflight} ms, create on target ${r.phases_ms.create} ms`,
-    `  bytes      ${mib(r.bytes.raw)} MiB of images, ${mib(r.bytes.wire)} MiB on the wire`,
+    `  before     preflight ${r.phases_ms.preflight} ms, ${r.phases_ms.image ? `image ${r.phases_ms.image} ms, ` : ''}prepare target ${r.phases_ms.create} ms`,
+    `  bytes      ${mib(r.bytes.raw)} MiB of images, ${mib(r.bytes.wire)} MiB on the wire (pages: ${r.pages})`,
   ];
   if (r.criu.dump) lines.push(`  criu dump  frozen ${(r.criu.dump.frozenTimeUs / 1000).toFixed(1)} ms, ${r.criu.dump.pagesWritten} pages written`);
   if (r.criu.restore) lines.push(`  criu rest. ${(r.criu.restore.restoreTimeUs / 1000).toFixed(1)} ms`);
