@@ -11,6 +11,6 @@ if ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
   echo "prepare: installing Node dependencies" >&2
   npm ci --no-audit --no-fund --loglevel=error
 fi
-npx tsc -p tsconfig.json
+npm run --silent build  # a clean dist/: no stale compiled tests of renamed files
 chmod +x dist/migrate/cli.js
 bash lab/lab.sh up

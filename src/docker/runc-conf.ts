@@ -16,7 +16,8 @@ import type { Transport } from '../../transports/transport.js';
 import { lockHost } from '../host-lock.js';
 
 export const RUNC_CONF = '/etc/criu/runc.conf';
-const LOCK = '/run/lock/migrate-runc-conf.lock';
+/** Serialises every override on a host (taken by anything that needs runc.conf left alone). */
+export const RUNC_CONF_LOCK = '/run/lock/migrate-runc-conf.lock';
 
 export interface RuncConfOverride {
   imagesLink: string;
@@ -35,7 +36,7 @@ export function runcConfText(o: RuncConfOverride): string {
 
 /** Runs `fn` while runc.conf holds the override; always restores the previous file. */
 export async function withRuncConf<T>(t: Transport, o: RuncConfOverride, fn: () => Promise<T>): Promise<T> {
-  const lock = await lockHost(t, LOCK, `${RUNC_CONF}`, 60);
+  const lock = await lockHost(t, RUNC_CONF_LOCK, `${RUNC_CONF}`, 60);
   const backup = `${RUNC_CONF}.migrate-backup`;
   try {
     // Under the lock, a file that starts with our marker was left by a run that died mid-way:

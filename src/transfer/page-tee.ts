@@ -94,14 +94,19 @@ export async function startPageTee(openPrimary: Opener, openCopy: Opener): Promi
     });
     const ended = once(client, 'end');
     client.resume();
-    await Promise.race([ended, broken]);
-    flush();
-    // Both servers close once the dump has closed its side (page_server_serve waits for it).
-    const closed = Promise.all([once(main, 'close'), once(mirror, 'close')]);
-    main.end();
-    mirror.end();
-    await Promise.race([closed, broken.catch(() => closed)]);
-    client.end();
+    try {
+      await Promise.race([ended, broken]);
+      flush();
+      // Both servers close once the dump has closed its side (page_server_serve waits for it).
+      const closed = Promise.all([once(main, 'close'), once(mirror, 'close')]);
+      main.end();
+      mirror.end();
+      await Promise.race([closed, broken.catch(() => closed)]);
+      client.end();
+    } catch (e) {
+      for (const s of [client, main, mirror]) s.destroy();
+      throw e;
+    }
   }
 
   await new Promise<void>((resolve, reject) => {
