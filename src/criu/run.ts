@@ -27,6 +27,8 @@ export interface DumpOptions extends CommonOptions {
   pid: number;
   /** Keep the tree running after the dump (otherwise CRIU kills it on success). */
   leaveRunning?: boolean;
+  /** Leave the tree stopped (SIGSTOP) after the dump: SIGCONT resumes it, SIGKILL ends it. */
+  leaveStopped?: boolean;
   /** Pre-dump: memory only, the tree keeps running. */
   preDump?: boolean;
   trackMem?: boolean;
@@ -57,6 +59,7 @@ export function dumpArgs(o: DumpOptions): string[] {
   const log = o.preDump ? 'pre-dump.log' : 'dump.log';
   const args = [o.preDump ? 'pre-dump' : 'dump', '-t', String(o.pid), ...commonArgs(o, log)];
   if (o.leaveRunning && !o.preDump) args.push('--leave-running');
+  if (o.leaveStopped && !o.preDump) args.push('--leave-stopped');
   if (o.trackMem) args.push('--track-mem');
   if (o.prevImagesDir) args.push('--prev-images-dir', o.prevImagesDir);
   if (o.lazyPages) args.push('--lazy-pages');

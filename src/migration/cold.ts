@@ -4,22 +4,22 @@
  *
  * Memory pages take one of two paths:
  * - `page-server` (default): CRIU's dump sends pages straight to a page server on the target,
- *   through the SSH tunnel, while it dumps; a tee on the controller also feeds a page server on
- *   the source, so a complete local checkpoint exists for a rollback. Dump and transfer overlap.
+ *   through the SSH tunnel, while it dumps: dump and transfer overlap, and the source writes no
+ *   memory images at all.
  * - `stream`: CRIU writes all images on the source, then they are streamed (tar + zstd) and
  *   verified file by file on the target.
  * The remaining (non-memory) images always travel as a verified stream.
  *
- * Never lose the workload: any failure after the freeze removes what the target holds and
- * restores the workload on the source from the local checkpoint; if even that fails, the images
- * are kept and the error says how to restore by hand.
+ * Never lose the workload: the dump leaves the workload stopped on the source (workload.ts).
+ * Any failure after the freeze removes what the target holds and resumes the source copy; only
+ * a successful restore on the target ends it.
  */
 import type { Transport } from '../../transports/transport.js';
 import { readDumpStats, readRestoreStats } from '../criu/run.js';
 import { startPageServer, type PageServer } from '../criu/page-server.js';
 import { MigrateError, errorJson, isMigrateError, throwIfAborted } from '../errors.js';
 import type { EventSink } from '../events.js';
-import { startPageTee, type Endpoint, type PageTee } from '../transfer/page-tee.js';
+import { startPageRelay, type Endpoint, type PageRelay } from '../transfer/page-relay.js';
 import { isPageImage, sendImages, verifyPageImages, type SendOptions } from '../transfer/send-images.js';
 import type { MigrationReport, PageTransport } from './report.js';
 import { dirsUnder, type Dirs, type Workload } from './workload.js';
@@ -52,62 +52,57 @@ async function makeDirs(t: Transport, d: Dirs): Promise<void> {
   await t.exec(['sh', '-c', 'umask 077 && mkdir -p -m 0700 "$1" "$2" "$3" && ln -sfn "$2" "$4"', 'mkdirs', d.root, d.images, d.work, d.link]);
 }
 
-/** The page path set up for one dump: two page servers joined by a tee on the controller. */
-interface PagePath {
-  endpoint: Endpoint;
-  /** After a successful dump: waits until both servers have written everything. */
-  finish(): Promise<number>;
-  /** After a failure: lets the servers settle (briefly), stops them, and returns their errors. */
-  abort(settle: boolean): Promise<unknown[]>;
-}
-
-/** How long a failed dump's page servers get to exit on their own (and report why) before they are killed. */
+/** How long a failed dump's page server gets to exit on its own (and say why) before it is killed. */
 const SETTLE_MS = 3000;
 
-async function openPagePath(source: Transport, target: Transport, src: Dirs, dst: Dirs): Promise<PagePath> {
-  const servers: PageServer[] = [];
-  const closers: Array<() => Promise<void>> = [];
-  let tee: PageTee | undefined;
-  const abort = async (settle: boolean): Promise<unknown[]> => {
-    const settled = Promise.allSettled([...(tee ? [tee.done] : []), ...servers.map((s) => s.done)]);
-    const timer = new Promise<void>((r) => setTimeout(r, settle ? SETTLE_MS : 0).unref());
-    await Promise.race([settled, timer]);
-    for (const s of servers) s.kill();
-    await Promise.allSettled(closers.map((c) => c()));
-    return (await settled).flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
-  };
-  try {
-    const [remote, local] = await Promise.all([
-      startPageServer(target, { imagesDir: dst.images, workDir: dst.work }),
-      startPageServer(source, { imagesDir: src.images, workDir: src.work }),
-    ]);
-    servers.push(remote, local);
-    tee = await startPageTee(() => target.openStream(remote.port), () => source.openStream(local.port));
-    closers.push(tee.close);
-    // CRIU dumps on the source: a remote source reaches the tee through a reverse forward.
-    let endpoint: Endpoint = { host: tee.host, port: tee.port };
-    if (!source.isLocal) {
-      const back = await source.reverseForward(0, tee.port);
-      closers.push(() => back.close());
-      endpoint = { host: back.remoteHost, port: back.remotePort };
+/** The page path of one dump: the target's page server, reached through a relay on the controller. */
+class PagePath {
+  private constructor(readonly endpoint: Endpoint, private readonly server: PageServer, private readonly relay: PageRelay,
+    private readonly closers: Array<() => Promise<unknown>>) {}
+
+  static async open(source: Transport, target: Transport, dst: Dirs): Promise<PagePath> {
+    const server = await startPageServer(target, { imagesDir: dst.images, workDir: dst.work });
+    const closers: Array<() => Promise<unknown>> = [];
+    try {
+      const relay = await startPageRelay(() => target.openStream(server.port));
+      closers.push(relay.close);
+      let endpoint: Endpoint = { host: relay.host, port: relay.port };
+      // CRIU dumps on the source: a remote source reaches the relay through a reverse forward.
+      if (!source.isLocal) {
+        const back = await source.reverseForward(0, relay.port);
+        closers.push(() => back.close());
+        endpoint = { host: back.remoteHost, port: back.remotePort };
+      }
+      return new PagePath(endpoint, server, relay, closers);
+    } catch (e) {
+      await Promise.allSettled(closers.map((c) => c()));
+      server.kill();
+      throw e;
     }
-    const t = tee;
-    return {
-      endpoint,
-      abort,
-      finish: async () => {
-        try {
-          const bytes = await t.done;
-          await Promise.all(servers.map((s) => s.done));
-          return bytes;
-        } finally {
-          await Promise.allSettled(closers.map((c) => c()));
-        }
-      },
-    };
-  } catch (e) {
-    await abort(false);
-    throw e;
+  }
+
+  /** After a successful dump: waits until the page server has written everything. */
+  async finish(): Promise<number> {
+    try {
+      const bytes = await this.relay.done;
+      await this.server.done;
+      return bytes;
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** After a failure: lets the page server settle (when `settle`), stops it, returns the errors seen. */
+  async abort(settle: boolean): Promise<unknown[]> {
+    const settled = Promise.allSettled([this.relay.done, this.server.done]);
+    await Promise.race([settled, new Promise<void>((r) => setTimeout(r, settle ? SETTLE_MS : 0).unref())]);
+    this.server.kill();
+    await this.close();
+    return (await settled).flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+  }
+
+  private async close(): Promise<void> {
+    await Promise.allSettled(this.closers.splice(0).map((c) => c()));
   }
 }
 
@@ -131,7 +126,7 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
     step('create', target, workload.label);
     await workload.prepareTarget();
     await Promise.all([makeDirs(source, src), makeDirs(target, dst)]);
-    if (o.pages === 'page-server') pagePath = await openPagePath(source, target, src, dst);
+    if (o.pages === 'page-server') pagePath = await PagePath.open(source, target, dst);
     phases.create = lap();
     throwIfAborted(o.signal);
 
@@ -141,7 +136,7 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
     await workload.checkpoint(src, pagePath?.endpoint);
   } catch (err) {
     // Nothing was frozen, or the dump failed and CRIU resumed the tree: undo what was prepared.
-    // A page server's own failure (full disk, broken link) explains a failed dump best.
+    // The page server's own failure (full disk, broken link) explains a failed dump best.
     const pageErrors = (await pagePath?.abort(frozenAt !== 0)) ?? [];
     const e = frozenAt === 0 ? err : pageErrors.find((x) => isMigrateError(x, 'CRIU_FAILED')) ?? pageErrors[0] ?? err;
     await cleanupTarget();
@@ -150,8 +145,8 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
     report.error = errorJson(e);
     if (!(await workload.runsOnSource().catch(() => false))) {
       report.runs_on = 'none';
-      throw new MigrateError('CRIU_FAILED', `the checkpoint of ${workload.label} failed and it no longer runs on the source`, {
-        host: source.name, stderr: e instanceof Error ? e.message : String(e), hint: 'restart the workload there', runsOn: 'none', cause: e,
+      throw new MigrateError('CRIU_FAILED', `the checkpoint of ${workload.label} failed and it does not run on the source`, {
+        host: source.name, stderr: e instanceof Error ? e.message : String(e), hint: workload.resumeHint(), runsOn: 'none', cause: e,
       });
     }
     report.freeze_ms = Date.now() - frozenAt;
@@ -165,7 +160,7 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
     let pageBytes = 0;
     if (pagePath) {
       pageBytes = await pagePath.finish();
-      await verifyPageImages(source, src.images, target, dst.images);
+      await verifyPageImages(target, dst.images, report.criu.dump?.pagesWritten);
     }
     phases.checkpoint = lap();
     throwIfAborted(o.signal);
@@ -188,35 +183,31 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
   } catch (e) {
     report.error = errorJson(e);
     await pagePath?.abort(false);
-    return await rollBack(o, src, cleanupTarget, cleanupSource, frozenAt, e);
+    return await rollBack(o, cleanupTarget, cleanupSource, frozenAt, e);
   }
 
   report.outcome = 'migrated';
   report.runs_on = 'target';
-  step('finish', source, o.keepSource ? `keeping the stopped ${workload.label}` : `removing ${workload.label} from the source`);
+  step('finish', source, o.keepSource ? `keeping the exited ${workload.label}` : `removing ${workload.label} from the source`);
   await workload.finishSource(o.keepSource ?? false);
   await cleanupSource();
   await target.exec(['rm', '-rf', dst.root], { allowFailure: true });
   return report;
 }
 
-async function rollBack(o: ColdOptions, src: Dirs, cleanupTarget: () => Promise<void>, cleanupSource: () => Promise<unknown>,
+async function rollBack(o: ColdOptions, cleanupTarget: () => Promise<void>, cleanupSource: () => Promise<unknown>,
   frozenAt: number, cause: unknown): Promise<MigrationReport> {
   const { source, workload, report } = o;
-  o.emit({ kind: 'step', step: 'rollback', host: source.name, detail: `restoring ${workload.label} from the local checkpoint` });
+  o.emit({ kind: 'step', step: 'rollback', host: source.name, detail: `resuming the stopped ${workload.label}` });
   await cleanupTarget().catch(() => {}); // the target may be the thing that broke
   try {
-    await workload.restoreOnSource(src);
+    await workload.resumeOnSource();
   } catch (e) {
     report.outcome = 'failed';
     report.runs_on = 'none';
-    report.kept_images = `${src.images} on ${source.name}`;
     const first = cause instanceof Error ? cause.message : String(cause);
-    throw new MigrateError('RESTORE_FAILED', `migration failed (${first.split('\n')[0]}) and so did the rollback on the source`, {
-      host: source.name,
-      hint: `the checkpoint is kept in ${src.images}; ${workload.manualRestoreHint(src)}`,
-      runsOn: 'none',
-      cause: e,
+    throw new MigrateError('RESTORE_FAILED', `migration failed (${first.split('\n')[0]}) and so did resuming it on the source`, {
+      host: source.name, hint: workload.resumeHint(), runsOn: 'none', cause: e,
     });
   }
   report.freeze_ms = Date.now() - frozenAt;

@@ -3,8 +3,11 @@
  * is made with `docker create`, the checkpoint with `docker checkpoint create`, the restore with
  * `docker start --checkpoint`, so `docker ps`, `docker checkpoint ls` and `docker stop` keep
  * working. A scoped runc.conf override (docker/runc-conf.ts) makes CRIU read and write the
- * images in migrate's own directory instead of Docker's slow content-store copy, and sends the
- * pages to a page server when one is given.
+ * images in migrate's own directory instead of Docker's slow content-store copy, sends the
+ * pages to a page server when one is given, and leaves the container's processes stopped:
+ * `docker checkpoint create --leave-running` keeps Docker's container (and its processes), and
+ * `leave-stopped` in runc.conf (read after runc's RPC options) makes CRIU SIGSTOP them instead
+ * of letting them run on (verified: State T, `docker ps` says Up, SIGCONT resumes the counter).
  */
 import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
@@ -13,7 +16,8 @@ import { createArgs, type ContainerInfo } from '../docker/container.js';
 import { logErrors } from '../criu/run.js';
 import { withRuncConf } from '../docker/runc-conf.js';
 import { MigrateError } from '../errors.js';
-import type { Endpoint } from '../transfer/page-tee.js';
+import { describeTree, procStat, signalAll } from '../process/tree.js';
+import type { Endpoint } from '../transfer/page-relay.js';
 import type { Dirs, Workload } from './workload.js';
 
 /** Name of the checkpoint in Docker's bookkeeping on both hosts. */
@@ -44,10 +48,10 @@ export class DockerWorkload implements Workload {
   }
 
   async checkpoint(dirs: Dirs, pageServer?: Endpoint): Promise<void> {
-    const extra = pageServer ? ['page-server', `address ${pageServer.host}`, `port ${pageServer.port}`] : [];
+    const extra = ['leave-stopped', ...(pageServer ? ['page-server', `address ${pageServer.host}`, `port ${pageServer.port}`] : [])];
     try {
       await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () =>
-        this.source.exec(['docker', 'checkpoint', 'create', this.c.id, CHECKPOINT]));
+        this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT]));
     } catch (e) {
       // Docker names a log in containerd's directory; with our work-dir CRIU wrote it here.
       const lines = await logErrors(this.source, posix.join(dirs.work, 'dump.log'));
@@ -76,22 +80,33 @@ export class DockerWorkload implements Workload {
     if (this.targetId) await this.target.exec(['docker', 'rm', '-f', this.targetId], { allowFailure: true });
   }
 
-  async restoreOnSource(dirs: Dirs): Promise<void> {
-    await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work }, () =>
-      this.source.exec(['docker', 'start', '--checkpoint', CHECKPOINT, this.c.id]));
+  /** The container's processes on the source (its init and everything below it). */
+  private async sourcePids(): Promise<number[]> {
+    const init = Number((await this.source.exec(['docker', 'inspect', '--format', '{{.State.Pid}}', this.c.id])).stdout.trim());
+    return init > 0 ? (await describeTree(this.source, init)).pids : [];
+  }
+
+  async resumeOnSource(): Promise<void> {
+    const pids = await this.sourcePids();
+    if (pids.length === 0) throw new MigrateError('RESTORE_FAILED', `${this.label} has no processes left on the source`, { host: this.source.name });
+    await signalAll(this.source, 'CONT', pids);
     await this.source.exec(['docker', 'checkpoint', 'rm', this.c.id, CHECKPOINT], { allowFailure: true });
   }
 
-  runsOnSource(): Promise<boolean> {
-    return isRunning(this.source, this.c.id);
+  async runsOnSource(): Promise<boolean> {
+    if (!(await isRunning(this.source, this.c.id))) return false;
+    const [init] = await this.sourcePids();
+    return init !== undefined && (await procStat(this.source, init))?.state !== 'T';
   }
 
   async finishSource(keep: boolean): Promise<void> {
-    if (keep) await this.source.exec(['docker', 'checkpoint', 'rm', this.c.id, CHECKPOINT], { allowFailure: true });
-    else await this.source.exec(['docker', 'rm', this.c.id], { allowFailure: true });
+    await this.source.exec(['docker', 'checkpoint', 'rm', this.c.id, CHECKPOINT], { allowFailure: true });
+    // SIGKILL reaches stopped processes; the container ends as exited (kept) or is removed.
+    if (keep) await this.source.exec(['docker', 'kill', this.c.id], { allowFailure: true });
+    else await this.source.exec(['docker', 'rm', '-f', this.c.id], { allowFailure: true });
   }
 
-  manualRestoreHint(dirs: Dirs): string {
-    return `restore it with "images-dir ${dirs.link}" in /etc/criu/runc.conf and docker start --checkpoint ${CHECKPOINT} ${this.c.name}`;
+  resumeHint(): string {
+    return `its processes are stopped there: kill -CONT them (docker top ${this.c.name}), or docker rm -f ${this.c.name} if it runs on the target`;
   }
 }

@@ -8,45 +8,34 @@ import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { dump, restore } from '../criu/run.js';
 import { MigrateError } from '../errors.js';
-import type { Endpoint } from '../transfer/page-tee.js';
+import { procStat, signalAll, type TreeInfo } from '../process/tree.js';
+import type { Endpoint } from '../transfer/page-relay.js';
 import type { Dirs, Workload } from './workload.js';
-
-/** Start time of a process (field 22 of /proc/PID/stat): tells a PID's reuse from the same process. */
-export async function startTime(t: Transport, pid: number): Promise<string | undefined> {
-  const r = await t.exec(['sh', '-c', 'cat /proc/"$1"/stat 2>/dev/null', 'stat', String(pid)], { allowFailure: true });
-  const afterComm = r.stdout.slice(r.stdout.lastIndexOf(')') + 2).split(' ');
-  return r.exitCode === 0 && afterComm.length > 19 ? afterComm[19] : undefined;
-}
-
-async function readPid(t: Transport, file: string): Promise<number> {
-  const r = await t.exec(['cat', file]);
-  return Number(r.stdout.trim());
-}
 
 export class TreeWorkload implements Workload {
   readonly kind = 'process-tree';
   readonly label: string;
   private restoredPid?: number;
-  private sourcePid: number;
-  private sourceStart?: string;
 
-  constructor(private readonly source: Transport, private readonly target: Transport, pid: number, start: string | undefined) {
-    this.sourcePid = pid;
-    this.sourceStart = start;
-    this.label = `process tree ${pid}`;
+  constructor(private readonly source: Transport, private readonly target: Transport, private readonly tree: TreeInfo, private readonly startTime: string) {
+    this.label = `process tree ${tree.pids[0]}`;
   }
 
   async prepareTarget(): Promise<void> {}
 
   async checkpoint(dirs: Dirs, pageServer?: Endpoint): Promise<void> {
-    await dump(this.source, { pid: this.sourcePid, imagesDir: dirs.images, workDir: dirs.work, pageServer: pageServer && { address: pageServer.host, port: pageServer.port } });
+    await dump(this.source, {
+      pid: this.tree.pids[0]!, imagesDir: dirs.images, workDir: dirs.work, leaveStopped: true,
+      pageServer: pageServer && { address: pageServer.host, port: pageServer.port },
+    });
   }
 
   async restoreOnTarget(dirs: Dirs): Promise<string> {
     const pidfile = posix.join(dirs.work, 'restored.pid');
     await restore(this.target, { imagesDir: dirs.images, workDir: dirs.work, pidfile });
-    this.restoredPid = await readPid(this.target, pidfile);
-    if (!(await startTime(this.target, this.restoredPid))) {
+    this.restoredPid = Number((await this.target.exec(['cat', pidfile])).stdout.trim());
+    const st = await procStat(this.target, this.restoredPid);
+    if (!st || st.state === 'Z') {
       throw new MigrateError('RESTORE_FAILED', `the restored tree (PID ${this.restoredPid}) is not running`, { host: this.target.name });
     }
     return `pid ${this.restoredPid}`;
@@ -56,21 +45,27 @@ export class TreeWorkload implements Workload {
     if (this.restoredPid) await this.target.exec(['kill', '-KILL', String(this.restoredPid)], { allowFailure: true });
   }
 
-  async restoreOnSource(dirs: Dirs): Promise<void> {
-    const pidfile = posix.join(dirs.work, 'rollback.pid');
-    await restore(this.source, { imagesDir: dirs.images, workDir: dirs.work, pidfile });
-    this.sourcePid = await readPid(this.source, pidfile);
-    this.sourceStart = await startTime(this.source, this.sourcePid);
+  /** The same processes (not a reused PID) are still there. */
+  private async alive(): Promise<string | undefined> {
+    const st = await procStat(this.source, this.tree.pids[0]!);
+    return st && st.startTime === this.startTime ? st.state : undefined;
+  }
+
+  async resumeOnSource(): Promise<void> {
+    if (!(await this.alive())) throw new MigrateError('RESTORE_FAILED', `${this.label} is gone from the source`, { host: this.source.name });
+    await signalAll(this.source, 'CONT', this.tree.pids);
   }
 
   async runsOnSource(): Promise<boolean> {
-    const now = await startTime(this.source, this.sourcePid);
-    return now !== undefined && now === this.sourceStart;
+    const state = await this.alive();
+    return state !== undefined && state !== 'T' && state !== 'Z';
   }
 
-  async finishSource(): Promise<void> {} // CRIU's dump already ended the tree on the source
+  async finishSource(): Promise<void> {
+    if (await this.alive()) await signalAll(this.source, 'KILL', this.tree.pids).catch(() => {});
+  }
 
-  manualRestoreHint(dirs: Dirs): string {
-    return `restore it with: criu restore -d -D ${dirs.images} -W ${dirs.work}`;
+  resumeHint(): string {
+    return `it is stopped there: kill -CONT ${this.tree.pids.join(' ')}`;
   }
 }

@@ -6,7 +6,8 @@ import { lockHost } from '../host-lock.js';
 import { defaultWorkRoot, migrateCold, type ColdOptions } from './cold.js';
 import { checkpointBytes, requireCriu, requireRoom } from './preflight.js';
 import { emptyReport, type MigrationReport, type PageTransport } from './report.js';
-import { TreeWorkload, startTime } from './tree-workload.js';
+import { describeTree, procStat, type TreeInfo } from '../process/tree.js';
+import { TreeWorkload } from './tree-workload.js';
 
 export interface TreeMigrationOptions {
   pid: number;
@@ -21,21 +22,9 @@ export interface TreeMigrationOptions {
   faults?: ColdOptions['faults'];
 }
 
-/** The tree under `pid` (itself included): PIDs, whether it is a PID namespace's init, and its resident bytes. */
-export async function describeTree(t: Transport, pid: number): Promise<{ pids: number[]; nsInit: boolean; rss: number }> {
-  const r = await t.exec(['sh', '-c',
-    'walk() { echo "$1 $(awk \'/^VmRSS/ {print $2}\' /proc/$1/status)"; for c in $(cat /proc/$1/task/*/children 2>/dev/null); do walk $c; done; }; ' +
-    'grep "^NSpid" /proc/$1/status; walk $1', 'tree', String(pid)]);
-  const [nsLine, ...rows] = r.stdout.trim().split('\n');
-  const nspid = (nsLine ?? '').split(/\s+/).slice(1);
-  const pids = rows.map((l) => Number(l.split(' ')[0]));
-  const rss = rows.reduce((s, l) => s + Number(l.split(' ')[1] || 0) * 1024, 0);
-  return { pids, nsInit: nspid.length > 1 && nspid[nspid.length - 1] === '1', rss };
-}
-
-async function requireTree(source: Transport, target: Transport, pid: number): Promise<{ rss: number; start: string }> {
-  const start = await startTime(source, pid);
-  if (!start) throw new MigrateError('PREFLIGHT', `no process with PID ${pid}`, { host: source.name, hint: 'give the PID of the tree\'s root process' });
+async function requireTree(source: Transport, target: Transport, pid: number): Promise<{ tree: TreeInfo; start: string }> {
+  const stat = await procStat(source, pid);
+  if (!stat) throw new MigrateError('PREFLIGHT', `no process with PID ${pid}`, { host: source.name, hint: 'give the PID of the tree\'s root process' });
   const tree = await describeTree(source, pid);
   if (!tree.nsInit) {
     const taken = await target.exec(['sh', '-c', 'for p; do [ -d /proc/$p ] && echo $p; done; true', 'pids', ...tree.pids.map(String)]);
@@ -46,7 +35,7 @@ async function requireTree(source: Transport, target: Transport, pid: number): P
       });
     }
   }
-  return { rss: tree.rss, start };
+  return { tree, start: stat.startTime };
 }
 
 export async function migrateProcessTree(o: TreeMigrationOptions): Promise<MigrationReport> {
@@ -58,10 +47,10 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
 
   emit({ kind: 'step', step: 'preflight', host: source.name });
   await requireCriu(source);
-  const { rss, start } = await requireTree(source, target, o.pid);
+  const { tree, start } = await requireTree(source, target, o.pid);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
-  await requireRoom(target, workRoot, checkpointBytes(rss));
+  await requireRoom(target, workRoot, checkpointBytes(tree.rss));
   const lock = await lockHost(source, `/run/lock/migrate-pid-${o.pid}.lock`, `process tree ${o.pid}`);
   try {
     report.phases_ms.preflight = Date.now() - started;
@@ -72,7 +61,7 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
     throwIfAborted(o.signal);
     return await migrateCold({
       source, target, report, workRoot, emit,
-      workload: new TreeWorkload(source, target, o.pid, start),
+      workload: new TreeWorkload(source, target, tree, start),
       pages: report.pages, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
     }, `pid-${o.pid}-${Date.now()}`);
   } finally {
