@@ -8,9 +8,9 @@
  *   into the twin's `checkpoints/cp` under B's data-root → `docker start --checkpoint cp` on B.
  *   runc.conf on both hosts is checked and held under migrate's lock for the whole run, so no
  *   migrate override can speed it up.
- * - migrate cold: `migrateDockerContainer()` (keepSource, so A's log survives for the tick check),
- *   once with memory pages sent to a page server on B during the dump (the default) and once
- *   with `pages: 'stream'` (dump, then stream). More strategies are more rows:
+ * - migrate: `migrateDockerContainer()` (keepSource, so A's log survives for the tick check):
+ *   the default (memory pages to a page server on B during the dump, lazy restore), eager
+ *   restore, and dump-then-stream with eager restore. More strategies are more rows:
  *   `migrateRow(name, hosts, extraOptions)`.
  *
  * Each run starts a fresh `bench-*` container on A (`memload --mib N --tick-ms 1`), waits for
@@ -278,6 +278,12 @@ function freezePhases(phases: Phases[]): string {
   return ['checkpoint', 'transfer', 'restore'].map((k) => sec(median(phases.map((p) => p[k] ?? NaN)))).join(' / ');
 }
 
+/** Lazy restore: how long after the freeze the last page was in place (median s). */
+function fill(phases: Phases[]): string {
+  const xs = phases.map((p) => p.fill).filter((x): x is number => x !== undefined);
+  return xs.length ? sec(median(xs)) : '–';
+}
+
 function ratio(c: Cell, base: Cell): string {
   if (!c.freezes.length || !base.freezes.length) return '–';
   const r = median(c.freezes) / median(base.freezes);
@@ -286,14 +292,14 @@ function ratio(c: Cell, base: Cell): string {
 
 function table(records: RunRecord[], rows: string[], sizes: number[]): string {
   const lines = [
-    '| Size MiB | Strategy | Moved / verified / runs | Freeze median s | Min s | Max s | Median vs baseline | Workload view median s | Min s | Max s | Phases median s: checkpoint / transfer / restore |',
-    '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| Size MiB | Strategy | Moved / verified / runs | Freeze median s | Min s | Max s | Median vs baseline | Workload view median s | Min s | Max s | Phases median s: checkpoint / transfer / restore | Memory filled in after the freeze, median s |',
+    '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|',
   ];
   for (const mib of sizes) {
     const base = cell(records, mib, rows[0]!);
     for (const row of rows) {
       const c = cell(records, mib, row);
-      lines.push(`| ${mib} | ${row.replace(/\|/g, '\\|')} | ${c.freezes.length} / ${c.verified} / ${c.runs} | ${spread(c.freezes)} | ${row === rows[0] ? '1' : ratio(c, base)} | ${spread(c.gaps)} | ${freezePhases(c.phases)} |`);
+      lines.push(`| ${mib} | ${row.replace(/\|/g, '\\|')} | ${c.freezes.length} / ${c.verified} / ${c.runs} | ${spread(c.freezes)} | ${row === rows[0] ? '1' : ratio(c, base)} | ${spread(c.gaps)} | ${freezePhases(c.phases)} | ${fill(c.phases)} |`);
     }
   }
   return lines.join('\n');
@@ -361,7 +367,12 @@ async function main(): Promise<void> {
   try {
     const root = (t: Transport) => out(t, ['docker', 'info', '--format', '{{.DockerRootDir}}']);
     const h: Hosts = { lab, a, b, rootA: await root(a), rootB: await root(b) };
-    const rows = [dockerBaseline(h), migrateRow('migrate cold (pages to a page server)', h), migrateRow('migrate cold --pages stream', h, { pages: 'stream' })];
+    const rows = [
+      dockerBaseline(h),
+      migrateRow('migrate (default: page server, lazy restore)', h),
+      migrateRow('migrate --restore eager', h, { restore: 'eager' }),
+      migrateRow('migrate --pages stream --restore eager', h, { pages: 'stream', restore: 'eager' }),
+    ];
     const facts = await hostFacts(h);
     const loadavgBefore = loadavg();
     const records = await measure(h, rows, o);

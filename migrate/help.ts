@@ -16,6 +16,9 @@ CRIU directly (it must run in its own PID namespace or have its PIDs free on the
   --pages MODE     page-server (default): memory goes straight to a CRIU page server on the
                    target through the SSH tunnel while the dump runs; stream: dump first,
                    then stream every image
+  --restore MODE   lazy (default where the target has userfaultfd): the workload resumes at
+                   once and CRIU's lazy-pages daemon fills its memory from the received images;
+                   the source copy is ended only after the last page; eager: all memory first
   --zstd-level N   compression level of the image stream, 1-19 (default 1)
   --strategy cold  the only strategy implemented so far
   -y, --yes        never prompt (migrate never prompts; accepted for scripts)

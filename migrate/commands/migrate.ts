@@ -6,13 +6,14 @@
 import { parseArgs } from 'node:util';
 import { MigrateError, isMigrateError } from '../../src/errors.js';
 import { migrateDockerContainer } from '../../src/migration/docker.js';
-import type { MigrationReport, PageTransport } from '../../src/migration/report.js';
+import type { MigrationReport, PageTransport, RestoreMode } from '../../src/migration/report.js';
 import { migrateProcessTree } from '../../src/migration/tree.js';
 import { openTransport } from '../../transports/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
 import type { Output } from '../output.js';
 
 const PAGES: readonly PageTransport[] = ['page-server', 'stream'];
+const RESTORE: readonly RestoreMode[] = ['lazy', 'eager'];
 
 function parse(argv: string[]) {
   const { values, positionals } = parseArgs({
@@ -22,7 +23,7 @@ function parse(argv: string[]) {
       to: { type: 'string' }, from: { type: 'string' }, name: { type: 'string' }, pid: { type: 'string' },
       'keep-source': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' }, 'zstd-level': { type: 'string' }, strategy: { type: 'string' },
-      pages: { type: 'string' }, 'transfer-image': { type: 'boolean' },
+      pages: { type: 'string' }, restore: { type: 'string' }, 'transfer-image': { type: 'boolean' },
       ...SSH_FLAGS,
     },
   });
@@ -43,15 +44,17 @@ function parse(argv: string[]) {
   }
   const pages = (values.pages ?? 'page-server') as PageTransport;
   if (!PAGES.includes(pages)) throw new MigrateError('BAD_INPUT', `Expected --pages to be one of ${PAGES.join(', ')}, got \`${values.pages}\``);
+  const restore = values.restore as RestoreMode | undefined;
+  if (restore !== undefined && !RESTORE.includes(restore)) throw new MigrateError('BAD_INPUT', `Expected --restore to be one of ${RESTORE.join(', ')}, got \`${values.restore}\``);
   const level = values['zstd-level'] === undefined ? 1 : Number(values['zstd-level']);
   if (!Number.isInteger(level) || level < 1 || level > 19) {
     throw new MigrateError('BAD_INPUT', `Expected --zstd-level to be an integer from 1 to 19, got \`${values['zstd-level']}\``);
   }
-  return { values, container: positionals[0], pid, pages, level };
+  return { values, container: positionals[0], pid, pages, restore, level };
 }
 
 export async function migrateCommand(argv: string[], out: Output): Promise<number> {
-  const { values, container, pid, pages, level } = parse(argv);
+  const { values, container, pid, pages, restore, level } = parse(argv);
   out.json = values.json ?? false;
   const ssh = sshOptions(values);
   const source = openTransport(values.from, ssh, (m) => out.warn(m));
@@ -62,7 +65,7 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
     abort.abort();
   };
   process.on('SIGINT', onSigint);
-  const common = { source, target, dryRun: values['dry-run'], zstdLevel: level, pages, signal: abort.signal, onEvent: out.event.bind(out) };
+  const common = { source, target, dryRun: values['dry-run'], zstdLevel: level, pages, restore, signal: abort.signal, onEvent: out.event.bind(out) };
   try {
     const report = pid !== undefined
       ? await migrateProcessTree({ ...common, pid })
@@ -91,7 +94,8 @@ function formatReport(r: MigrationReport): string {
     r.outcome === 'migrated'
       ? `migrated ${r.workload.source} → ${r.workload.target}: runs on the target`
       : `migration of ${r.workload.source} FAILED and was rolled back: it runs on the ${r.runs_on}`,
-    `  freeze     ${r.freeze_ms ?? '-'} ms  (checkpoint ${r.phases_ms.checkpoint} + transfer ${r.phases_ms.transfer} + restore ${r.phases_ms.restore})`,
+    `  freeze     ${r.freeze_ms ?? '-'} ms  (checkpoint ${r.phases_ms.checkpoint} + transfer ${r.phases_ms.transfer} + restore ${r.phases_ms.restore}, ${r.restore})`,
+    ...(r.phases_ms.fill !== undefined ? [`  after      memory filled in on the target ${r.phases_ms.fill} ms after it resumed`] : []),
     `  before     preflight ${r.phases_ms.preflight} ms, ${r.phases_ms.image ? `image ${r.phases_ms.image} ms, ` : ''}prepare target ${r.phases_ms.create} ms`,
     `  bytes      ${mib(r.bytes.raw)} MiB of images, ${mib(r.bytes.wire)} MiB on the wire (pages: ${r.pages})`,
   ];

@@ -38,16 +38,18 @@ export async function basicCheck(t: Transport): Promise<{ ok: boolean; output: s
   return { ok: r.exitCode === 0, output, problems };
 }
 
+export async function hasFeature(t: Transport, f: FeatureName): Promise<boolean> {
+  return (await t.exec(['criu', 'check', '--feature', f], { allowFailure: true, env: criuEnv() })).exitCode === 0;
+}
+
 export async function checkCriu(t: Transport): Promise<CriuCheck> {
-  const env = criuEnv();
   const basic = await basicCheck(t);
   // Each probe re-reads kernel data (~0.5 s): run a few at a time, within sshd's MaxSessions.
   const features = {} as FeatureMap;
   const queue = [...FEATURES];
   const worker = async () => {
     for (let f = queue.shift(); f; f = queue.shift()) {
-      const r = await t.exec(['criu', 'check', '--feature', f], { allowFailure: true, env });
-      features[f] = r.exitCode === 0;
+      features[f] = await hasFeature(t, f);
     }
   };
   await Promise.all(Array.from({ length: PROBES_AT_ONCE }, worker));

@@ -89,12 +89,16 @@ export function bindSources(c: ContainerInfo): string[] {
 }
 
 /** `docker create` arguments reproducing the container's configuration. */
+/** Marks a container migrate created on a target: the ID of the container it is a twin of. */
+export const TWIN_LABEL = 'migrate.twin-of';
+
 export function createArgs(c: ContainerInfo, name: string): string[] {
   const cfg = c.raw.Config;
   const h = c.raw.HostConfig;
   const args = ['docker', 'create', '--name', name];
   for (const e of cfg.Env ?? []) args.push('--env', e);
   for (const [k, v] of Object.entries(cfg.Labels ?? {})) args.push('--label', `${k}=${v}`);
+  args.push('--label', `${TWIN_LABEL}=${c.id}`); // after the copied ones: it wins over an older one
   if (cfg.WorkingDir) args.push('--workdir', cfg.WorkingDir);
   if (cfg.User) args.push('--user', cfg.User);
   if (cfg.Hostname) args.push('--hostname', cfg.Hostname);

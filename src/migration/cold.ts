@@ -16,12 +16,13 @@
  */
 import type { Transport } from '../../transports/transport.js';
 import { readDumpStats, readRestoreStats } from '../criu/run.js';
-import { startPageServer, type PageServer } from '../criu/page-server.js';
+import { startLazyPages, startPageServer, type CriuService, type PageServer } from '../criu/services.js';
 import { MigrateError, errorJson, isMigrateError, throwIfAborted } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { startPageRelay, type Endpoint, type PageRelay } from '../transfer/page-relay.js';
 import { isPageImage, sendImages, verifyPageImages, type SendOptions } from '../transfer/send-images.js';
-import type { MigrationReport, PageTransport } from './report.js';
+import type { MigrationReport, PageTransport, RestoreMode } from './report.js';
+import { SourceGuard } from './source-guard.js';
 import { dirsUnder, type Dirs, type Workload } from './workload.js';
 
 export interface ColdOptions {
@@ -32,6 +33,7 @@ export interface ColdOptions {
   /** Where checkpoint directories live on both hosts. */
   workRoot: string;
   pages: PageTransport;
+  restore: RestoreMode;
   zstdLevel?: number;
   keepSource?: boolean;
   signal?: AbortSignal;
@@ -42,6 +44,8 @@ export interface ColdOptions {
     /** Runs right after the freeze started (before pages move). */
     afterFreeze?: () => Promise<void>;
     beforeRestore?: () => Promise<void>;
+    /** Lazy restore: runs once the workload resumed on the target, while its memory fills in. */
+    duringFill?: () => Promise<void>;
   };
 }
 
@@ -106,7 +110,23 @@ class PagePath {
   }
 }
 
-export async function migrateCold(o: ColdOptions, stamp: string): Promise<MigrationReport> {
+/**
+ * Runs one cold migration. `runPrefix` names this workload's checkpoint directories
+ * (`<workRoot>/<runPrefix>-<time>`); the caller holds the workload's lock, so directories with
+ * that prefix left by an earlier run that died (they hold a memory image) are removed first.
+ */
+export async function migrateCold(o: ColdOptions, runPrefix: string): Promise<MigrationReport> {
+  await Promise.all([o.source, o.target].map((t) => t.exec(['sh', '-c', 'rm -rf -- "$1/$2"-*', 'stale', o.workRoot, runPrefix])));
+  const stamp = `${runPrefix}-${Date.now()}`;
+  const guard = await SourceGuard.start(o.source);
+  try {
+    return await freezeAndMove(o, stamp, guard);
+  } finally {
+    await guard.release();
+  }
+}
+
+async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard): Promise<MigrationReport> {
   const { source, target, workload, report, emit } = o;
   const phases = report.phases_ms;
   const step = (s: string, host?: Transport, detail?: string) => emit({ kind: 'step', step: s, host: host?.name, detail });
@@ -122,6 +142,7 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
 
   let frozenAt = 0;
   let pagePath: PagePath | undefined;
+  let lazy: CriuService | undefined;
   try {
     step('create', target, workload.label);
     await workload.prepareTarget();
@@ -156,12 +177,13 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
   }
 
   try {
-    report.criu.dump = await readDumpStats(source, src.work).catch(() => null);
-    let pageBytes = 0;
-    if (pagePath) {
-      pageBytes = await pagePath.finish();
-      await verifyPageImages(target, dst.images, report.criu.dump?.pagesWritten);
-    }
+    const [, dumpStats, pageBytes] = await Promise.all([
+      workload.stoppedPids().then((pids) => guard.arm(pids)),
+      readDumpStats(source, src.work).catch(() => null),
+      pagePath?.finish() ?? 0,
+    ]);
+    report.criu.dump = dumpStats;
+    if (pagePath) await verifyPageImages(target, dst.images, dumpStats?.pagesWritten);
     phases.checkpoint = lap();
     throwIfAborted(o.signal);
 
@@ -174,14 +196,25 @@ export async function migrateCold(o: ColdOptions, stamp: string): Promise<Migrat
     phases.transfer = lap();
     throwIfAborted(o.signal);
 
-    step('restore', target);
+    step('restore', target, o.restore === 'lazy' ? 'memory fills in after it resumed' : undefined);
     await o.faults?.beforeRestore?.();
-    report.workload.target = await workload.restoreOnTarget(dst);
+    if (o.restore === 'lazy') lazy = await startLazyPages(target, { imagesDir: dst.images, workDir: dst.work });
+    await guard.disarm(); // from here on only the target may run it
+    report.workload.target = await workload.restoreOnTarget(dst, lazy !== undefined);
     report.freeze_ms = Date.now() - frozenAt;
     phases.restore = lap();
+    if (lazy) {
+      // It runs; the source copy stays (stopped) until every page is in place on the target.
+      // Should filling fail, the target copy cannot go on: it is removed and the source copy
+      // resumes from the freeze (what the target did in this window is lost).
+      await o.faults?.duringFill?.();
+      await lazy.done;
+      phases.fill = lap();
+    }
     report.criu.restore = await readRestoreStats(target, dst.work).catch(() => null);
   } catch (e) {
     report.error = errorJson(e);
+    lazy?.kill();
     await pagePath?.abort(false);
     return await rollBack(o, cleanupTarget, cleanupSource, frozenAt, e);
   }

@@ -18,6 +18,7 @@ import { withRuncConf } from '../docker/runc-conf.js';
 import { MigrateError } from '../errors.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import type { Endpoint } from '../transfer/page-relay.js';
+import { isStaleTwin } from './preflight.js';
 import type { Dirs, Workload } from './workload.js';
 
 /** Name of the checkpoint in Docker's bookkeeping on both hosts. */
@@ -38,13 +39,27 @@ export class DockerWorkload implements Workload {
   readonly kind = 'docker';
   readonly label: string;
   private targetId?: string;
+  /** Docker's checkpoint directories of the container on both hosts (found before the freeze). */
+  private sourceCheckpoint?: string;
+  private targetCheckpoint?: string;
 
   constructor(private readonly source: Transport, private readonly target: Transport, private readonly c: ContainerInfo, private readonly name: string) {
     this.label = `container ${c.name}`;
   }
 
   async prepareTarget(): Promise<void> {
-    this.targetId = (await this.target.exec(createArgs(this.c, this.name))).stdout.trim();
+    // Leftovers of a run that died (we hold the container's lock): its twin, its checkpoint.
+    if (await isStaleTwin(this.target, this.name, this.c.id)) await this.target.exec(['docker', 'rm', '-f', this.name]);
+    await this.source.exec(['docker', 'checkpoint', 'rm', this.c.id, CHECKPOINT], { allowFailure: true });
+    const [id, srcRoot, dstRoot] = await Promise.all([
+      this.target.exec(createArgs(this.c, this.name)).then((r) => r.stdout.trim()),
+      dockerRoot(this.source),
+      dockerRoot(this.target),
+    ]);
+    this.targetId = id;
+    this.sourceCheckpoint = checkpointDir(srcRoot, this.c.id);
+    this.targetCheckpoint = checkpointDir(dstRoot, id);
+    await this.target.exec(['mkdir', '-p', '-m', '0700', this.targetCheckpoint]);
   }
 
   async checkpoint(dirs: Dirs, pageServer?: Endpoint): Promise<void> {
@@ -60,15 +75,13 @@ export class DockerWorkload implements Workload {
     }
   }
 
-  async restoreOnTarget(dirs: Dirs): Promise<string> {
+  async restoreOnTarget(dirs: Dirs, lazy: boolean): Promise<string> {
     const id = this.targetId!;
     // runc needs descriptors.json (the container's stdio), which Docker keeps in its own
     // checkpoint directory, not in CRIU's images dir.
-    const [srcRoot, dstRoot] = await Promise.all([dockerRoot(this.source), dockerRoot(this.target)]);
-    const descriptors = await readFileVia(this.source, posix.join(checkpointDir(srcRoot, this.c.id), 'descriptors.json'));
-    await this.target.exec(['mkdir', '-p', '-m', '0700', checkpointDir(dstRoot, id)]);
-    await writeFileVia(this.target, posix.join(checkpointDir(dstRoot, id), 'descriptors.json'), descriptors);
-    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work }, () =>
+    const descriptors = await readFileVia(this.source, posix.join(this.sourceCheckpoint!, 'descriptors.json'));
+    await writeFileVia(this.target, posix.join(this.targetCheckpoint!, 'descriptors.json'), descriptors);
+    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: lazy ? ['lazy-pages'] : [] }, () =>
       this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id]));
     if (!(await isRunning(this.target, id))) {
       throw new MigrateError('RESTORE_FAILED', `container ${this.name} is not running after restore`, { host: this.target.name, hint: 'see docker logs there' });
@@ -81,13 +94,13 @@ export class DockerWorkload implements Workload {
   }
 
   /** The container's processes on the source (its init and everything below it). */
-  private async sourcePids(): Promise<number[]> {
+  async stoppedPids(): Promise<number[]> {
     const init = Number((await this.source.exec(['docker', 'inspect', '--format', '{{.State.Pid}}', this.c.id])).stdout.trim());
     return init > 0 ? (await describeTree(this.source, init)).pids : [];
   }
 
   async resumeOnSource(): Promise<void> {
-    const pids = await this.sourcePids();
+    const pids = await this.stoppedPids();
     if (pids.length === 0) throw new MigrateError('RESTORE_FAILED', `${this.label} has no processes left on the source`, { host: this.source.name });
     await signalAll(this.source, 'CONT', pids);
     await this.source.exec(['docker', 'checkpoint', 'rm', this.c.id, CHECKPOINT], { allowFailure: true });
@@ -95,7 +108,7 @@ export class DockerWorkload implements Workload {
 
   async runsOnSource(): Promise<boolean> {
     if (!(await isRunning(this.source, this.c.id))) return false;
-    const [init] = await this.sourcePids();
+    const [init] = await this.stoppedPids();
     return init !== undefined && (await procStat(this.source, init))?.state !== 'T';
   }
 

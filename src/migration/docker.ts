@@ -10,8 +10,8 @@ import { ignoreEvents, type EventSink } from '../events.js';
 import { lockHost } from '../host-lock.js';
 import { defaultWorkRoot, migrateCold, type ColdOptions } from './cold.js';
 import { DockerWorkload } from './docker-workload.js';
-import { checkpointBytes, hasImage, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
-import { emptyReport, type MigrationReport, type PageTransport } from './report.js';
+import { checkpointBytes, chooseRestore, hasImage, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
+import { emptyReport, type MigrationReport, type PageTransport, type RestoreMode } from './report.js';
 
 export interface DockerMigrationOptions {
   container: string;
@@ -24,6 +24,8 @@ export interface DockerMigrationOptions {
   zstdLevel?: number;
   /** How memory pages travel (default: straight to a page server on the target). */
   pages?: PageTransport;
+  /** Default: lazy where the target has userfaultfd (the workload resumes before its memory is back in place). */
+  restore?: RestoreMode;
   /** Where image directories live on both hosts (default /var/lib/migrate). */
   workRoot?: string;
   onEvent?: EventSink;
@@ -50,6 +52,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   await requireCriu(source);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
+  report.restore = await chooseRestore(target, o.restore);
   const rss = await residentBytes(source, c.id);
   await requireRoom(target, workRoot, checkpointBytes(rss));
   const sendImageFirst = o.transferImage === true && !(await hasImage(target, c.image));
@@ -72,8 +75,8 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
     return await migrateCold({
       source, target, report, workRoot, emit,
       workload: new DockerWorkload(source, target, c, name),
-      pages: report.pages, zstdLevel: o.zstdLevel, keepSource: o.keepSource, signal: o.signal, faults: o.faults,
-    }, `${c.id.slice(0, 12)}-${Date.now()}`);
+      pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, keepSource: o.keepSource, signal: o.signal, faults: o.faults,
+    }, c.id.slice(0, 12));
   } finally {
     await lock.release();
   }

@@ -2,9 +2,10 @@
  * Checks made before anything is frozen. Each failure names the host and what to do.
  */
 import type { Transport } from '../../transports/transport.js';
-import { basicCheck } from '../criu/features.js';
+import { basicCheck, hasFeature } from '../criu/features.js';
+import type { RestoreMode } from './report.js';
 import { criuVersion, versionProblem } from '../criu/version.js';
-import { bindSources, unsupported, type ContainerInfo } from '../docker/container.js';
+import { TWIN_LABEL, bindSources, unsupported, type ContainerInfo } from '../docker/container.js';
 import { MigrateError } from '../errors.js';
 
 const TARGET_TOOLS = ['docker', 'criu', 'zstd', 'tar', 'sha256sum', 'flock'];
@@ -63,7 +64,7 @@ export async function requireDockerTarget(target: Transport, c: ContainerInfo, n
     });
   }
   const taken = await target.exec(['docker', 'container', 'inspect', name], { allowFailure: true });
-  if (taken.exitCode === 0) {
+  if (taken.exitCode === 0 && !(await isStaleTwin(target, name, c.id))) {
     throw new MigrateError('PREFLIGHT', `a container named ${name} already exists on the target`, { host: target.name, hint: 'remove it there, or choose another name with --name' });
   }
   for (const src of bindSources(c)) {
@@ -72,6 +73,15 @@ export async function requireDockerTarget(target: Transport, c: ContainerInfo, n
       throw new MigrateError('PREFLIGHT', `bind mount source ${src} does not exist on the target`, { host: target.name, hint: `create ${src} there (the container's view of it must match)` });
     }
   }
+}
+
+/**
+ * A container of that name that migrate created for this same source container and that never
+ * ran: the twin of a run that died. The next run replaces it (under the container's lock).
+ */
+export async function isStaleTwin(target: Transport, name: string, sourceId: string): Promise<boolean> {
+  const r = await target.exec(['docker', 'container', 'inspect', '--format', `{{index .Config.Labels "${TWIN_LABEL}"}} {{.State.Status}}`, name], { allowFailure: true });
+  return r.exitCode === 0 && r.stdout.trim() === `${sourceId} created`;
 }
 
 export async function hasImage(t: Transport, image: string): Promise<boolean> {
@@ -84,4 +94,18 @@ export async function residentBytes(source: Transport, ref: string): Promise<num
     'for p in $(docker top "$1" -eo pid | tail -n +2); do grep VmRSS /proc/$p/status; done | awk \'{s+=$2} END {print s+0}\'',
     'rss', ref], { allowFailure: true });
   return Number(r.stdout.trim() || 0) * 1024;
+}
+
+/**
+ * Lazy restore (the workload resumes at once, its memory filled through userfaultfd) needs
+ * CRIU's uffd-noncoop on the target. Default: lazy where it works, eager elsewhere.
+ */
+export async function chooseRestore(target: Transport, wanted?: RestoreMode): Promise<RestoreMode> {
+  if (wanted === 'eager') return 'eager';
+  const ok = await hasFeature(target, 'uffd-noncoop');
+  if (ok) return 'lazy';
+  if (wanted === 'lazy') {
+    throw new MigrateError('PREFLIGHT', 'lazy restore needs userfaultfd (criu check --feature uffd-noncoop fails)', { host: target.name, hint: 'use --restore eager' });
+  }
+  return 'eager';
 }

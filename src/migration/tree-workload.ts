@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { dump, restore } from '../criu/run.js';
 import { MigrateError } from '../errors.js';
-import { procStat, signalAll, type TreeInfo } from '../process/tree.js';
+import { describeTree, procStat, signalAll, type TreeInfo } from '../process/tree.js';
 import type { Endpoint } from '../transfer/page-relay.js';
 import type { Dirs, Workload } from './workload.js';
 
@@ -30,9 +30,9 @@ export class TreeWorkload implements Workload {
     });
   }
 
-  async restoreOnTarget(dirs: Dirs): Promise<string> {
+  async restoreOnTarget(dirs: Dirs, lazy: boolean): Promise<string> {
     const pidfile = posix.join(dirs.work, 'restored.pid');
-    await restore(this.target, { imagesDir: dirs.images, workDir: dirs.work, pidfile });
+    await restore(this.target, { imagesDir: dirs.images, workDir: dirs.work, pidfile, lazyPages: lazy });
     this.restoredPid = Number((await this.target.exec(['cat', pidfile])).stdout.trim());
     const st = await procStat(this.target, this.restoredPid);
     if (!st || st.state === 'Z') {
@@ -51,9 +51,13 @@ export class TreeWorkload implements Workload {
     return st && st.startTime === this.startTime ? st.state : undefined;
   }
 
+  async stoppedPids(): Promise<number[]> {
+    return (await describeTree(this.source, this.tree.pids[0]!)).pids;
+  }
+
   async resumeOnSource(): Promise<void> {
     if (!(await this.alive())) throw new MigrateError('RESTORE_FAILED', `${this.label} is gone from the source`, { host: this.source.name });
-    await signalAll(this.source, 'CONT', this.tree.pids);
+    await signalAll(this.source, 'CONT', await this.stoppedPids());
   }
 
   async runsOnSource(): Promise<boolean> {
@@ -62,7 +66,7 @@ export class TreeWorkload implements Workload {
   }
 
   async finishSource(): Promise<void> {
-    if (await this.alive()) await signalAll(this.source, 'KILL', this.tree.pids).catch(() => {});
+    if (await this.alive()) await signalAll(this.source, 'KILL', await this.stoppedPids()).catch(() => {});
   }
 
   resumeHint(): string {

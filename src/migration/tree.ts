@@ -4,8 +4,8 @@ import { MigrateError, throwIfAborted } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import { lockHost } from '../host-lock.js';
 import { defaultWorkRoot, migrateCold, type ColdOptions } from './cold.js';
-import { checkpointBytes, requireCriu, requireRoom } from './preflight.js';
-import { emptyReport, type MigrationReport, type PageTransport } from './report.js';
+import { checkpointBytes, chooseRestore, requireCriu, requireRoom } from './preflight.js';
+import { emptyReport, type MigrationReport, type PageTransport, type RestoreMode } from './report.js';
 import { describeTree, procStat, type TreeInfo } from '../process/tree.js';
 import { TreeWorkload } from './tree-workload.js';
 
@@ -16,6 +16,8 @@ export interface TreeMigrationOptions {
   dryRun?: boolean;
   zstdLevel?: number;
   pages?: PageTransport;
+  /** Default: lazy where the target has userfaultfd (the workload resumes before its memory is back in place). */
+  restore?: RestoreMode;
   workRoot?: string;
   onEvent?: EventSink;
   signal?: AbortSignal;
@@ -50,6 +52,7 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
   const { tree, start } = await requireTree(source, target, o.pid);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
+  report.restore = await chooseRestore(target, o.restore);
   await requireRoom(target, workRoot, checkpointBytes(tree.rss));
   const lock = await lockHost(source, `/run/lock/migrate-pid-${o.pid}.lock`, `process tree ${o.pid}`);
   try {
@@ -62,8 +65,8 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
     return await migrateCold({
       source, target, report, workRoot, emit,
       workload: new TreeWorkload(source, target, tree, start),
-      pages: report.pages, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
-    }, `pid-${o.pid}-${Date.now()}`);
+      pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
+    }, `pid-${o.pid}-${start}`);
   } finally {
     await lock.release();
   }

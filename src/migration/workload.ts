@@ -25,10 +25,15 @@ export interface Workload {
   prepareTarget(): Promise<void>;
   /** Freezes and dumps into `dirs` on the source, memory pages to `pageServer` when given; leaves it stopped. */
   checkpoint(dirs: Dirs, pageServer?: Endpoint): Promise<void>;
-  /** Restores from `dirs` on the target and confirms it runs; returns its name there. */
-  restoreOnTarget(dirs: Dirs): Promise<string>;
+  /**
+   * Restores from `dirs` on the target and confirms it runs; returns its name there. `lazy`: a
+   * lazy-pages daemon (already listening in dirs.work) fills the memory after it resumed.
+   */
+  restoreOnTarget(dirs: Dirs, lazy: boolean): Promise<string>;
   /** Removes whatever the target holds of the workload. */
   removeFromTarget(): Promise<void>;
+  /** The PIDs of the stopped workload on the source (after the checkpoint). */
+  stoppedPids(): Promise<number[]>;
   /** Rollback: the stopped workload continues on the source. */
   resumeOnSource(): Promise<void>;
   /** Whether it runs (not stopped) on the source: a failed dump leaves it running, CRIU resumes the tree. */

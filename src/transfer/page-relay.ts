@@ -33,7 +33,9 @@ export async function startPageRelay(open: () => Promise<Duplex>): Promise<PageR
   const done = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
   done.catch(() => {});
 
+  let started = false;
   const server = createServer({ noDelay: true }, (client) => {
+    started = true;
     server.close(); // one dump, one session
     client.pause();
     void session(client).then(() => settle.resolve(bytes), settle.reject);
@@ -104,6 +106,7 @@ export async function startPageRelay(open: () => Promise<Duplex>): Promise<PageR
     done,
     close: async () => {
       server.close();
+      if (!started) settle.reject(new MigrateError('TRANSFER_FAILED', 'no dump connected to the page relay', { host: 'local' }));
     },
   };
 }

@@ -99,6 +99,41 @@ for (const [mode, when, delay] of [['stream', /migrate: transfer \(/, 200], ['pa
   });
 }
 
+test.serial('migrate killed outright (SIGKILL) mid-transfer: its guard resumes the workload on the source', async (t) => {
+  const name = await startContainer(a, 256);
+  try {
+    const child = spawn('node', [CLI, name, '--to', lab.target, '--pages', 'stream'], { env: process.env, detached: true });
+    let stderr = '';
+    const killed = new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d;
+        if (/migrate: transfer \(/.test(stderr)) {
+          process.kill(-child.pid!, 'SIGKILL');
+          resolve();
+        }
+      });
+    });
+    await killed;
+    await new Promise((resolve) => child.on('close', resolve));
+    const before = tickNums(await logs(a, name)).length;
+    await sleep(1000);
+    const after = tickNums(await logs(a, name));
+    t.true(after.length > before, `ticks on A went on (${before} → ${after.length})`);
+    t.true(continuous(after));
+    t.not(await running(b, name), 'true', 'never started on B');
+
+    // The dead run left its twin on B, its checkpoint in Docker and its image directories on
+    // both hosts; the next run of the same container clears them and migrates.
+    t.true(await exists(b, name), 'the dead run left its twin');
+    const id = (await a.exec(['docker', 'inspect', '--format', '{{.Id}}', name])).stdout.trim().slice(0, 12);
+    const { stdout } = await run('node', [CLI, name, '--to', lab.target, '--json'], { env: process.env });
+    t.is(JSON.parse(stdout).outcome, 'migrated');
+    for (const h of [a, b]) t.is((await h.exec(['sh', '-c', `ls /var/lib/migrate | grep -c "^${id}-" || true`])).stdout.trim(), '0', `no images left on ${h.name}`);
+  } finally {
+    await removeEverywhere(name, a, b);
+  }
+});
+
 test.serial('an unreachable target: exit 1, JSON says the workload runs on the source, nothing frozen', async (t) => {
   const name = await startContainer(a, 8);
   try {

@@ -32,6 +32,8 @@ test.serial('a container migrates A → B: the counter goes on with the next num
     const report = await migrateDockerContainer({ container: name, source: a, target: b });
     t.is(report.outcome, 'migrated');
     t.is(report.runs_on, 'target');
+    t.is(report.restore, 'lazy', 'the lab has userfaultfd: lazy restore by default');
+    t.true(report.phases_ms.fill! >= 0);
     t.true(report.freeze_ms! > 0 && report.freeze_ms! >= report.phases_ms.checkpoint);
     t.true(report.bytes.raw > 32 * 2 ** 20 && report.bytes.wire > 0);
     t.true(report.criu.dump!.pagesWritten >= 32 * 256);
@@ -54,7 +56,7 @@ test.serial('a container migrates A → B: the counter goes on with the next num
 test.serial('--keep-source: the first tick on B follows the last tick on A', async (t) => {
   const name = await startContainer(a);
   try {
-    const report = await migrateDockerContainer({ container: name, source: a, target: b, keepSource: true });
+    const report = await migrateDockerContainer({ container: name, source: a, target: b, keepSource: true, restore: 'eager' });
     t.is(report.outcome, 'migrated');
     const onA = tickNums(await logs(a, name));
     await sleep(300);

@@ -69,6 +69,22 @@ test.serial('the SSH link to the target dies while streamed images are in flight
   }
 });
 
+test.serial('the lazy-pages daemon dies while memory fills in on the target: back on the source', async (t) => {
+  const name = await startContainer(a, 768); // big enough that filling takes a while
+  try {
+    const sumBefore = await checksum(a, name);
+    const report = await migrateDockerContainer({
+      container: name, source: a, target: b, restore: 'lazy',
+      faults: { duringFill: async () => { await b.exec(['pkill', '-KILL', '-f', '^criu lazy-pages'], { allowFailure: true }); } },
+    });
+    await assertRunsOnceOnSource(t, report, name, sumBefore);
+    t.regex(String(report.error?.message), /lazy-pages/);
+    t.true(report.phases_ms.restore > 0, 'it had resumed on the target before');
+  } finally {
+    await removeEverywhere(name, a, b);
+  }
+});
+
 test.serial('the target disk fills up during the migration', async (t) => {
   // A small filesystem only host B sees (its own mount namespace) holds the target's images.
   const root = `/var/lib/migrate-full-${process.pid}`;

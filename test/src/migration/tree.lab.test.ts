@@ -39,7 +39,7 @@ async function checksum(t: Transport, pid: number, out: string): Promise<string>
 
 const killTree = (t: Transport, pid: number) => t.exec(['kill', '-KILL', String(pid)], { allowFailure: true });
 
-for (const [label, from, to] of [['A → B', a, b], ['B → A (remote source)', b, a]] as const) {
+for (const [label, from, to, restore] of [['A → B', a, b, 'lazy'], ['B → A (remote source), eager restore', b, a, 'eager']] as const) {
   test.serial(`a process tree migrates ${label}: the counter goes on, memory intact`, async (t) => {
     const dir = await tempDir(a, SHARED);
     const w = await startTree(from, lab.memload, ['--mib', '32', '--tick-ms', '20'], dir);
@@ -47,7 +47,8 @@ for (const [label, from, to] of [['A → B', a, b], ['B → A (remote source)', 
     try {
       await sleep(300);
       const sumBefore = await checksum(from, w.pid, w.out);
-      const report = await migrateProcessTree({ pid: w.pid, source: from, target: to });
+      const report = await migrateProcessTree({ pid: w.pid, source: from, target: to, restore });
+      t.is(report.restore, restore);
       t.is(report.outcome, 'migrated');
       t.is(report.runs_on, 'target');
       t.is(report.workload.kind, 'process-tree');

@@ -1,0 +1,82 @@
+/**
+ * CRIU's long-running helpers, started on a host through a transport and awaited like commands:
+ *
+ * - `criu page-server` receives the memory pages a `criu dump --page-server` sends and writes
+ *   them as pagemap-*.img / pages-*.img into its images dir, then exits. It listens on the
+ *   host's loopback only: other hosts reach it through the SSH transport, never the network.
+ * - `criu lazy-pages` serves a `criu restore --lazy-pages` from images on its own host: the
+ *   restored workload runs at once and its memory is filled through userfaultfd, on demand and
+ *   in the background; it exits once every page is in place. The restore finds it through
+ *   `lazy-pages.socket` in the shared work dir.
+ *
+ * Both are started with `--status-fd 1`: CRIU writes one byte to stdout once it is ready
+ * (util.c, status_ready()), so nothing connects before it listens.
+ */
+import { posix } from 'node:path';
+import type { Transport } from '../../transports/transport.js';
+import { MigrateError } from '../errors.js';
+import { criuEnv } from './env.js';
+import { logErrors } from './run.js';
+
+export interface CriuService {
+  /** Settles when the service has finished its work and exited; rejects with CRIU's errors. */
+  done: Promise<void>;
+  kill(): void;
+}
+
+export interface PageServer extends CriuService {
+  /** Loopback port on the server's host. */
+  port: number;
+}
+
+export interface ServiceDirs {
+  imagesDir: string;
+  /** Where its log (and lazy-pages.socket) go. */
+  workDir: string;
+}
+
+async function startService(t: Transport, what: string, args: string[], d: ServiceDirs, log: string, hint: string): Promise<CriuService> {
+  const cmd = t.spawn(['criu', what, '-D', d.imagesDir, '-W', d.workDir, '-o', log, '-v4', '--status-fd', '1', ...args], { env: criuEnv() });
+  const failed = async (e: unknown): Promise<never> => {
+    const lines = await logErrors(t, posix.join(d.workDir, log));
+    throw new MigrateError('CRIU_FAILED', `criu ${what} failed`, {
+      host: t.name,
+      stderr: lines.join('\n') || (e instanceof MigrateError ? e.stderr : String(e)),
+      hint,
+      cause: e,
+    });
+  };
+  const done = cmd.done.then(() => undefined, failed);
+  done.catch(() => {});
+  await new Promise<void>((resolve, reject) => {
+    cmd.stdout.once('data', () => resolve());
+    done.then(() => reject(new MigrateError('CRIU_FAILED', `criu ${what} exited before it was ready`, { host: t.name })), reject);
+  });
+  cmd.stdout.resume();
+  return { done, kill: () => cmd.kill() };
+}
+
+const PORT_TRIES = 5;
+const randomPort = () => 20000 + Math.floor(Math.random() * 30000);
+
+/** Starts a page server on a free loopback port of `t`'s host; resolves once it listens. */
+export async function startPageServer(t: Transport, d: ServiceDirs): Promise<PageServer> {
+  let last: unknown;
+  for (let i = 0; i < PORT_TRIES; i++) {
+    const port = randomPort();
+    try {
+      const s = await startService(t, 'page-server', ['--address', '127.0.0.1', '--port', String(port)], d, 'page-server.log',
+        `check free space under ${posix.dirname(d.imagesDir)} on ${t.name} and the link to it`);
+      return { ...s, port };
+    } catch (e) {
+      last = e;
+      if (!(e instanceof MigrateError) || !/Address already in use/.test(e.stderr ?? '')) throw e;
+    }
+  }
+  throw last;
+}
+
+/** Starts the lazy-pages daemon for a restore from `d.imagesDir`; resolves once it listens. */
+export function startLazyPages(t: Transport, d: ServiceDirs): Promise<CriuService> {
+  return startService(t, 'lazy-pages', [], d, 'lazy-pages.log', 'the restored workload could not get all its memory; it was stopped there');
+}
