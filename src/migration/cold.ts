@@ -49,6 +49,25 @@ export interface ColdOptions {
   };
 }
 
+/** What every migration takes, whatever it moves. */
+export interface MigrationOptions {
+  source: Transport;
+  target: Transport;
+  /** Run every preflight check, freeze nothing. */
+  dryRun?: boolean;
+  zstdLevel?: number;
+  /** How memory pages travel (default: straight to a page server on the target). */
+  pages?: PageTransport;
+  /** Default: lazy where the target has userfaultfd (the workload resumes before its memory is back in place). */
+  restore?: RestoreMode;
+  /** Where image directories live on both hosts (default /var/lib/migrate, or MIGRATE_WORK_DIR). */
+  workRoot?: string;
+  onEvent?: EventSink;
+  /** Aborts the migration (Ctrl-C): before the freeze nothing happens, after it a rollback. */
+  signal?: AbortSignal;
+  faults?: ColdOptions['faults'];
+}
+
 /** Where checkpoint directories live on both hosts (0700, removed after each run). */
 export const defaultWorkRoot = (): string => process.env.MIGRATE_WORK_DIR ?? '/var/lib/migrate';
 

@@ -2,38 +2,24 @@
  * Migrating a Docker container: preflight (nothing is frozen or created until all of it
  * passed), a lock on the container, then the cold migration (cold.ts) of a DockerWorkload.
  */
-import type { Transport } from '../../transports/transport.js';
 import { inspectContainer } from '../docker/container.js';
 import { sendImage } from '../docker/image-transfer.js';
 import { throwIfAborted } from '../errors.js';
-import { ignoreEvents, type EventSink } from '../events.js';
+import { ignoreEvents } from '../events.js';
 import { lockHost } from '../host-lock.js';
-import { defaultWorkRoot, migrateCold, type ColdOptions } from './cold.js';
+import { defaultWorkRoot, migrateCold, type MigrationOptions } from './cold.js';
 import { DockerWorkload } from './docker-workload.js';
 import { checkpointBytes, chooseRestore, hasImage, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
-import { emptyReport, type MigrationReport, type PageTransport, type RestoreMode } from './report.js';
+import { emptyReport, type MigrationReport } from './report.js';
 
-export interface DockerMigrationOptions {
+export interface DockerMigrationOptions extends MigrationOptions {
   container: string;
-  source: Transport;
-  target: Transport;
   /** Name on the target (default: the same name). */
   name?: string;
+  /** Keep the source container (exited) after a successful migration. */
   keepSource?: boolean;
-  dryRun?: boolean;
-  zstdLevel?: number;
-  /** How memory pages travel (default: straight to a page server on the target). */
-  pages?: PageTransport;
-  /** Default: lazy where the target has userfaultfd (the workload resumes before its memory is back in place). */
-  restore?: RestoreMode;
-  /** Where image directories live on both hosts (default /var/lib/migrate). */
-  workRoot?: string;
-  onEvent?: EventSink;
-  /** Aborts the migration (Ctrl-C): before the freeze nothing happens, after it a rollback. */
-  signal?: AbortSignal;
   /** Send the image to the target when it lacks it (docker save | docker load). */
   transferImage?: boolean;
-  faults?: ColdOptions['faults'];
 }
 
 export async function migrateDockerContainer(o: DockerMigrationOptions): Promise<MigrationReport> {

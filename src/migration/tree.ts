@@ -1,27 +1,17 @@
 /** Migrating a process tree: preflight, a lock on the PID, then the cold migration of a TreeWorkload. */
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError, throwIfAborted } from '../errors.js';
-import { ignoreEvents, type EventSink } from '../events.js';
+import { ignoreEvents } from '../events.js';
 import { lockHost } from '../host-lock.js';
-import { defaultWorkRoot, migrateCold, type ColdOptions } from './cold.js';
+import { defaultWorkRoot, migrateCold, type MigrationOptions } from './cold.js';
 import { checkpointBytes, chooseRestore, requireCriu, requireRoom } from './preflight.js';
-import { emptyReport, type MigrationReport, type PageTransport, type RestoreMode } from './report.js';
+import { emptyReport, type MigrationReport } from './report.js';
 import { describeTree, procStat, type TreeInfo } from '../process/tree.js';
 import { TreeWorkload } from './tree-workload.js';
 
-export interface TreeMigrationOptions {
+export interface TreeMigrationOptions extends MigrationOptions {
+  /** The root of the tree. */
   pid: number;
-  source: Transport;
-  target: Transport;
-  dryRun?: boolean;
-  zstdLevel?: number;
-  pages?: PageTransport;
-  /** Default: lazy where the target has userfaultfd (the workload resumes before its memory is back in place). */
-  restore?: RestoreMode;
-  workRoot?: string;
-  onEvent?: EventSink;
-  signal?: AbortSignal;
-  faults?: ColdOptions['faults'];
 }
 
 async function requireTree(source: Transport, target: Transport, pid: number): Promise<{ tree: TreeInfo; start: string }> {

@@ -18,12 +18,15 @@ export async function logs(t: Transport, name: string): Promise<string> {
   return r.stdout + r.stderr;
 }
 
-/** Asks the workload for its memory checksum (SIGUSR1); fails if it found bad pages. */
-export async function checksum(t: Transport, name: string): Promise<string> {
-  const before = (await logs(t, name)).match(/^check .*$/gm)?.length ?? 0;
-  await t.exec(['docker', 'kill', '-s', 'USR1', name]);
+/**
+ * Asks a memload workload for its memory checksum: `poke` sends it SIGUSR1, `output` reads what
+ * it printed. Fails if it found bad pages.
+ */
+export async function askChecksum(poke: () => Promise<unknown>, output: () => Promise<string>): Promise<string> {
+  const before = (await output()).match(/^check .*$/gm)?.length ?? 0;
+  await poke();
   for (let i = 0; i < 50; i++) {
-    const lines = (await logs(t, name)).match(/^check \d+ sum=(\w+) pages=\d+ bad=(\d+)$/gm) ?? [];
+    const lines = (await output()).match(/^check \d+ sum=(\w+) pages=\d+ bad=(\d+)$/gm) ?? [];
     if (lines.length > before) {
       const m = /sum=(\w+) pages=\d+ bad=(\d+)/.exec(lines[lines.length - 1]!)!;
       if (m[2] !== '0') throw new Error(`memory check found ${m[2]} bad pages`);
@@ -32,6 +35,11 @@ export async function checksum(t: Transport, name: string): Promise<string> {
     await sleep(100);
   }
   throw new Error('no check line');
+}
+
+/** The memory checksum of a lab container. */
+export function checksum(t: Transport, name: string): Promise<string> {
+  return askChecksum(() => t.exec(['docker', 'kill', '-s', 'USR1', name]), () => logs(t, name));
 }
 
 export const tickNums = (text: string): number[] => [...text.matchAll(/^tick (\d+) /gm)].map((m) => Number(m[1]));
@@ -46,4 +54,13 @@ export async function exists(t: Transport, name: string): Promise<boolean> {
 
 export async function removeEverywhere(name: string, ...hosts: Transport[]): Promise<void> {
   for (const h of hosts) await h.exec(['docker', 'rm', '-f', name], { allowFailure: true });
+}
+
+/** Checkpoint directories of a container (by its ID) left under /var/lib/migrate on a host. */
+export async function imageDirsOf(t: Transport, id: string): Promise<number> {
+  return Number((await t.exec(['sh', '-c', 'ls /var/lib/migrate | grep -c "^$1-" || true', 'dirs', id.slice(0, 12)])).stdout.trim());
+}
+
+export async function containerId(t: Transport, name: string): Promise<string> {
+  return (await t.exec(['docker', 'inspect', '--format', '{{.Id}}', name])).stdout.trim();
 }

@@ -8,7 +8,7 @@ import { LocalTransport } from '../../transports/local.js';
 import { SshTransport } from '../../transports/ssh/ssh-transport.js';
 import { ensureLab, REPO, sshOpts } from '../helpers/lab.js';
 import { continuous, startTree, tempDir } from '../helpers/workload.js';
-import { exists, logs, removeEverywhere, running, startContainer, tickNums } from '../helpers/containers.js';
+import { containerId, exists, imageDirsOf, logs, removeEverywhere, running, startContainer, tickNums } from '../helpers/containers.js';
 
 const run = promisify(execFile);
 const lab = ensureLab();
@@ -125,10 +125,10 @@ test.serial('migrate killed outright (SIGKILL) mid-transfer: its guard resumes t
     // The dead run left its twin on B, its checkpoint in Docker and its image directories on
     // both hosts; the next run of the same container clears them and migrates.
     t.true(await exists(b, name), 'the dead run left its twin');
-    const id = (await a.exec(['docker', 'inspect', '--format', '{{.Id}}', name])).stdout.trim().slice(0, 12);
+    const id = await containerId(a, name);
     const { stdout } = await run('node', [CLI, name, '--to', lab.target, '--json'], { env: process.env });
     t.is(JSON.parse(stdout).outcome, 'migrated');
-    for (const h of [a, b]) t.is((await h.exec(['sh', '-c', `ls /var/lib/migrate | grep -c "^${id}-" || true`])).stdout.trim(), '0', `no images left on ${h.name}`);
+    for (const h of [a, b]) t.is(await imageDirsOf(h, id), 0, `no images left on ${h.name}`);
   } finally {
     await removeEverywhere(name, a, b);
   }

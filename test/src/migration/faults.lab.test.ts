@@ -22,6 +22,20 @@ test.after.always(() => b.close());
 /** Drops every SSH connection host B's sshd serves (its per-connection children die). */
 const cutSshToB = () => a.exec(['sh', '-c', 'pkill -KILL -P "$(cat /run/migrate-lab/b/sshd.pid)"'], { allowFailure: true });
 
+/** Runs `fn` with a small filesystem of `size` (tmpfs) at a fresh path that only host B sees mounted. */
+async function withSmallFsOnB(size: string, fn: (root: string) => Promise<void>): Promise<void> {
+  const root = `/var/lib/migrate-small-${process.pid}-${size}`;
+  const inB = ['nsenter', '--mount=/run/migrate-lab/ns/mnt-b'];
+  await a.exec(['mkdir', '-p', '-m', '0700', root]);
+  await a.exec([...inB, 'mount', '-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'migrate-small', root]);
+  try {
+    await fn(root);
+  } finally {
+    await a.exec([...inB, 'umount', root], { allowFailure: true });
+    await a.exec(['rm', '-rf', root], { allowFailure: true });
+  }
+}
+
 async function assertRunsOnceOnSource(t: ExecutionContext, report: MigrationReport, name: string, sumBefore: string): Promise<void> {
   t.is(report.outcome, 'rolled-back');
   t.is(report.runs_on, 'source');
@@ -86,44 +100,35 @@ test.serial('the lazy-pages daemon dies while memory fills in on the target: bac
 });
 
 test.serial('the target disk fills up during the migration', async (t) => {
-  // A small filesystem only host B sees (its own mount namespace) holds the target's images.
-  const root = `/var/lib/migrate-full-${process.pid}`;
-  const inB = ['nsenter', '--mount=/run/migrate-lab/ns/mnt-b'];
-  await a.exec(['mkdir', '-p', '-m', '0700', root]);
-  await a.exec([...inB, 'mount', '-t', 'tmpfs', '-o', 'size=160m,mode=0700', 'migrate-full', root]);
-  const name = await startContainer(a, 64);
-  try {
-    const sumBefore = await checksum(a, name);
-    const report = await migrateDockerContainer({
-      container: name, source: a, target: b, workRoot: root,
-      // Preflight saw enough room; then something else takes it.
-      faults: { afterFreeze: async () => { await b.exec(['sh', '-c', 'fallocate -l $(( $(df -Pk "$1" | awk "NR==2 {print \\$4}") - 8192 ))k "$1/filler"', 'fill', root]); } },
-    });
-    await assertRunsOnceOnSource(t, report, name, sumBefore);
-    t.regex(String(report.error?.message), /No space left on device/);
-    t.log(String(report.error?.message));
-  } finally {
-    await removeEverywhere(name, a, b);
-    await a.exec([...inB, 'umount', root], { allowFailure: true });
-    await a.exec(['rm', '-rf', root], { allowFailure: true });
-  }
+  // B's images go to a small filesystem; preflight sees enough room, then something takes it.
+  await withSmallFsOnB('160m', async (root) => {
+    const name = await startContainer(a, 64);
+    try {
+      const sumBefore = await checksum(a, name);
+      const report = await migrateDockerContainer({
+        container: name, source: a, target: b, workRoot: root,
+        faults: { afterFreeze: async () => { await b.exec(['sh', '-c', 'fallocate -l $(( $(df -Pk "$1" | awk "NR==2 {print \\$4}") - 8192 ))k "$1/filler"', 'fill', root]); } },
+      });
+      await assertRunsOnceOnSource(t, report, name, sumBefore);
+      t.regex(String(report.error?.message), /No space left on device/);
+      t.log(String(report.error?.message));
+    } finally {
+      await removeEverywhere(name, a, b);
+    }
+  });
 });
 
 test.serial('a target without room for the checkpoint is refused before the freeze', async (t) => {
-  const root = `/var/lib/migrate-small-${process.pid}`;
-  const inB = ['nsenter', '--mount=/run/migrate-lab/ns/mnt-b'];
-  await a.exec(['mkdir', '-p', '-m', '0700', root]);
-  await a.exec([...inB, 'mount', '-t', 'tmpfs', '-o', 'size=32m,mode=0700', 'migrate-small', root]);
-  const name = await startContainer(a, 64);
-  try {
-    const e = await t.throwsAsync(migrateDockerContainer({ container: name, source: a, target: b, workRoot: root }));
-    t.true(isMigrateError(e, 'PREFLIGHT'), String(e));
-    t.regex(e!.message, /not enough free space under .* on the target: \d+ MiB free, about \d+ MiB needed/);
-    t.is(await running(a, name), 'true', 'never frozen');
-    t.false(await exists(b, name));
-  } finally {
-    await removeEverywhere(name, a, b);
-    await a.exec([...inB, 'umount', root], { allowFailure: true });
-    await a.exec(['rm', '-rf', root], { allowFailure: true });
-  }
+  await withSmallFsOnB('32m', async (root) => {
+    const name = await startContainer(a, 64);
+    try {
+      const e = await t.throwsAsync(migrateDockerContainer({ container: name, source: a, target: b, workRoot: root }));
+      t.true(isMigrateError(e, 'PREFLIGHT'), String(e));
+      t.regex(e!.message, /not enough free space under .* on the target: \d+ MiB free, about \d+ MiB needed/);
+      t.is(await running(a, name), 'true', 'never frozen');
+      t.false(await exists(b, name));
+    } finally {
+      await removeEverywhere(name, a, b);
+    }
+  });
 });

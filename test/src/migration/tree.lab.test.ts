@@ -12,6 +12,7 @@ import { migrateProcessTree } from '../../../src/migration/tree.js';
 import { isMigrateError } from '../../../src/errors.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
 import { continuous, startTree, tempDir, ticks } from '../../helpers/workload.js';
+import { askChecksum } from '../../helpers/containers.js';
 
 const lab = ensureLab();
 const a = new LocalTransport();
@@ -21,21 +22,8 @@ test.after.always(() => b.close());
 const SHARED = '/var/tmp/migrate-tree-tests';
 
 /** The memory checksum the tree prints on SIGUSR1 (read from its output file). */
-async function checksum(t: Transport, pid: number, out: string): Promise<string> {
-  const count = async () => ((await a.exec(['cat', out])).stdout.match(/^check .*$/gm) ?? []);
-  const before = (await count()).length;
-  await t.exec(['kill', '-USR1', String(pid)]);
-  for (let i = 0; i < 50; i++) {
-    const lines = await count();
-    if (lines.length > before) {
-      const m = /sum=(\w+) pages=\d+ bad=(\d+)/.exec(lines[lines.length - 1]!)!;
-      if (m[2] !== '0') throw new Error(`memory check found ${m[2]} bad pages`);
-      return m[1]!;
-    }
-    await sleep(100);
-  }
-  throw new Error('no check line');
-}
+const checksum = (t: Transport, pid: number, out: string) =>
+  askChecksum(() => t.exec(['kill', '-USR1', String(pid)]), async () => (await a.exec(['cat', out])).stdout);
 
 const killTree = (t: Transport, pid: number) => t.exec(['kill', '-KILL', String(pid)], { allowFailure: true });
 
