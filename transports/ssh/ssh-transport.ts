@@ -161,7 +161,10 @@ export class SshTransport implements Transport {
     let killed = false;
     let remotePid: number | undefined;
     const wrapped = ['sh', '-c', `echo "${PID_TAG}$$" >&2; exec "$@"`, 'sh', ...argv];
+    let finished = false;
     const killRemote = () => {
+      // Never after it exited: the PID may belong to another process by then.
+      if (finished) return;
       if (remotePid !== undefined) void this.exec(['kill', '-KILL', String(remotePid)], { allowFailure: true }).catch(() => {});
       channel?.close();
     };
@@ -182,7 +185,7 @@ export class SshTransport implements Transport {
       });
       ch.pipe(stdout); // ssh2's channel applies backpressure through the SSH window
       stdin.pipe(ch);
-      const status = await exited;
+      const status = await exited.finally(() => (finished = true));
       if (status.exitCode !== 0 || status.signal) {
         throw commandFailed(this.name, argv, options.env, { ...status, stderr, stdout: '' });
       }
