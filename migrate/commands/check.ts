@@ -37,7 +37,7 @@ function hostJson(h: HostInfo) {
 }
 
 function toJson(r: CheckReport) {
-  return { source: hostJson(r.source), target: hostJson(r.target), strategies: r.assessment.strategies, docker: r.assessment.docker };
+  return { source: hostJson(r.source), target: hostJson(r.target), strategies: r.assessment.strategies, docker: r.assessment.docker, lazy_restore: r.assessment.lazyRestore };
 }
 
 function formatHost(role: string, h: HostInfo): string {
@@ -61,5 +61,7 @@ function formatReport(r: CheckReport): string {
   }
   parts.push(`  ${r.assessment.docker.available ? 'ok ' : 'no '} docker containers`);
   for (const why of r.assessment.docker.reasons) parts.push(`        ${why}`);
+  parts.push(`  ${r.assessment.lazyRestore.available ? 'ok ' : 'no '} lazy restore (the workload resumes before all its memory is back)`);
+  for (const why of r.assessment.lazyRestore.reasons) parts.push(`        ${why}`);
   return parts.join('\n');
 }

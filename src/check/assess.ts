@@ -9,6 +9,8 @@ export type Strategy = 'cold' | 'precopy' | 'postcopy' | 'hybrid';
 export interface Assessment {
   strategies: Record<Strategy, { available: boolean; reasons: string[] }>;
   docker: { available: boolean; reasons: string[] };
+  /** Lazy restore (the workload resumes before its memory is back; cold's default where it works). */
+  lazyRestore: { available: boolean; reasons: string[] };
 }
 
 export function assess(source: HostInfo, target: HostInfo): Assessment {
@@ -21,10 +23,8 @@ export function assess(source: HostInfo, target: HostInfo): Assessment {
   if (!source.criu.features.mem_dirty_track) {
     precopy.push(`pre-copy unavailable on source ${source.host}: kernel ${source.kernel} lacks soft-dirty tracking (CONFIG_MEM_SOFT_DIRTY)`);
   }
-  const postcopy = [...criu];
-  if (!target.criu.features['uffd-noncoop']) {
-    postcopy.push(`post-copy unavailable on target ${target.host}: kernel ${target.kernel} lacks non-cooperative userfaultfd (uffd-noncoop)`);
-  }
+  const uffd = target.criu.features['uffd-noncoop'] ? [] : [`kernel ${target.kernel} of target ${target.host} lacks non-cooperative userfaultfd (uffd-noncoop)`];
+  const postcopy = [...criu, ...uffd.map((r) => `post-copy unavailable: ${r}`)];
   const docker: string[] = [];
   for (const [role, h] of ends) {
     if (!h.docker.version) docker.push(`no Docker on ${role} ${h.host}: ${h.docker.problem ?? 'unknown'}`);
@@ -39,5 +39,6 @@ export function assess(source: HostInfo, target: HostInfo): Assessment {
       hybrid: entry([...new Set([...precopy, ...postcopy])]),
     },
     docker: entry(docker),
+    lazyRestore: entry([...criu, ...uffd.map((r) => `lazy restore unavailable (migrate restores eagerly): ${r}`)]),
   };
 }

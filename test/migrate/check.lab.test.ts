@@ -21,6 +21,7 @@ test('check --json reports both hosts, features and the kernel verdict', async (
   }
   t.is(r.target.host, 'root@10.231.0.2');
   t.true(r.strategies.cold.available);
+  t.true(r.lazy_restore.available, 'the lab has userfaultfd');
   // These machines lack soft-dirty tracking; the verdict must say so (and say why).
   t.is(r.strategies.precopy.available, r.source.criu.features.mem_dirty_track);
   if (!r.strategies.precopy.available) t.regex(r.strategies.precopy.reasons.join(), /soft-dirty/);
@@ -32,6 +33,7 @@ test('check prints a readable report', async (t) => {
   t.regex(stdout, /target: root@10\.231\.0\.2/);
   t.regex(stdout, /criu +4\./);
   t.regex(stdout, /migration:/);
+  t.regex(stdout, /ok +lazy restore/);
 });
 
 test('check refuses an unknown host key, exit 1, with what to do', async (t) => {

@@ -15,6 +15,7 @@ test('no soft-dirty on the source: pre-copy and hybrid unavailable, named after 
   const a = assess(host('A', { mem_dirty_track: false, 'uffd-noncoop': true }), host('B', { mem_dirty_track: false, 'uffd-noncoop': true }));
   t.true(a.strategies.cold.available);
   t.true(a.strategies.postcopy.available);
+  t.true(a.lazyRestore.available);
   t.false(a.strategies.precopy.available);
   t.false(a.strategies.hybrid.available);
   t.regex(a.strategies.precopy.reasons.join(), /pre-copy unavailable on source A: .*CONFIG_MEM_SOFT_DIRTY/);
@@ -32,4 +33,13 @@ test('docker without experimental features is named', (t) => {
   const a = assess(host('A', {}), b);
   t.false(a.docker.available);
   t.regex(a.docker.reasons.join(), /experimental/);
+});
+
+test('no userfaultfd on the target: no post-copy, and cold migration restores eagerly', (t) => {
+  const a = assess(host('A', { 'uffd-noncoop': true }), host('B', { 'uffd-noncoop': false }));
+  t.true(a.strategies.cold.available);
+  t.false(a.strategies.postcopy.available);
+  t.false(a.lazyRestore.available);
+  t.regex(a.lazyRestore.reasons.join(), /lazy restore unavailable \(migrate restores eagerly\): kernel 6\.18 of target B lacks .*uffd-noncoop/);
+  t.regex(a.strategies.postcopy.reasons.join(), /post-copy unavailable: kernel 6\.18 of target B/);
 });
