@@ -39,8 +39,9 @@ function parse(argv: string[]) {
     }
   }
   if (!values.to) throw new MigrateError('BAD_INPUT', 'no target host', { hint: 'add --to ssh://root@HOST' });
-  if (values.strategy && values.strategy !== 'cold') {
-    throw new MigrateError('BAD_INPUT', `strategy "${values.strategy}" is not implemented yet`, { hint: 'use --strategy cold (the default)' });
+  const strategy = (values.strategy ?? 'cold') as 'cold' | 'postcopy';
+  if (strategy !== 'cold' && strategy !== 'postcopy') {
+    throw new MigrateError('BAD_INPUT', `strategy "${values.strategy}" is not implemented yet`, { hint: 'use --strategy cold (the default), or postcopy with --pid' });
   }
   const pages = (values.pages ?? 'page-server') as PageTransport;
   if (!PAGES.includes(pages)) throw new MigrateError('BAD_INPUT', `Expected --pages to be one of ${PAGES.join(', ')}, got \`${values.pages}\``);
@@ -50,11 +51,11 @@ function parse(argv: string[]) {
   if (!Number.isInteger(level) || level < 1 || level > 19) {
     throw new MigrateError('BAD_INPUT', `Expected --zstd-level to be an integer from 1 to 19, got \`${values['zstd-level']}\``);
   }
-  return { values, container: positionals[0], pid, pages, restore, level };
+  return { values, container: positionals[0], pid, pages, restore, level, strategy };
 }
 
 export async function migrateCommand(argv: string[], out: Output): Promise<number> {
-  const { values, container, pid, pages, restore, level } = parse(argv);
+  const { values, container, pid, pages, restore, level, strategy } = parse(argv);
   out.json = values.json ?? false;
   const ssh = sshOptions(values);
   const source = openTransport(values.from, ssh, (m) => out.warn(m));
@@ -65,7 +66,7 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
     abort.abort();
   };
   process.on('SIGINT', onSigint);
-  const common = { source, target, dryRun: values['dry-run'], zstdLevel: level, pages, restore, signal: abort.signal, onEvent: out.event.bind(out) };
+  const common = { source, target, strategy, dryRun: values['dry-run'], zstdLevel: level, pages, restore, signal: abort.signal, onEvent: out.event.bind(out) };
   try {
     const report = pid !== undefined
       ? await migrateProcessTree({ ...common, pid })
@@ -96,6 +97,7 @@ function formatReport(r: MigrationReport): string {
       : `migration of ${r.workload.source} FAILED and was rolled back: it runs on the ${r.runs_on}`,
     `  freeze     ${r.freeze_ms ?? '-'} ms  (checkpoint ${r.phases_ms.checkpoint} + transfer ${r.phases_ms.transfer} + restore ${r.phases_ms.restore}, ${r.restore})`,
     ...(r.phases_ms.fill !== undefined ? [`  after      memory filled in on the target ${r.phases_ms.fill} ms after it resumed`] : []),
+    ...(r.postcopy_ms !== undefined ? [`  post-copy  memory arrived from the source ${r.postcopy_ms} ms after it resumed`] : []),
     `  before     preflight ${r.phases_ms.preflight} ms, ${r.phases_ms.image ? `image ${r.phases_ms.image} ms, ` : ''}prepare target ${r.phases_ms.create} ms`,
     `  bytes      ${mib(r.bytes.raw)} MiB of images, ${mib(r.bytes.wire)} MiB on the wire (pages: ${r.pages})`,
   ];

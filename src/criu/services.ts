@@ -59,21 +59,57 @@ async function startService(t: Transport, what: string, args: string[], d: Servi
 const PORT_TRIES = 5;
 const randomPort = () => 20000 + Math.floor(Math.random() * 30000);
 
-/** Starts a page server on a free loopback port of `t`'s host; resolves once it listens. */
-export async function startPageServer(t: Transport, d: ServiceDirs): Promise<PageServer> {
+/** Tries random loopback ports until `start` does not fail with "Address already in use". */
+async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
   let last: unknown;
   for (let i = 0; i < PORT_TRIES; i++) {
-    const port = randomPort();
     try {
-      const s = await startService(t, 'page-server', ['--address', '127.0.0.1', '--port', String(port)], d, 'page-server.log',
-        `check free space under ${posix.dirname(d.imagesDir)} on ${t.name} and the link to it`);
-      return { ...s, port };
+      return await start(randomPort());
     } catch (e) {
       last = e;
       if (!(e instanceof MigrateError) || !/Address already in use/.test(e.stderr ?? '')) throw e;
     }
   }
   throw last;
+}
+
+/** Starts a page server on a free loopback port of `t`'s host; resolves once it listens. */
+export function startPageServer(t: Transport, d: ServiceDirs): Promise<PageServer> {
+  return onFreePort(async (port) => ({
+    ...(await startService(t, 'page-server', ['--address', '127.0.0.1', '--port', String(port)], d, 'page-server.log',
+      `check free space under ${posix.dirname(d.imagesDir)} on ${t.name} and the link to it`)),
+    port,
+  }));
+}
+
+/**
+ * Post-copy's source side: `criu dump --lazy-pages` freezes the tree, writes everything but its
+ * memory, then serves the memory from a page server on a loopback port of `t`'s host until the
+ * target's lazy-pages daemon hangs up. Resolves once the non-memory images are written and the
+ * page server listens.
+ *
+ * CRIU 4.1.1 takes any hang-up as the end of the transfer (page_server_serve: a 0-byte read
+ * ends the loop without error) and then kills the tree, exit code 0, even when the target got
+ * only part of the memory: measured with a lazy-pages daemon killed mid-transfer. Hence
+ * `--leave-stopped`: the tree stays on the source, stopped, memory intact, until migrate knows
+ * from the target's daemon whether every page arrived (then SIGKILL) or not (then SIGCONT).
+ */
+export function startLazyDump(t: Transport, pid: number, d: ServiceDirs): Promise<PageServer> {
+  return onFreePort(async (port) => ({
+    ...(await startService(t, 'dump', ['-t', String(pid), '--lazy-pages', '--leave-stopped', '--address', '127.0.0.1', '--port', String(port)], d, 'dump.log',
+      'see dump.log in the work directory there')),
+    port,
+  }));
+}
+
+/**
+ * Post-copy's target side: a lazy-pages daemon that fetches the memory from the source's page
+ * server (`pageServer`, a port on the target's loopback leading there), on demand and in the
+ * background, for a `criu restore --lazy-pages`.
+ */
+export function startRemoteLazyPages(t: Transport, d: ServiceDirs, pageServer: { host: string; port: number }): Promise<CriuService> {
+  return startService(t, 'lazy-pages', ['--page-server', '--address', pageServer.host, '--port', String(pageServer.port)], d, 'lazy-pages.log',
+    'the restored workload could not get its memory from the source; it was stopped there');
 }
 
 /** Starts the lazy-pages daemon for a restore from `d.imagesDir`; resolves once it listens. */

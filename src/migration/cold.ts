@@ -53,6 +53,8 @@ export interface ColdOptions {
 export interface MigrationOptions {
   source: Transport;
   target: Transport;
+  /** cold (default): stop and copy; postcopy: memory follows after the restore (process trees so far). */
+  strategy?: 'cold' | 'postcopy';
   /** Run every preflight check, freeze nothing. */
   dryRun?: boolean;
   zstdLevel?: number;
@@ -71,7 +73,7 @@ export interface MigrationOptions {
 /** Where checkpoint directories live on both hosts (0700, removed after each run). */
 export const defaultWorkRoot = (): string => process.env.MIGRATE_WORK_DIR ?? '/var/lib/migrate';
 
-async function makeDirs(t: Transport, d: Dirs): Promise<void> {
+export async function makeDirs(t: Transport, d: Dirs): Promise<void> {
   await t.exec(['sh', '-c', 'umask 077 && mkdir -p -m 0700 "$1" "$2" "$3" && ln -sfn "$2" "$4"', 'mkdirs', d.root, d.images, d.work, d.link]);
 }
 

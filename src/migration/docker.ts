@@ -4,7 +4,7 @@
  */
 import { inspectContainer } from '../docker/container.js';
 import { sendImage } from '../docker/image-transfer.js';
-import { throwIfAborted } from '../errors.js';
+import { MigrateError, throwIfAborted } from '../errors.js';
 import { ignoreEvents } from '../events.js';
 import { lockHost } from '../host-lock.js';
 import { defaultWorkRoot, migrateCold, type MigrationOptions } from './cold.js';
@@ -23,6 +23,9 @@ export interface DockerMigrationOptions extends MigrationOptions {
 }
 
 export async function migrateDockerContainer(o: DockerMigrationOptions): Promise<MigrationReport> {
+  if (o.strategy === 'postcopy') {
+    throw new MigrateError('BAD_INPUT', 'post-copy is not implemented for containers yet', { hint: 'use --strategy cold (the default) for containers; --strategy postcopy works with --pid' });
+  }
   const emit = o.onEvent ?? ignoreEvents;
   const { source, target } = o;
   const workRoot = o.workRoot ?? defaultWorkRoot();

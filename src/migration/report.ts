@@ -9,7 +9,7 @@ export interface MigrationReport {
   outcome: 'migrated' | 'rolled-back' | 'dry-run' | 'failed';
   /** Where the workload runs after this run. `none` only when even the rollback failed. */
   runs_on: 'source' | 'target' | 'none';
-  strategy: 'cold';
+  strategy: 'cold' | 'postcopy';
   /** How memory pages travelled: straight into a page server on the target during the dump, or streamed after it. */
   pages: PageTransport;
   restore: RestoreMode;
@@ -24,6 +24,8 @@ export interface MigrationReport {
   /** raw: checkpoint bytes moved; wire: what crossed the link (after compression); image: --transfer-image's bytes on the wire. */
   bytes: { raw: number; wire: number; image?: number };
   criu: { dump: DumpStats | null; restore: RestoreStats | null };
+  /** Post-copy: from the restore until the last page arrived from the source (the memory lived on both hosts). */
+  postcopy_ms?: number;
   error?: Record<string, unknown>;
   /** Images kept for manual recovery (only when the workload could not be put back). */
   kept_images?: string;

@@ -7,6 +7,7 @@
 import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { dump, restore } from '../criu/run.js';
+import { startLazyDump, type PageServer } from '../criu/services.js';
 import { MigrateError } from '../errors.js';
 import { describeTree, procStat, signalAll, type TreeInfo } from '../process/tree.js';
 import type { Endpoint } from '../transfer/page-relay.js';
@@ -28,6 +29,10 @@ export class TreeWorkload implements Workload {
       pid: this.tree.pids[0]!, imagesDir: dirs.images, workDir: dirs.work, leaveStopped: true,
       pageServer: pageServer && { address: pageServer.host, port: pageServer.port },
     });
+  }
+
+  checkpointLazy(dirs: Dirs): Promise<PageServer> {
+    return startLazyDump(this.source, this.tree.pids[0]!, { imagesDir: dirs.images, workDir: dirs.work });
   }
 
   async restoreOnTarget(dirs: Dirs, lazy: boolean): Promise<string> {

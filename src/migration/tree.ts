@@ -7,6 +7,7 @@ import { defaultWorkRoot, migrateCold, type MigrationOptions } from './cold.js';
 import { checkpointBytes, chooseRestore, requireCriu, requireRoom } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
 import { describeTree, procStat, type TreeInfo } from '../process/tree.js';
+import { migratePostcopy } from './postcopy.js';
 import { TreeWorkload } from './tree-workload.js';
 
 export interface TreeMigrationOptions extends MigrationOptions {
@@ -42,7 +43,8 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
   const { tree, start } = await requireTree(source, target, o.pid);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
-  report.restore = await chooseRestore(target, o.restore);
+  // Post-copy restores lazily by nature: the target needs userfaultfd either way.
+  report.restore = await chooseRestore(target, o.strategy === 'postcopy' ? 'lazy' : o.restore);
   await requireRoom(target, workRoot, checkpointBytes(tree.rss));
   const lock = await lockHost(source, `/run/lock/migrate-pid-${o.pid}.lock`, `process tree ${o.pid}`);
   try {
@@ -52,7 +54,8 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
       return report;
     }
     throwIfAborted(o.signal);
-    return await migrateCold({
+    const run = o.strategy === 'postcopy' ? migratePostcopy : migrateCold;
+    return await run({
       source, target, report, workRoot, emit,
       workload: new TreeWorkload(source, target, tree, start),
       pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,

@@ -2,6 +2,7 @@
  * What a cold migration needs from the thing it moves. The orchestration (cold.ts) is the same
  * for a Docker container and a plain process tree; only these steps differ.
  */
+import type { PageServer } from '../criu/services.js';
 import type { Endpoint } from '../transfer/page-relay.js';
 
 /** A checkpoint directory on one host: images, the symlink runc.conf needs, CRIU's work dir. */
@@ -25,6 +26,11 @@ export interface Workload {
   prepareTarget(): Promise<void>;
   /** Freezes and dumps into `dirs` on the source, memory pages to `pageServer` when given; leaves it stopped. */
   checkpoint(dirs: Dirs, pageServer?: Endpoint): Promise<void>;
+  /**
+   * Post-copy (where supported): freezes and dumps everything but the memory into `dirs`, then
+   * serves the memory from a page server on the source until the target has all of it.
+   */
+  checkpointLazy?(dirs: Dirs): Promise<PageServer>;
   /**
    * Restores from `dirs` on the target and confirms it runs; returns its name there. `lazy`: a
    * lazy-pages daemon (already listening in dirs.work) fills the memory after it resumed.

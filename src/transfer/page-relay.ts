@@ -19,7 +19,7 @@ export interface PageRelay {
   /** Where CRIU's dump should send its pages (on the controller). */
   host: string;
   port: number;
-  /** Settles with the bytes the dump sent once the session ended; rejects if a side broke it. */
+  /** Settles with the bytes carried (both ways) once the session ended; rejects if a side broke it. */
   done: Promise<number>;
   close(): Promise<void>;
 }
@@ -53,7 +53,10 @@ export async function startPageRelay(open: () => Promise<Duplex>): Promise<PageR
         }
       });
       broken.catch(() => {});
-      f.on('data', (b: Buffer) => client.write(b)); // the server's replies
+      f.on('data', (b: Buffer) => {
+        bytes += b.length; // replies; with a lazy-pages client, the pages themselves
+        client.write(b);
+      });
 
       let pending: Buffer[] = [];
       let pendingBytes = 0;

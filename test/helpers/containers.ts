@@ -1,6 +1,8 @@
 /** Lab containers running the memload workload: start them, read their ticks and checksums. */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Transport } from '../../transports/transport.js';
+import { readFileVia } from '../../transports/files.js';
+import { LocalTransport } from '../../transports/local.js';
 import { ensureLab } from './lab.js';
 
 let n = 0;
@@ -35,6 +37,11 @@ export async function askChecksum(poke: () => Promise<unknown>, output: () => Pr
     await sleep(100);
   }
   throw new Error('no check line');
+}
+
+/** The memory checksum of a tree on `t` whose output file `out` the controller can read. */
+export function treeChecksum(t: Transport, pid: number, out: string): Promise<string> {
+  return askChecksum(() => t.exec(['kill', '-USR1', String(pid)]), async () => (await readFileVia(new LocalTransport(), out)).toString('utf8'));
 }
 
 /** The memory checksum of a lab container. */

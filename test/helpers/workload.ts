@@ -34,3 +34,12 @@ export async function ticks(t: Transport, out: string): Promise<number[]> {
 export function continuous(nums: number[]): boolean {
   return nums.every((n, i) => i === 0 || n === nums[i - 1]! + 1);
 }
+
+/** Where tree tests keep their output: a directory both lab hosts see (like shared storage). */
+export const SHARED_DIR = '/var/tmp/migrate-tree-tests';
+
+/** PIDs of memload processes started with `--mib N` on the controller's machine (the lab's hosts share one PID space). */
+export async function memloadCopies(t: Transport, mib: number): Promise<string[]> {
+  const r = await t.exec(['sh', '-c', 'for p in $(pgrep -x memload); do tr "\\0" " " < /proc/$p/cmdline | grep -q -- "--mib $1 " && echo $p; done; true', 'copies', String(mib)]);
+  return r.stdout.trim().split('\n').filter(Boolean);
+}

@@ -11,25 +11,22 @@ import type { Transport } from '../../../transports/transport.js';
 import { migrateProcessTree } from '../../../src/migration/tree.js';
 import { isMigrateError } from '../../../src/errors.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
-import { continuous, startTree, tempDir, ticks } from '../../helpers/workload.js';
-import { askChecksum } from '../../helpers/containers.js';
+import { continuous, memloadCopies, SHARED_DIR, startTree, tempDir, ticks } from '../../helpers/workload.js';
+import { treeChecksum } from '../../helpers/containers.js';
 
 const lab = ensureLab();
 const a = new LocalTransport();
 const b = new SshTransport(lab.target, sshOpts(lab));
 test.after.always(() => b.close());
 
-const SHARED = '/var/tmp/migrate-tree-tests';
 
-/** The memory checksum the tree prints on SIGUSR1 (read from its output file). */
-const checksum = (t: Transport, pid: number, out: string) =>
-  askChecksum(() => t.exec(['kill', '-USR1', String(pid)]), async () => (await a.exec(['cat', out])).stdout);
+const checksum = treeChecksum;
 
 const killTree = (t: Transport, pid: number) => t.exec(['kill', '-KILL', String(pid)], { allowFailure: true });
 
 for (const [label, from, to, restore] of [['A → B', a, b, 'lazy'], ['B → A (remote source), eager restore', b, a, 'eager']] as const) {
   test.serial(`a process tree migrates ${label}: the counter goes on, memory intact`, async (t) => {
-    const dir = await tempDir(a, SHARED);
+    const dir = await tempDir(a, SHARED_DIR);
     const w = await startTree(from, lab.memload, ['--mib', '32', '--tick-ms', '20'], dir);
     let restored: number | undefined;
     try {
@@ -59,7 +56,7 @@ for (const [label, from, to, restore] of [['A → B', a, b, 'lazy'], ['B → A (
 }
 
 test.serial('a process tree whose restore fails on the target runs on the source again', async (t) => {
-  const dir = await tempDir(a, SHARED);
+  const dir = await tempDir(a, SHARED_DIR);
   const w = await startTree(a, lab.memload, ['--mib', '16', '--tick-ms', '20'], dir);
   let pid = w.pid;
   try {
@@ -72,7 +69,7 @@ test.serial('a process tree whose restore fails on the target runs on the source
     t.is(report.runs_on, 'source');
     t.regex(String(report.error?.message), /criu restore failed/);
     // The lab's hosts share one PID space: count the workload's processes across both.
-    const pids = (await a.exec(['sh', '-c', 'for p in $(pgrep -x memload); do tr "\\0" " " < /proc/$p/cmdline | grep -q -- "--mib 16 " && echo $p; done; true'])).stdout.trim().split('\n').filter(Boolean);
+    const pids = await memloadCopies(a, 16);
     t.is(pids.length, 1, `exactly one copy runs: ${pids.join(' ')}`);
     pid = Number(pids[0]) || pid;
     await sleep(300);

@@ -39,7 +39,7 @@ test('the relay delivers every byte in order and carries the replies back', asyn
   while (!heard.includes('OK')) await once(client, 'data');
   client.end();
   await once(client, 'close');
-  t.is(await relay.done, payload.length + 1);
+  t.is(await relay.done, payload.length + 1 + 'OK'.length, 'bytes both ways');
   t.is(await far.digest, createHash('sha256').update(payload).update('!').digest('hex'));
   far.server.close();
 });

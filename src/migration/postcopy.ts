@@ -1,0 +1,144 @@
+/**
+ * Post-copy migration (`--strategy postcopy`): the freeze carries no memory at all.
+ *   freeze + dump everything but memory on the source (CRIU then serves the memory from a page
+ *   server there) → those images (~100 KiB) to the target → restore there with lazy pages: a
+ *   lazy-pages daemon on the target pulls the memory from the source's page server, on demand
+ *   and in the background, through a relay on the controller and the SSH connections (the page
+ *   server listens on the source's loopback only).
+ *
+ * The post-copy window — from the restore until the last page arrived — is reported as
+ * `postcopy_ms`. Inside it the workload's memory lives on two hosts. The source's tree stays
+ * there, stopped (services.ts, startLazyDump), until the target's lazy-pages daemon confirms
+ * every page arrived; then it is ended. If the link, the source or the daemon fails, the target
+ * copy cannot go on: it is removed, the source copy resumes from the freeze, and the report says
+ * `runs_on: "source"`. What the workload did on the target in the window is lost.
+ *
+ * So far for process trees (Workload.checkpointLazy); Docker containers follow (issue #4).
+ */
+import type { Duplex } from 'node:stream';
+import type { PageServer } from '../criu/services.js';
+import { startRemoteLazyPages, type CriuService } from '../criu/services.js';
+import { readRestoreStats } from '../criu/run.js';
+import { MigrateError, errorJson, throwIfAborted } from '../errors.js';
+import { startPageRelay, type Endpoint, type PageRelay } from '../transfer/page-relay.js';
+import { sendImages } from '../transfer/send-images.js';
+import { makeDirs, type ColdOptions } from './cold.js';
+import type { MigrationReport } from './report.js';
+import { dirsUnder } from './workload.js';
+
+/** How long the source's CRIU gets to finish after its page stream was dropped. */
+const END_WAIT_MS = 10_000;
+
+export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promise<MigrationReport> {
+  const { source, target, workload, report, emit } = o;
+  if (!workload.checkpointLazy) throw new MigrateError('BAD_INPUT', `post-copy is not implemented for ${workload.kind} workloads yet`, { hint: 'use --strategy cold' });
+  report.strategy = 'postcopy';
+  const phases = report.phases_ms;
+  const step = (s: string, host = source, detail?: string) => emit({ kind: 'step', step: s, host: host.name, detail });
+  let t = Date.now();
+  const lap = () => { const now = Date.now(); const ms = now - t; t = now; return ms; };
+  await Promise.all([source, target].map((h) => h.exec(['sh', '-c', 'rm -rf -- "$1/$2"-*', 'stale', o.workRoot, runPrefix])));
+  const src = dirsUnder(`${o.workRoot}/${runPrefix}-${Date.now()}`);
+  const dst = src;
+  const cleanup = () => Promise.all([source, target].map((h) => h.exec(['rm', '-rf', src.root], { allowFailure: true })));
+
+  step('create', target, workload.label);
+  await workload.prepareTarget();
+  await Promise.all([makeDirs(source, src), makeDirs(target, dst)]);
+  phases.create = lap();
+  throwIfAborted(o.signal);
+
+  step('checkpoint', source, 'everything but memory; memory stays on the source and is served from there');
+  const frozenAt = Date.now();
+  let dump: PageServer;
+  try {
+    dump = await workload.checkpointLazy(src);
+  } catch (e) {
+    await workload.removeFromTarget();
+    await cleanup();
+    report.error = errorJson(e);
+    if (!(await workload.runsOnSource().catch(() => false))) throw e;
+    report.outcome = 'rolled-back';
+    report.freeze_ms = Date.now() - frozenAt;
+    return report;
+  }
+  phases.checkpoint = lap();
+
+  let relay: PageRelay | undefined;
+  let lazy: CriuService | undefined;
+  const closers: Array<() => Promise<unknown>> = [];
+  try {
+    throwIfAborted(o.signal);
+    step('transfer', target);
+    const sent = await sendImages(source, src.images, target, dst.images, { level: o.zstdLevel, tamper: o.faults?.tamper, signal: o.signal });
+    report.bytes.raw = sent.rawBytes;
+    report.bytes.wire = sent.wireBytes;
+    phases.transfer = lap();
+    throwIfAborted(o.signal);
+
+    step('restore', target, 'memory follows from the source after it resumed');
+    await o.faults?.beforeRestore?.();
+    relay = await startPageRelay(() => source.openStream(dump.port));
+    closers.push(relay.close);
+    let pageServer: Endpoint = { host: relay.host, port: relay.port };
+    if (!target.isLocal) {
+      const back = await target.reverseForward(0, relay.port);
+      closers.push(() => back.close());
+      pageServer = { host: back.remoteHost, port: back.remotePort };
+    }
+    lazy = await startRemoteLazyPages(target, { imagesDir: dst.images, workDir: dst.work }, pageServer);
+    report.workload.target = await workload.restoreOnTarget(dst, true);
+    report.freeze_ms = Date.now() - frozenAt;
+    phases.restore = lap();
+
+    step('postcopy', target, 'pulling the memory from the source');
+    await o.faults?.duringFill?.();
+    const [pageBytes] = await Promise.all([relay.done, lazy.done, dump.done]);
+    report.postcopy_ms = lap();
+    report.bytes.raw += pageBytes;
+    report.bytes.wire += pageBytes;
+    report.criu.restore = await readRestoreStats(target, dst.work).catch(() => null);
+  } catch (e) {
+    report.error = errorJson(e);
+    step('rollback', source, `${workload.label} cannot go on on the target; resuming it on the source`);
+    lazy?.kill();
+    await workload.removeFromTarget().catch(() => {});
+    await Promise.allSettled(closers.map((c) => c()));
+    await endDump(o, dump, relay === undefined);
+    await workload.resumeOnSource().catch(() => {});
+    await cleanup();
+    if (!(await workload.runsOnSource().catch(() => false))) {
+      report.runs_on = 'none';
+      throw new MigrateError('RESTORE_FAILED', `post-copy of ${workload.label} failed and it runs nowhere`, {
+        host: source.name, stderr: e instanceof Error ? e.message : String(e), hint: workload.resumeHint(), runsOn: 'none', cause: e,
+      });
+    }
+    report.outcome = 'rolled-back';
+    report.runs_on = 'source';
+    report.freeze_ms = Date.now() - frozenAt;
+    return report;
+  } finally {
+    await Promise.allSettled(closers.map((c) => c()));
+  }
+
+  await workload.finishSource(false); // every page is on the target: end the stopped source copy
+  report.outcome = 'migrated';
+  report.runs_on = 'target';
+  await cleanup();
+  return report;
+}
+
+/**
+ * Ends the source's CRIU after a failure, leaving the tree stopped there. If the target never
+ * connected, connect and hang up (it would wait forever otherwise); a CRIU that still does not
+ * finish is killed (its tracees are detached and run on).
+ */
+async function endDump(o: ColdOptions, dump: PageServer, neverConnected: boolean): Promise<void> {
+  if (neverConnected) {
+    const s: Duplex | undefined = await o.source.openStream(dump.port).catch(() => undefined);
+    s?.destroy();
+  }
+  const settled = dump.done.then(() => true, () => true);
+  const timer = new Promise<boolean>((r) => setTimeout(() => r(false), END_WAIT_MS).unref());
+  if (!(await Promise.race([settled, timer]))) dump.kill();
+}

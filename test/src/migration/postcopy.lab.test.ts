@@ -1,0 +1,70 @@
+/**
+ * Post-copy migration of a process tree: only the non-memory state moves while frozen; the
+ * memory follows from the source's page server through the SSH connections. And the post-copy
+ * window's failure: the link dies while memory is still on the source.
+ */
+import test from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LocalTransport } from '../../../transports/local.js';
+import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
+import type { Transport } from '../../../transports/transport.js';
+import { migrateProcessTree } from '../../../src/migration/tree.js';
+import { ensureLab, sshOpts } from '../../helpers/lab.js';
+import { continuous, memloadCopies, SHARED_DIR, startTree, tempDir, ticks } from '../../helpers/workload.js';
+import { treeChecksum } from '../../helpers/containers.js';
+
+const lab = ensureLab();
+const a = new LocalTransport();
+const b = new SshTransport(lab.target, sshOpts(lab));
+test.after.always(() => b.close());
+
+const checksum = treeChecksum;
+
+test.serial('post-copy: a process tree moves A → B with no memory in the freeze; memory arrives after', async (t) => {
+  const dir = await tempDir(a, SHARED_DIR);
+  const w = await startTree(a, lab.memload, ['--mib', '96', '--tick-ms', '20'], dir);
+  let restored = 0;
+  try {
+    await sleep(300);
+    const sumBefore = await checksum(a, w.pid, w.out);
+    const report = await migrateProcessTree({ pid: w.pid, source: a, target: b, strategy: 'postcopy' });
+    t.is(report.outcome, 'migrated');
+    t.is(report.strategy, 'postcopy');
+    t.true(report.postcopy_ms! >= 0);
+    t.true(report.bytes.raw > 96 * 2 ** 20, 'the memory came through the page stream');
+    restored = Number(/^pid (\d+)$/.exec(report.workload.target ?? '')?.[1]);
+    await sleep(300);
+    t.true(continuous(await ticks(a, w.out)), 'counter continues without gap or repeat');
+    t.is(await checksum(b, restored, w.out), sumBefore);
+    t.deepEqual(await memloadCopies(a, 96), [String(restored)], 'one copy, on B');
+    t.log(`freeze ${report.freeze_ms} ms ${JSON.stringify(report.phases_ms)}, post-copy window ${report.postcopy_ms} ms`);
+  } finally {
+    if (restored) await b.exec(['kill', '-KILL', String(restored)], { allowFailure: true });
+    await a.exec(['kill', '-KILL', String(w.pid)], { allowFailure: true });
+    await a.exec(['rm', '-rf', dir]);
+  }
+});
+
+test.serial('post-copy window: the link dies while memory is still on the source; the source resumes, one copy runs', async (t) => {
+  const dir = await tempDir(a, SHARED_DIR);
+  const w = await startTree(a, lab.memload, ['--mib', '384', '--tick-ms', '20'], dir);
+  try {
+    await sleep(1000);
+    const sumBefore = await checksum(a, w.pid, w.out);
+    const report = await migrateProcessTree({
+      pid: w.pid, source: a, target: b, strategy: 'postcopy',
+      faults: { duringFill: async () => { await a.exec(['sh', '-c', 'pkill -KILL -P "$(cat /run/migrate-lab/b/sshd.pid)"'], { allowFailure: true }); } },
+    });
+    t.is(report.outcome, 'rolled-back');
+    t.is(report.runs_on, 'source');
+    t.true(report.phases_ms.restore > 0, 'it had resumed on the target');
+    t.deepEqual(await memloadCopies(a, 384), [String(w.pid)], 'exactly one copy runs: the original, on A');
+    const before = (await ticks(a, w.out)).length;
+    await sleep(500);
+    t.true((await ticks(a, w.out)).length > before, 'it runs on');
+    t.is(await checksum(a, w.pid, w.out), sumBefore, 'memory intact');
+  } finally {
+    await a.exec(['kill', '-KILL', String(w.pid)], { allowFailure: true });
+    await a.exec(['rm', '-rf', dir]);
+  }
+});
