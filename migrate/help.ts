@@ -20,8 +20,8 @@ CRIU directly (it must run in its own PID namespace or have its PIDs free on the
                    once and CRIU's lazy-pages daemon fills its memory from the received images;
                    the source copy is ended only after the last page; eager: all memory first
   --zstd-level N   compression level of the image stream, 1-19 (default 1)
-  --strategy S     cold (default): stop and copy; postcopy (with --pid so far): only the
-                   non-memory state moves while frozen, the memory follows from the source
+  --strategy S     cold (default): stop and copy; postcopy: only the non-memory state moves
+                   while frozen, the memory follows from the source after the restore
   -y, --yes        never prompt (migrate never prompts; accepted for scripts)
 
 Commands:

@@ -16,8 +16,13 @@ import type { Transport } from '../../transports/transport.js';
 import { lockHost } from '../host-lock.js';
 
 export const RUNC_CONF = '/etc/criu/runc.conf';
-/** Serialises every override on a host (taken by anything that needs runc.conf left alone). */
-export const RUNC_CONF_LOCK = '/run/lock/migrate-runc-conf.lock';
+/**
+ * Serialises every override of the file (taken by anything that needs runc.conf left alone):
+ * the directory that holds it, so the lock goes wherever the file goes (in the lab, host B has
+ * its own /etc/criu but shares /run with A; a post-copy holds A's override for the whole window
+ * while B's restore needs B's).
+ */
+export const RUNC_CONF_LOCK = '/etc/criu';
 
 export interface RuncConfOverride {
   imagesLink: string;
@@ -36,6 +41,7 @@ export function runcConfText(o: RuncConfOverride): string {
 
 /** Runs `fn` while runc.conf holds the override; always restores the previous file. */
 export async function withRuncConf<T>(t: Transport, o: RuncConfOverride, fn: () => Promise<T>): Promise<T> {
+  await t.exec(['mkdir', '-p', RUNC_CONF_LOCK]);
   const lock = await lockHost(t, RUNC_CONF_LOCK, `${RUNC_CONF}`, 60);
   const backup = `${RUNC_CONF}.migrate-backup`;
   try {

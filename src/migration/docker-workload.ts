@@ -14,12 +14,16 @@ import type { Transport } from '../../transports/transport.js';
 import { readFileVia, writeFileVia } from '../../transports/files.js';
 import { createArgs, type ContainerInfo } from '../docker/container.js';
 import { logErrors } from '../criu/run.js';
+import type { PageServer } from '../criu/services.js';
 import { withRuncConf } from '../docker/runc-conf.js';
 import { MigrateError } from '../errors.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import type { Endpoint } from '../transfer/page-relay.js';
 import { isStaleTwin } from './preflight.js';
 import type { Dirs, Workload } from './workload.js';
+
+/** How long a lazy `docker checkpoint create` may take to dump everything but the memory. */
+const LAZY_READY_MS = 60_000;
 
 /** Name of the checkpoint in Docker's bookkeeping on both hosts. */
 export const CHECKPOINT = 'migrate';
@@ -42,6 +46,8 @@ export class DockerWorkload implements Workload {
   /** Docker's checkpoint directories of the container on both hosts (found before the freeze). */
   private sourceCheckpoint?: string;
   private targetCheckpoint?: string;
+  /** Post-copy: runc's descriptors.json, built before Docker has written it (see checkpointLazy). */
+  private descriptors?: string;
 
   constructor(private readonly source: Transport, private readonly target: Transport, private readonly c: ContainerInfo, private readonly name: string) {
     this.label = `container ${c.name}`;
@@ -75,11 +81,40 @@ export class DockerWorkload implements Workload {
     }
   }
 
+  /**
+   * Post-copy: `docker checkpoint create` with `lazy-pages` in runc.conf dumps everything but the
+   * memory, then blocks while CRIU serves the memory from a page server on the source's loopback
+   * (`leave-stopped` keeps the processes there, stopped, whatever happens to the transfer). It
+   * gives no readiness signal: ready is when that page server listens. Docker writes
+   * descriptors.json only when the command returns, so it is built here as runc builds it: the
+   * targets of the container init's fds 0-2.
+   */
+  async checkpointLazy(dirs: Dirs): Promise<PageServer> {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    const init = Number((await this.source.exec(['docker', 'inspect', '--format', '{{.State.Pid}}', this.c.id])).stdout.trim());
+    const fds = await this.source.exec(['sh', '-c', 'for f in 0 1 2; do readlink /proc/"$1"/fd/$f; done', 'fds', String(init)]);
+    this.descriptors = JSON.stringify(fds.stdout.trim().split('\n'));
+    const extra = ['lazy-pages', 'leave-stopped', 'address 127.0.0.1', `port ${port}`];
+    const done = withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () =>
+      this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT])).then(() => undefined);
+    done.catch(() => {});
+    const listening = ['sh', '-c', 'grep -qi ":$(printf %04X "$1") 00000000:0000 0A" /proc/net/tcp', 'listening', String(port)];
+    let failed: unknown;
+    done.catch((e) => (failed = e));
+    for (const deadline = Date.now() + LAZY_READY_MS; (await this.source.exec(listening, { allowFailure: true })).exitCode !== 0;) {
+      if (failed) throw failed;
+      if (Date.now() > deadline) throw new MigrateError('CRIU_FAILED', `the lazy checkpoint of ${this.label} did not start serving pages`, { host: this.source.name, hint: 'see dump.log in the work directory there' });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Docker cannot be asked to stop; hanging up the page stream ends it (see postcopy.ts).
+    return { port, done, kill: () => {} };
+  }
+
   async restoreOnTarget(dirs: Dirs, lazy: boolean): Promise<string> {
     const id = this.targetId!;
     // runc needs descriptors.json (the container's stdio), which Docker keeps in its own
     // checkpoint directory, not in CRIU's images dir.
-    const descriptors = await readFileVia(this.source, posix.join(this.sourceCheckpoint!, 'descriptors.json'));
+    const descriptors = this.descriptors ?? await readFileVia(this.source, posix.join(this.sourceCheckpoint!, 'descriptors.json'));
     await writeFileVia(this.target, posix.join(this.targetCheckpoint!, 'descriptors.json'), descriptors);
     await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: lazy ? ['lazy-pages'] : [] }, () =>
       this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id]));

@@ -4,11 +4,12 @@
  */
 import { inspectContainer } from '../docker/container.js';
 import { sendImage } from '../docker/image-transfer.js';
-import { MigrateError, throwIfAborted } from '../errors.js';
+import { throwIfAborted } from '../errors.js';
 import { ignoreEvents } from '../events.js';
 import { lockHost } from '../host-lock.js';
 import { defaultWorkRoot, migrateCold, type MigrationOptions } from './cold.js';
 import { DockerWorkload } from './docker-workload.js';
+import { migratePostcopy } from './postcopy.js';
 import { checkpointBytes, chooseRestore, hasImage, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
 
@@ -23,9 +24,6 @@ export interface DockerMigrationOptions extends MigrationOptions {
 }
 
 export async function migrateDockerContainer(o: DockerMigrationOptions): Promise<MigrationReport> {
-  if (o.strategy === 'postcopy') {
-    throw new MigrateError('BAD_INPUT', 'post-copy is not implemented for containers yet', { hint: 'use --strategy cold (the default) for containers; --strategy postcopy works with --pid' });
-  }
   const emit = o.onEvent ?? ignoreEvents;
   const { source, target } = o;
   const workRoot = o.workRoot ?? defaultWorkRoot();
@@ -41,7 +39,8 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   await requireCriu(source);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
-  report.restore = await chooseRestore(target, o.restore);
+  // Post-copy restores lazily by nature: the target needs userfaultfd either way.
+  report.restore = await chooseRestore(target, o.strategy === 'postcopy' ? 'lazy' : o.restore);
   const rss = await residentBytes(source, c.id);
   await requireRoom(target, workRoot, checkpointBytes(rss));
   const sendImageFirst = o.transferImage === true && !(await hasImage(target, c.image));
@@ -61,7 +60,8 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
       report.phases_ms.image = Date.now() - imageStarted;
     }
     throwIfAborted(o.signal);
-    return await migrateCold({
+    const run = o.strategy === 'postcopy' ? migratePostcopy : migrateCold;
+    return await run({
       source, target, report, workRoot, emit,
       workload: new DockerWorkload(source, target, c, name),
       pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, keepSource: o.keepSource, signal: o.signal, faults: o.faults,

@@ -13,7 +13,7 @@
  * copy cannot go on: it is removed, the source copy resumes from the freeze, and the report says
  * `runs_on: "source"`. What the workload did on the target in the window is lost.
  *
- * So far for process trees (Workload.checkpointLazy); Docker containers follow (issue #4).
+ * For workloads that implement Workload.checkpointLazy: process trees and Docker containers.
  */
 import type { Duplex } from 'node:stream';
 import type { PageServer } from '../criu/services.js';
@@ -121,7 +121,7 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
     await Promise.allSettled(closers.map((c) => c()));
   }
 
-  await workload.finishSource(false); // every page is on the target: end the stopped source copy
+  await workload.finishSource(o.keepSource ?? false); // every page is on the target: end the stopped source copy
   report.outcome = 'migrated';
   report.runs_on = 'target';
   await cleanup();

@@ -41,13 +41,12 @@ test('a malformed target is refused before connecting', async (t) => {
   t.regex(text.err, /ssh:\/\//);
 });
 
-test('usage errors of migrate itself: both a container and --pid, container-only flags with --pid, unknown strategy, post-copy of a container', async (t) => {
+test('usage errors of migrate itself: both a container and --pid, container-only flags with --pid, unknown strategy or page mode', async (t) => {
   for (const [argv, message] of [
     [['web1', '--pid', '42', '--to', 'ssh://h'], /either a container or --pid/],
     [['--pid', '42', '--keep-source', '--to', 'ssh://h'], /--keep-source applies to containers/],
     [['web1', '--to', 'ssh://h', '--strategy', 'precopy'], /strategy "precopy" is not implemented yet/],
     [['web1', '--to', 'ssh://h', '--pages', 'carrier-pigeon'], /--pages to be one of page-server, stream/],
-    [['web1', '--to', 'ssh://h', '--strategy', 'postcopy'], /post-copy is not implemented for containers yet/],
   ] as const) {
     const { text, out } = capture();
     t.is(await main([...argv], out), 2, argv.join(' '));

@@ -11,7 +11,8 @@ import type { Transport } from '../../../transports/transport.js';
 import { migrateProcessTree } from '../../../src/migration/tree.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
 import { continuous, memloadCopies, SHARED_DIR, startTree, tempDir, ticks } from '../../helpers/workload.js';
-import { treeChecksum } from '../../helpers/containers.js';
+import { checksum as containerChecksum, containerId, exists, imageDirsOf, logs, removeEverywhere, running, startContainer, tickNums, treeChecksum } from '../../helpers/containers.js';
+import { migrateDockerContainer } from '../../../src/migration/docker.js';
 
 const lab = ensureLab();
 const a = new LocalTransport();
@@ -66,5 +67,47 @@ test.serial('post-copy window: the link dies while memory is still on the source
   } finally {
     await a.exec(['kill', '-KILL', String(w.pid)], { allowFailure: true });
     await a.exec(['rm', '-rf', dir]);
+  }
+});
+
+test.serial('post-copy: a Docker container moves A → B; dockerd on B manages it; counter and memory intact', async (t) => {
+  const name = await startContainer(a, 128);
+  const id = await containerId(a, name);
+  try {
+    const sumBefore = await containerChecksum(a, name);
+    const report = await migrateDockerContainer({ container: name, source: a, target: b, strategy: 'postcopy', keepSource: true });
+    t.is(report.outcome, 'migrated');
+    t.is(report.strategy, 'postcopy');
+    t.true(report.bytes.raw > 128 * 2 ** 20, 'the memory came through the page stream');
+    t.is(await running(b, name), 'true');
+    t.is(await running(a, name), 'false', 'the source container is kept, exited');
+    const lastOnA = Math.max(...tickNums(await logs(a, name)));
+    await sleep(500);
+    const onB = tickNums(await logs(b, name));
+    t.is(onB[0], lastOnA + 1, 'the first tick on B follows the last tick on A');
+    t.true(continuous(onB));
+    t.is(await containerChecksum(b, name), sumBefore);
+    for (const h of [a, b]) t.is(await imageDirsOf(h, id), 0, `image dirs removed on ${h.name}`);
+    t.log(`freeze ${report.freeze_ms} ms ${JSON.stringify(report.phases_ms)}, post-copy window ${report.postcopy_ms} ms`);
+  } finally {
+    await removeEverywhere(name, a, b);
+  }
+});
+
+test.serial('post-copy window of a container: the link dies; the container runs on A again, not on B', async (t) => {
+  const name = await startContainer(a, 384);
+  try {
+    const sumBefore = await containerChecksum(a, name);
+    const report = await migrateDockerContainer({
+      container: name, source: a, target: b, strategy: 'postcopy',
+      faults: { duringFill: async () => { await a.exec(['sh', '-c', 'pkill -KILL -P "$(cat /run/migrate-lab/b/sshd.pid)"'], { allowFailure: true }); } },
+    });
+    t.is(report.outcome, 'rolled-back');
+    t.is(report.runs_on, 'source');
+    t.is(await running(a, name), 'true');
+    t.false(await exists(b, name), 'no twin left on B');
+    t.is(await containerChecksum(a, name), sumBefore, 'memory intact');
+  } finally {
+    await removeEverywhere(name, a, b);
   }
 });
