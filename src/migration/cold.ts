@@ -19,7 +19,7 @@ import { readDumpStats, readRestoreStats } from '../criu/run.js';
 import { startLazyPages, startPageServer, type CriuService, type PageServer } from '../criu/services.js';
 import { MigrateError, errorJson, isMigrateError, throwIfAborted } from '../errors.js';
 import type { EventSink } from '../events.js';
-import { startPageRelay, type Endpoint, type PageRelay } from '../transfer/page-relay.js';
+import { relayEndpointOn, startPageRelay, type Endpoint, type PageRelay } from '../transfer/page-relay.js';
 import { isPageImage, sendImages, verifyPageImages, type SendOptions } from '../transfer/send-images.js';
 import type { MigrationReport, PageTransport, RestoreMode } from './report.js';
 import { SourceGuard } from './source-guard.js';
@@ -91,14 +91,9 @@ class PagePath {
     try {
       const relay = await startPageRelay(() => target.openStream(server.port));
       closers.push(relay.close);
-      let endpoint: Endpoint = { host: relay.host, port: relay.port };
-      // CRIU dumps on the source: a remote source reaches the relay through a reverse forward.
-      if (!source.isLocal) {
-        const back = await source.reverseForward(0, relay.port);
-        closers.push(() => back.close());
-        endpoint = { host: back.remoteHost, port: back.remotePort };
-      }
-      return new PagePath(endpoint, server, relay, closers);
+      const reach = await relayEndpointOn(source, relay); // CRIU dumps on the source
+      closers.push(reach.close);
+      return new PagePath(reach.endpoint, server, relay, closers);
     } catch (e) {
       await Promise.allSettled(closers.map((c) => c()));
       server.kill();
@@ -132,12 +127,20 @@ class PagePath {
 }
 
 /**
+ * Checkpoint directories `<workRoot>/<runPrefix>-*` on both hosts: left by an earlier run of the
+ * same workload that died (they hold a memory image). Only called under the workload's lock.
+ */
+export async function removeStaleDirs(o: Pick<ColdOptions, 'source' | 'target' | 'workRoot'>, runPrefix: string): Promise<void> {
+  await Promise.all([o.source, o.target].map((t) => t.exec(['sh', '-c', 'rm -rf -- "$1/$2"-*', 'stale', o.workRoot, runPrefix])));
+}
+
+/**
  * Runs one cold migration. `runPrefix` names this workload's checkpoint directories
  * (`<workRoot>/<runPrefix>-<time>`); the caller holds the workload's lock, so directories with
  * that prefix left by an earlier run that died (they hold a memory image) are removed first.
  */
 export async function migrateCold(o: ColdOptions, runPrefix: string): Promise<MigrationReport> {
-  await Promise.all([o.source, o.target].map((t) => t.exec(['sh', '-c', 'rm -rf -- "$1/$2"-*', 'stale', o.workRoot, runPrefix])));
+  await removeStaleDirs(o, runPrefix);
   const stamp = `${runPrefix}-${Date.now()}`;
   const guard = await SourceGuard.start(o.source);
   try {

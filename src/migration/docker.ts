@@ -39,8 +39,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   await requireCriu(source);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
-  // Post-copy restores lazily by nature: the target needs userfaultfd either way.
-  report.restore = await chooseRestore(target, o.strategy === 'postcopy' ? 'lazy' : o.restore);
+  report.restore = await chooseRestore(target, o);
   const rss = await residentBytes(source, c.id);
   await requireRoom(target, workRoot, checkpointBytes(rss));
   const sendImageFirst = o.transferImage === true && !(await hasImage(target, c.image));

@@ -20,9 +20,9 @@ import type { PageServer } from '../criu/services.js';
 import { startRemoteLazyPages, type CriuService } from '../criu/services.js';
 import { readRestoreStats } from '../criu/run.js';
 import { MigrateError, errorJson, throwIfAborted } from '../errors.js';
-import { startPageRelay, type Endpoint, type PageRelay } from '../transfer/page-relay.js';
+import { relayEndpointOn, startPageRelay, type PageRelay } from '../transfer/page-relay.js';
 import { sendImages } from '../transfer/send-images.js';
-import { makeDirs, type ColdOptions } from './cold.js';
+import { makeDirs, removeStaleDirs, type ColdOptions } from './cold.js';
 import type { MigrationReport } from './report.js';
 import { dirsUnder } from './workload.js';
 
@@ -37,7 +37,7 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
   const step = (s: string, host = source, detail?: string) => emit({ kind: 'step', step: s, host: host.name, detail });
   let t = Date.now();
   const lap = () => { const now = Date.now(); const ms = now - t; t = now; return ms; };
-  await Promise.all([source, target].map((h) => h.exec(['sh', '-c', 'rm -rf -- "$1/$2"-*', 'stale', o.workRoot, runPrefix])));
+  await removeStaleDirs(o, runPrefix);
   const src = dirsUnder(`${o.workRoot}/${runPrefix}-${Date.now()}`);
   const dst = src;
   const cleanup = () => Promise.all([source, target].map((h) => h.exec(['rm', '-rf', src.root], { allowFailure: true })));
@@ -80,13 +80,9 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
     await o.faults?.beforeRestore?.();
     relay = await startPageRelay(() => source.openStream(dump.port));
     closers.push(relay.close);
-    let pageServer: Endpoint = { host: relay.host, port: relay.port };
-    if (!target.isLocal) {
-      const back = await target.reverseForward(0, relay.port);
-      closers.push(() => back.close());
-      pageServer = { host: back.remoteHost, port: back.remotePort };
-    }
-    lazy = await startRemoteLazyPages(target, { imagesDir: dst.images, workDir: dst.work }, pageServer);
+    const reach = await relayEndpointOn(target, relay); // the target's daemon fetches the pages
+    closers.push(reach.close);
+    lazy = await startRemoteLazyPages(target, { imagesDir: dst.images, workDir: dst.work }, reach.endpoint);
     report.workload.target = await workload.restoreOnTarget(dst, true);
     report.freeze_ms = Date.now() - frozenAt;
     phases.restore = lap();

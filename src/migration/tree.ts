@@ -43,8 +43,7 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
   const { tree, start } = await requireTree(source, target, o.pid);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
-  // Post-copy restores lazily by nature: the target needs userfaultfd either way.
-  report.restore = await chooseRestore(target, o.strategy === 'postcopy' ? 'lazy' : o.restore);
+  report.restore = await chooseRestore(target, o);
   await requireRoom(target, workRoot, checkpointBytes(tree.rss));
   const lock = await lockHost(source, `/run/lock/migrate-pid-${o.pid}.lock`, `process tree ${o.pid}`);
   try {

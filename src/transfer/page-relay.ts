@@ -11,6 +11,7 @@
 import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
+import type { Transport } from '../../transports/transport.js';
 import { MigrateError } from '../errors.js';
 
 export interface Endpoint { host: string; port: number }
@@ -25,6 +26,16 @@ export interface PageRelay {
 }
 
 const COALESCE = 1 << 20;
+
+/**
+ * Where processes on host `h` reach a relay on the controller: the relay itself when `h` is the
+ * controller's machine, otherwise a reverse forward on `h` (the returned close() removes it).
+ */
+export async function relayEndpointOn(h: Transport, relay: PageRelay): Promise<{ endpoint: Endpoint; close(): Promise<void> }> {
+  if (h.isLocal) return { endpoint: { host: relay.host, port: relay.port }, close: async () => {} };
+  const back = await h.reverseForward(0, relay.port);
+  return { endpoint: { host: back.remoteHost, port: back.remotePort }, close: () => back.close() };
+}
 
 /** Listens on the controller's loopback; the first connection is relayed into `open()`'s stream. */
 export async function startPageRelay(open: () => Promise<Duplex>): Promise<PageRelay> {

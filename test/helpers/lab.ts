@@ -3,7 +3,7 @@
  * first call brings the lab up (idempotent and quick when it already runs); if that fails the
  * test fails.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,6 +44,11 @@ export function ensureLab(): Lab {
     memload: join(REPO, 'build/memload'),
   };
   return lab;
+}
+
+/** Drops every SSH connection host B's sshd serves (its per-connection children die). */
+export async function cutSshToB(): Promise<void> {
+  await new Promise<void>((resolve) => execFile('sh', ['-c', 'pkill -KILL -P "$(cat /run/migrate-lab/b/sshd.pid)"'], () => resolve()));
 }
 
 export function sshOpts(l: Lab) {

@@ -10,7 +10,7 @@ import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
 import { migrateDockerContainer } from '../../../src/migration/docker.js';
 import type { MigrationReport } from '../../../src/migration/report.js';
 import { isMigrateError } from '../../../src/errors.js';
-import { ensureLab, sshOpts } from '../../helpers/lab.js';
+import { cutSshToB, ensureLab, sshOpts } from '../../helpers/lab.js';
 import { continuous } from '../../helpers/workload.js';
 import { checksum, exists, logs, removeEverywhere, running, startContainer, tickNums } from '../../helpers/containers.js';
 
@@ -19,8 +19,6 @@ const a = new LocalTransport();
 const b = new SshTransport(lab.target, sshOpts(lab));
 test.after.always(() => b.close());
 
-/** Drops every SSH connection host B's sshd serves (its per-connection children die). */
-const cutSshToB = () => a.exec(['sh', '-c', 'pkill -KILL -P "$(cat /run/migrate-lab/b/sshd.pid)"'], { allowFailure: true });
 
 /** Runs `fn` with a small filesystem of `size` (tmpfs) at a fresh path that only host B sees mounted. */
 async function withSmallFsOnB(size: string, fn: (root: string) => Promise<void>): Promise<void> {

@@ -9,7 +9,7 @@ import { LocalTransport } from '../../../transports/local.js';
 import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
 import type { Transport } from '../../../transports/transport.js';
 import { migrateProcessTree } from '../../../src/migration/tree.js';
-import { ensureLab, sshOpts } from '../../helpers/lab.js';
+import { cutSshToB, ensureLab, sshOpts } from '../../helpers/lab.js';
 import { continuous, memloadCopies, SHARED_DIR, startTree, tempDir, ticks } from '../../helpers/workload.js';
 import { checksum as containerChecksum, containerId, exists, imageDirsOf, logs, removeEverywhere, running, startContainer, tickNums, treeChecksum } from '../../helpers/containers.js';
 import { migrateDockerContainer } from '../../../src/migration/docker.js';
@@ -54,7 +54,7 @@ test.serial('post-copy window: the link dies while memory is still on the source
     const sumBefore = await checksum(a, w.pid, w.out);
     const report = await migrateProcessTree({
       pid: w.pid, source: a, target: b, strategy: 'postcopy',
-      faults: { duringFill: async () => { await a.exec(['sh', '-c', 'pkill -KILL -P "$(cat /run/migrate-lab/b/sshd.pid)"'], { allowFailure: true }); } },
+      faults: { duringFill: cutSshToB },
     });
     t.is(report.outcome, 'rolled-back');
     t.is(report.runs_on, 'source');
@@ -100,7 +100,7 @@ test.serial('post-copy window of a container: the link dies; the container runs 
     const sumBefore = await containerChecksum(a, name);
     const report = await migrateDockerContainer({
       container: name, source: a, target: b, strategy: 'postcopy',
-      faults: { duringFill: async () => { await a.exec(['sh', '-c', 'pkill -KILL -P "$(cat /run/migrate-lab/b/sshd.pid)"'], { allowFailure: true }); } },
+      faults: { duringFill: cutSshToB },
     });
     t.is(report.outcome, 'rolled-back');
     t.is(report.runs_on, 'source');
