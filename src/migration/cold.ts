@@ -188,6 +188,8 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
     await cleanupSource();
     if (frozenAt === 0) throw e;
     report.error = errorJson(e);
+    // A dump that failed late may have left the processes stopped (leave-stopped): continue them.
+    if (!(await workload.runsOnSource().catch(() => false))) await workload.resumeOnSource().catch(() => {});
     if (!(await workload.runsOnSource().catch(() => false))) {
       report.runs_on = 'none';
       throw new MigrateError('CRIU_FAILED', `the checkpoint of ${workload.label} failed and it does not run on the source`, {

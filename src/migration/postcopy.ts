@@ -43,10 +43,17 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
   const cleanup = () => Promise.all([source, target].map((h) => h.exec(['rm', '-rf', src.root], { allowFailure: true })));
 
   step('create', target, workload.label);
-  await workload.prepareTarget();
-  await Promise.all([makeDirs(source, src), makeDirs(target, dst)]);
-  phases.create = lap();
-  throwIfAborted(o.signal);
+  try {
+    await workload.prepareTarget();
+    await Promise.all([makeDirs(source, src), makeDirs(target, dst)]);
+    phases.create = lap();
+    throwIfAborted(o.signal);
+  } catch (e) {
+    // Nothing is frozen yet: undo what was prepared.
+    await workload.removeFromTarget();
+    await cleanup();
+    throw e;
+  }
 
   step('checkpoint', source, 'everything but memory; memory stays on the source and is served from there');
   const frozenAt = Date.now();
@@ -57,7 +64,14 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
     await workload.removeFromTarget();
     await cleanup();
     report.error = errorJson(e);
-    if (!(await workload.runsOnSource().catch(() => false))) throw e;
+    // A dump that failed late may have left the processes stopped (leave-stopped): continue them.
+    if (!(await workload.runsOnSource().catch(() => false))) await workload.resumeOnSource().catch(() => {});
+    if (!(await workload.runsOnSource().catch(() => false))) {
+      report.runs_on = 'none';
+      throw new MigrateError('CRIU_FAILED', `the lazy checkpoint of ${workload.label} failed and it does not run on the source`, {
+        host: source.name, stderr: e instanceof Error ? e.message : String(e), hint: workload.resumeHint(), runsOn: 'none', cause: e,
+      });
+    }
     report.outcome = 'rolled-back';
     report.freeze_ms = Date.now() - frozenAt;
     return report;
