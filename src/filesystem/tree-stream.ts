@@ -1,0 +1,132 @@
+/**
+ * Moves chosen entries of a directory tree from one host to another as one stream:
+ *   source: GNU tar (owners, modes, xattrs incl. overlayfs' trusted.*, ACLs, hard links, device
+ *   nodes such as overlay whiteouts, sparse files) | zstd → the controller → target: zstd -d |
+ *   tar -x.
+ * GNU tar rather than tar-stream: the source may be a remote host, and xattrs, ACLs and device
+ * nodes need tar's own readers. Nothing is written to a temporary archive. Both ends hash the
+ * uncompressed tar stream (sha256sum through a FIFO) and the controller compares the two digests,
+ * so what crossed the wire is verified even for files that are still changing (before the freeze).
+ *
+ * Extraction is contained: GNU tar refuses member names with `..` and strips leading slashes,
+ * and it creates a symlink that points outside (absolute or `..`) only after the archive ends,
+ * so no member is written through one. Removals refuse any path with a symlink among its parents.
+ */
+import type { Transport } from '../../transports/transport.js';
+import { MigrateError, isMigrateError, throwIfAborted } from '../errors.js';
+import { pipeline } from 'node:stream/promises';
+import { counter } from '../transfer/send-dir.js';
+
+export interface TreeStreamOptions {
+  /** zstd level (filesystem data compresses, unlike memory: 3 is a good trade). */
+  level?: number;
+  /** Before the freeze files may change while tar reads them: accept that (they are sent again later). */
+  changing?: boolean;
+  signal?: AbortSignal;
+  /** Test hook: alter the compressed stream. */
+  tamper?: (chunk: Buffer, offset: number) => Buffer;
+}
+
+/** Entry names the sender accepts: relative, no `..` part, no NUL. `.` is the tree's root. */
+export function safeTreeName(name: string): boolean {
+  if (name === '.') return true;
+  if (name === '' || name.startsWith('/') || name.includes('\0')) return false;
+  return name.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+}
+
+const TAR_FLAGS = "--xattrs --xattrs-include='*' --acls --numeric-owner";
+
+const SEND_SCRIPT = `set -o pipefail
+cd "$1" || { echo "cannot enter $1" >&2; exit 3; }
+tmp=$(mktemp -d) || exit 4
+trap 'rm -rf "$tmp"' EXIT
+mkfifo "$tmp/h"
+sha256sum < "$tmp/h" > "$tmp/sum" &
+{ tar -c -f - --no-recursion --sparse ${TAR_FLAGS} --null --verbatim-files-from -T -; echo $? > "$tmp/rc"; } | tee "$tmp/h" | zstd -q -c "-$2"
+z=$?
+wait
+echo "sha256 $(cut -c1-64 "$tmp/sum")" >&2
+[ "$z" = 0 ] || exit 5
+rc=$(cat "$tmp/rc")
+if [ "$rc" = 1 ] && [ "$3" = changing ]; then exit 0; fi
+exit "$rc"`;
+
+export const RECEIVE_TREE_SCRIPT = `set -o pipefail
+umask 022
+mkdir -p -- "$1" && cd "$1" || { echo "cannot enter $1" >&2; exit 3; }
+tmp=$(mktemp -d) || exit 4
+trap 'rm -rf "$tmp"' EXIT
+mkfifo "$tmp/h"
+sha256sum < "$tmp/h" > "$tmp/sum" &
+zstd -d -q -c | tee "$tmp/h" | tar -x -f - --same-owner --same-permissions ${TAR_FLAGS}
+rc=$?
+wait
+echo "sha256 $(cut -c1-64 "$tmp/sum")" >&2
+exit $rc`;
+
+const REMOVE_SCRIPT = `cd "$1" || exit 3
+real=$(pwd -P)
+while IFS= read -r -d '' p; do
+  d=\${p%/*}; [ "$d" = "$p" ] && d=.
+  here=$(cd -- "$d" 2>/dev/null && pwd -P) || continue
+  want=$real; [ "$d" = . ] || want="$real/$d"
+  [ "$here" = "$want" ] || { echo "refusing to remove $p: a symlink is on its path" >&2; exit 5; }
+  rm -rf -- "$p" || exit 6
+done`;
+
+const digestOf = (stderr: string): string | undefined => /sha256 ([0-9a-f]{64})\s*$/.exec(stderr)?.[1];
+
+function checkNames(names: readonly string[], host: string): void {
+  const bad = names.find((n) => !safeTreeName(n));
+  if (bad !== undefined) throw new MigrateError('BAD_INPUT', `refusing to copy ${JSON.stringify(bad)}: not a safe relative name`, { host });
+}
+
+/** Sends `names` (relative to srcRoot) into dstRoot; returns the bytes that crossed the link. */
+export async function sendTree(source: Transport, srcRoot: string, target: Transport, dstRoot: string,
+  names: readonly string[], o: TreeStreamOptions = {}): Promise<{ wireBytes: number }> {
+  checkNames(names, source.name);
+  if (names.length === 0) return { wireBytes: 0 };
+  let wireBytes = 0;
+  const sender = source.spawn(['bash', '-c', SEND_SCRIPT, 'send-tree', srcRoot, String(o.level ?? 3), o.changing ? 'changing' : 'still']);
+  const receiver = target.spawn(['bash', '-c', RECEIVE_TREE_SCRIPT, 'receive-tree', dstRoot]);
+  receiver.stdout.resume();
+  sender.stdin.on('error', () => {}); // a sender that failed early says why in its exit
+  sender.stdin.end(Buffer.from(names.map((n) => (n === '.' ? '.\0' : `./${n}\0`)).join('')));
+  let sent, received;
+  try {
+    [, sent, received] = await Promise.all([
+      pipeline(sender.stdout, counter((n) => (wireBytes += n), o.tamper), receiver.stdin, ...(o.signal ? [{ signal: o.signal }] : [])),
+      sender.done,
+      receiver.done,
+    ]);
+  } catch (e) {
+    sender.kill();
+    receiver.kill();
+    throwIfAborted(o.signal);
+    throw new MigrateError('TRANSFER_FAILED', `copying files from ${srcRoot} on ${source.name} to ${dstRoot} failed`, {
+      host: target.name,
+      stderr: isMigrateError(e) ? `${e.message}\n${e.stderr ?? ''}`.trim() : String(e),
+      hint: 'check the link and free space on the target',
+      cause: e,
+    });
+  }
+  const [a, b] = [digestOf(sent.stderr), digestOf(received.stderr)];
+  if (!a || a !== b) {
+    throw new MigrateError('TRANSFER_FAILED', `files copied from ${srcRoot} arrived corrupted in ${dstRoot} (checksum mismatch)`, {
+      host: target.name,
+      stderr: `sent ${a ?? '?'}, received ${b ?? '?'}`,
+      hint: 'nothing was restored from them; retry the migration, and check the link if it happens again',
+    });
+  }
+  return { wireBytes };
+}
+
+/** Removes `names` (relative to root) on a host, never through a symlink. */
+export async function removeFromTree(host: Transport, root: string, names: readonly string[]): Promise<void> {
+  checkNames(names, host.name);
+  if (names.length === 0) return;
+  const r = await host.exec(['bash', '-c', REMOVE_SCRIPT, 'remove-tree', root], { input: names.map((n) => `${n}\0`).join(''), allowFailure: true });
+  if (r.exitCode !== 0) {
+    throw new MigrateError('TRANSFER_FAILED', `removing deleted files under ${root} failed`, { host: host.name, stderr: r.stderr.trim() });
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Keeps a directory tree on the target in step with one on the source, in two passes: everything
+ * while the workload still runs, then, while it is frozen, only what changed since (by a second
+ * listing). The frozen pass is what the freeze pays for; the first pass can be as big as it likes.
+ */
+import type { Transport } from '../../transports/transport.js';
+import { diffListings } from './diff.js';
+import { dataBytes, listTree, type Listing } from './listing.js';
+import { removeFromTree, sendTree, type TreeStreamOptions } from './tree-stream.js';
+
+export interface TreePassStats {
+  /** Entries sent (files, directories, links...) and entries removed on the target. */
+  entries: number;
+  removed: number;
+  /** Regular-file bytes sent (before compression) and what crossed the link. */
+  bytes: number;
+  wireBytes: number;
+  ms: number;
+}
+
+export class TreeSync {
+  private first?: Listing;
+
+  /** `label` names the tree in messages and reports: "writable layer", "volume data". */
+  constructor(readonly label: string, private readonly source: Transport, readonly srcRoot: string,
+    private readonly target: Transport, readonly dstRoot: string, private readonly o: Omit<TreeStreamOptions, 'changing'> = {}) {}
+
+  /** Copies the whole tree while it may still change. */
+  async beforeFreeze(): Promise<TreePassStats> {
+    const started = Date.now();
+    this.first = await listTree(this.source, this.srcRoot);
+    const names = [...this.first.entries.keys()];
+    const { wireBytes } = await sendTree(this.source, this.srcRoot, this.target, this.dstRoot, names, { ...this.o, changing: true });
+    return { entries: names.length, removed: 0, bytes: dataBytes(this.first), wireBytes, ms: Date.now() - started };
+  }
+
+  /** While frozen: removes what went away and sends what changed since beforeFreeze (or all of it). */
+  async whileFrozen(): Promise<TreePassStats> {
+    const started = Date.now();
+    const now = await listTree(this.source, this.srcRoot);
+    const diff = this.first
+      ? diffListings(this.first, now)
+      : { send: [...now.entries.keys()], remove: [] };
+    await removeFromTree(this.target, this.dstRoot, diff.remove);
+    const { wireBytes } = await sendTree(this.source, this.srcRoot, this.target, this.dstRoot, diff.send, { ...this.o, changing: false });
+    return { entries: diff.send.length, removed: diff.remove.length, bytes: dataBytes(now, diff.send), wireBytes, ms: Date.now() - started };
+  }
+}
