@@ -12,6 +12,14 @@ CRIU directly (it must run in its own PID namespace or have its PIDs free on the
   --name NAME      container name on the target (default: the same)
   --keep-source    keep the stopped source container (default: remove it)
   --transfer-image send the container's image when the target lacks it (docker save | load)
+  --volume-map SRC=DST
+                   copy named volume SRC into volume DST on the target (repeatable; default:
+                   the same name). A container's writable layer and volumes are always copied:
+                   whole while it runs, then only what changed while it is frozen
+  --copy-bind-mounts
+                   copy bind-mounted directories to the same path on the target (default: they
+                   must exist there already)
+  --force          replace the contents of a non-empty target volume or bind directory
   --dry-run        run every preflight check, freeze nothing
   --pages MODE     page-server (default): memory goes straight to a CRIU page server on the
                    target through the SSH tunnel while the dump runs; stream: dump first,

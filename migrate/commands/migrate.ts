@@ -24,6 +24,7 @@ function parse(argv: string[]) {
       'keep-source': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' }, 'zstd-level': { type: 'string' }, strategy: { type: 'string' },
       pages: { type: 'string' }, restore: { type: 'string' }, 'transfer-image': { type: 'boolean' },
+      'volume-map': { type: 'string', multiple: true }, force: { type: 'boolean' }, 'copy-bind-mounts': { type: 'boolean' },
       ...SSH_FLAGS,
     },
   });
@@ -34,7 +35,7 @@ function parse(argv: string[]) {
   }
   if (pid !== undefined && positionals.length > 0) throw new MigrateError('BAD_INPUT', 'give either a container or --pid, not both');
   if (pid !== undefined) {
-    for (const flag of ['name', 'keep-source', 'transfer-image'] as const) {
+    for (const flag of ['name', 'keep-source', 'transfer-image', 'volume-map', 'force', 'copy-bind-mounts'] as const) {
       if (values[flag] !== undefined) throw new MigrateError('BAD_INPUT', `--${flag} applies to containers, not to --pid`);
     }
   }
@@ -51,11 +52,22 @@ function parse(argv: string[]) {
   if (!Number.isInteger(level) || level < 1 || level > 19) {
     throw new MigrateError('BAD_INPUT', `Expected --zstd-level to be an integer from 1 to 19, got \`${values['zstd-level']}\``);
   }
-  return { values, container: positionals[0], pid, pages, restore, level, strategy };
+  return { values, container: positionals[0], pid, pages, restore, level, strategy, volumeMap: volumeMap(values['volume-map'] ?? []) };
+}
+
+/** --volume-map SOURCE=TARGET (repeatable). */
+function volumeMap(pairs: string[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const p of pairs) {
+    const m = /^([\w][\w.-]*)=([\w][\w.-]*)$/.exec(p);
+    if (!m) throw new MigrateError('BAD_INPUT', `Expected --volume-map to be SOURCE_VOLUME=TARGET_VOLUME, got \`${p}\``);
+    map.set(m[1]!, m[2]!);
+  }
+  return map;
 }
 
 export async function migrateCommand(argv: string[], out: Output): Promise<number> {
-  const { values, container, pid, pages, restore, level, strategy } = parse(argv);
+  const { values, container, pid, pages, restore, level, strategy, volumeMap } = parse(argv);
   out.json = values.json ?? false;
   const ssh = sshOptions(values);
   const source = openTransport(values.from, ssh, (m) => out.warn(m));
@@ -70,7 +82,10 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
   try {
     const report = pid !== undefined
       ? await migrateProcessTree({ ...common, pid })
-      : await migrateDockerContainer({ ...common, container: container!, name: values.name, keepSource: values['keep-source'], transferImage: values['transfer-image'] });
+      : await migrateDockerContainer({
+        ...common, container: container!, name: values.name, keepSource: values['keep-source'], transferImage: values['transfer-image'],
+        volumeMap, force: values.force, copyBindMounts: values['copy-bind-mounts'],
+      });
     if (out.json) out.result(report);
     else out.text(formatReport(report));
     return report.outcome === 'migrated' || report.outcome === 'dry-run' ? 0 : 1;
@@ -98,9 +113,17 @@ function formatReport(r: MigrationReport): string {
     `  freeze     ${r.freeze_ms ?? '-'} ms  (checkpoint ${r.phases_ms.checkpoint} + transfer ${r.phases_ms.transfer} + restore ${r.phases_ms.restore}, ${r.restore})`,
     ...(r.phases_ms.fill !== undefined ? [`  after      memory filled in on the target ${r.phases_ms.fill} ms after it resumed`] : []),
     ...(r.postcopy_ms !== undefined ? [`  post-copy  memory arrived from the source ${r.postcopy_ms} ms after it resumed`] : []),
-    `  before     preflight ${r.phases_ms.preflight} ms, ${r.phases_ms.image ? `image ${r.phases_ms.image} ms, ` : ''}prepare target ${r.phases_ms.create} ms`,
+    `  before     preflight ${r.phases_ms.preflight} ms, ${r.phases_ms.image ? `image ${r.phases_ms.image} ms, ` : ''}prepare target ${r.phases_ms.create} ms` +
+      (r.phases_ms.filesystem_before_freeze !== undefined ? `, files ${r.phases_ms.filesystem_before_freeze} ms` : ''),
     `  bytes      ${mib(r.bytes.raw)} MiB of images, ${mib(r.bytes.wire)} MiB on the wire (pages: ${r.pages})`,
   ];
+  const fs = r.bytes.filesystem;
+  if (fs) {
+    lines.push(`  files      ${mib(fs.before_freeze)} MiB before the freeze, ${mib(fs.frozen)} MiB while frozen (${r.phases_ms.filesystem ?? '-'} ms, beside the transfer), ${mib(fs.wire)} MiB on the wire`);
+    for (const t of r.filesystem ?? []) {
+      if (t.frozen) lines.push(`             ${t.tree}: ${t.frozen.entries} entries sent, ${t.frozen.removed} removed while frozen`);
+    }
+  }
   if (r.criu.dump) lines.push(`  criu dump  frozen ${(r.criu.dump.frozenTimeUs / 1000).toFixed(1)} ms, ${r.criu.dump.pagesWritten} pages written`);
   if (r.criu.restore) lines.push(`  criu rest. ${(r.criu.restore.restoreTimeUs / 1000).toFixed(1)} ms`);
   if (r.error) lines.push(`  error      ${String(r.error.message).split('\n').join('\n             ')}`);

@@ -31,6 +31,8 @@ export interface Inspect {
     OpenStdin: boolean;
     Hostname: string;
     StopSignal?: string;
+    /** Volumes declared by the image or with `-v /path` (anonymous volumes). */
+    Volumes?: Record<string, unknown> | null;
   };
   HostConfig: {
     Binds: string[] | null;
@@ -46,9 +48,23 @@ export interface Inspect {
     Tmpfs: Record<string, string> | null;
     ShmSize: number;
     AutoRemove: boolean;
+    /** Mounts given with --mount (not in Binds). */
+    Mounts?: HostMount[] | null;
   };
-  Mounts: Array<{ Type: string; Name?: string; Source: string; Destination: string; RW: boolean }>;
+  Mounts: Array<{ Type: string; Name?: string; Source: string; Destination: string; RW: boolean; Driver?: string }>;
+  GraphDriver?: { Name: string; Data: Record<string, string> | null };
 }
+
+export interface HostMount {
+  Type: string;
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+}
+
+/** Anonymous volumes are named by 64 hex digits; named ones by the user. */
+export const isAnonymousVolume = (name: string | undefined): boolean => !name || /^[0-9a-f]{64}$/.test(name);
 
 export async function inspectContainer(t: Transport, ref: string): Promise<ContainerInfo> {
   let out: string;
@@ -78,7 +94,8 @@ export function unsupported(c: ContainerInfo): string[] {
   if (h.AutoRemove) r.push('it was started with --rm; Docker would delete it at checkpoint');
   if (h.NetworkMode.startsWith('container:')) r.push(`it shares another container's network (${h.NetworkMode})`);
   for (const m of c.raw.Mounts) {
-    if (m.Type === 'volume') r.push(`named volume ${m.Name} at ${m.Destination} (volumes are not migrated yet)`);
+    if (m.Type === 'volume' && m.Driver && m.Driver !== 'local') r.push(`volume ${m.Name} at ${m.Destination} uses volume driver ${m.Driver} (only local volumes are copied)`);
+    if (m.Type !== 'volume' && m.Type !== 'bind' && m.Type !== 'tmpfs') r.push(`mount ${m.Destination} of type ${m.Type}`);
   }
   return r;
 }
@@ -88,11 +105,20 @@ export function bindSources(c: ContainerInfo): string[] {
   return c.raw.Mounts.filter((m) => m.Type === 'bind').map((m) => m.Source);
 }
 
-/** `docker create` arguments reproducing the container's configuration. */
+/** The container's volumes (named and anonymous), with where they are mounted. */
+export function volumeMounts(c: ContainerInfo): Array<{ name: string; source: string; destination: string; anonymous: boolean }> {
+  return c.raw.Mounts.filter((m) => m.Type === 'volume')
+    .map((m) => ({ name: m.Name ?? '', source: m.Source, destination: m.Destination, anonymous: isAnonymousVolume(m.Name) }));
+}
+
 /** Marks a container migrate created on a target: the ID of the container it is a twin of. */
 export const TWIN_LABEL = 'migrate.twin-of';
 
-export function createArgs(c: ContainerInfo, name: string): string[] {
+/**
+ * `docker create` arguments reproducing the container's configuration. `volumeMap` renames named
+ * volumes on the target (--volume-map).
+ */
+export function createArgs(c: ContainerInfo, name: string, volumeMap: ReadonlyMap<string, string> = new Map()): string[] {
   const cfg = c.raw.Config;
   const h = c.raw.HostConfig;
   const args = ['docker', 'create', '--name', name];
@@ -112,7 +138,21 @@ export function createArgs(c: ContainerInfo, name: string): string[] {
   if (h.ShmSize) args.push('--shm-size', String(h.ShmSize));
   if (h.NetworkMode && h.NetworkMode !== 'default') args.push('--network', h.NetworkMode);
   for (const [k, v] of Object.entries(h.Tmpfs ?? {})) args.push('--tmpfs', v ? `${k}:${v}` : k);
-  for (const b of h.Binds ?? []) args.push('--volume', b);
+  const mapped = (src: string) => volumeMap.get(src) ?? src;
+  for (const b of h.Binds ?? []) {
+    const at = b.indexOf(':');
+    args.push('--volume', at > 0 && !b.startsWith('/') ? mapped(b.slice(0, at)) + b.slice(at) : b);
+  }
+  for (const m of h.Mounts ?? []) {
+    const parts = [`type=${m.Type}`, ...(m.Source ? [`source=${m.Type === 'volume' ? mapped(m.Source) : m.Source}`] : []), `target=${m.Target}`];
+    if (m.ReadOnly) parts.push('readonly');
+    if (m.TmpfsOptions?.SizeBytes) parts.push(`tmpfs-size=${m.TmpfsOptions.SizeBytes}`);
+    if (m.TmpfsOptions?.Mode) parts.push(`tmpfs-mode=${m.TmpfsOptions.Mode.toString(8)}`);
+    args.push('--mount', parts.join(','));
+  }
+  // Anonymous volumes made with `-v /path` (the image's own are made again by Docker anyway).
+  const mountedAt = new Set([...(h.Binds ?? []).map((b) => b.split(':')[1]), ...(h.Mounts ?? []).map((m) => m.Target)]);
+  for (const dest of Object.keys(cfg.Volumes ?? {})) if (!mountedAt.has(dest)) args.push('--volume', dest);
   for (const [port, bindings] of Object.entries(h.PortBindings ?? {})) {
     for (const b of bindings) args.push('--publish', `${b.HostIp ? `${b.HostIp}:` : ''}${b.HostPort}:${port}`);
   }

@@ -16,6 +16,7 @@ import type { Transport } from '../../transports/transport.js';
 import { MigrateError, isMigrateError, throwIfAborted } from '../errors.js';
 import { pipeline } from 'node:stream/promises';
 import { counter } from '../transfer/send-dir.js';
+import { coalesce } from '../transfer/coalesce.js';
 
 export interface TreeStreamOptions {
   /** zstd level (filesystem data compresses, unlike memory: 3 is a good trade). */
@@ -81,44 +82,76 @@ function checkNames(names: readonly string[], host: string): void {
   if (bad !== undefined) throw new MigrateError('BAD_INPUT', `refusing to copy ${JSON.stringify(bad)}: not a safe relative name`, { host });
 }
 
+/**
+ * Both ends of one copy, started ahead: the sender's tar waits for the list of names on its
+ * stdin, so a copy made while the workload is frozen does not also pay for starting two
+ * processes over SSH.
+ */
+export class TreeStream {
+  private readonly sender;
+  private readonly receiver;
+  private wireBytes = 0;
+  private readonly flowing: Promise<unknown>;
+  private aborted = false;
+
+  constructor(private readonly source: Transport, private readonly srcRoot: string, private readonly target: Transport,
+    private readonly dstRoot: string, private readonly o: TreeStreamOptions = {}) {
+    this.sender = source.spawn(['bash', '-c', SEND_SCRIPT, 'send-tree', srcRoot, String(o.level ?? 3), o.changing ? 'changing' : 'still']);
+    this.receiver = target.spawn(['bash', '-c', RECEIVE_TREE_SCRIPT, 'receive-tree', dstRoot]);
+    this.receiver.stdout.resume();
+    this.sender.stdin.on('error', () => {}); // a sender that failed early says why in its exit
+    this.flowing = Promise.all([
+      pipeline(this.sender.stdout, coalesce(), counter((n) => (this.wireBytes += n), o.tamper), this.receiver.stdin,
+        ...(o.signal ? [{ signal: o.signal }] : [])),
+      this.sender.done,
+      this.receiver.done,
+    ]);
+    this.flowing.catch(() => {}); // observed in send(); an unused stream is aborted
+  }
+
+  /** Sends `names` (relative to the source root; `.` is the root itself); returns the bytes on the wire. */
+  async send(names: readonly string[]): Promise<{ wireBytes: number }> {
+    checkNames(names, this.source.name);
+    this.sender.stdin.end(Buffer.from(names.map((n) => (n === '.' ? '.\0' : `./${n}\0`)).join('')));
+    let sent, received;
+    try {
+      [, sent, received] = (await this.flowing) as [unknown, { stderr: string }, { stderr: string }];
+    } catch (e) {
+      this.abort();
+      throwIfAborted(this.o.signal);
+      throw new MigrateError('TRANSFER_FAILED', `copying files from ${this.srcRoot} on ${this.source.name} to ${this.dstRoot} failed`, {
+        host: this.target.name,
+        stderr: isMigrateError(e) ? `${e.message}\n${e.stderr ?? ''}`.trim() : String(e),
+        hint: 'check the link and free space on the target',
+        cause: e,
+      });
+    }
+    const [a, b] = [digestOf(sent.stderr), digestOf(received.stderr)];
+    if (!a || a !== b) {
+      throw new MigrateError('TRANSFER_FAILED', `files copied from ${this.srcRoot} arrived corrupted in ${this.dstRoot} (checksum mismatch)`, {
+        host: this.target.name,
+        stderr: `sent ${a ?? '?'}, received ${b ?? '?'}`,
+        hint: 'nothing was restored from them; retry the migration, and check the link if it happens again',
+      });
+    }
+    return { wireBytes: this.wireBytes };
+  }
+
+  /** Stops both ends (a stream that will not be used, or a failed one). */
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.sender.kill();
+    this.receiver.kill();
+  }
+}
+
 /** Sends `names` (relative to srcRoot) into dstRoot; returns the bytes that crossed the link. */
 export async function sendTree(source: Transport, srcRoot: string, target: Transport, dstRoot: string,
   names: readonly string[], o: TreeStreamOptions = {}): Promise<{ wireBytes: number }> {
   checkNames(names, source.name);
   if (names.length === 0) return { wireBytes: 0 };
-  let wireBytes = 0;
-  const sender = source.spawn(['bash', '-c', SEND_SCRIPT, 'send-tree', srcRoot, String(o.level ?? 3), o.changing ? 'changing' : 'still']);
-  const receiver = target.spawn(['bash', '-c', RECEIVE_TREE_SCRIPT, 'receive-tree', dstRoot]);
-  receiver.stdout.resume();
-  sender.stdin.on('error', () => {}); // a sender that failed early says why in its exit
-  sender.stdin.end(Buffer.from(names.map((n) => (n === '.' ? '.\0' : `./${n}\0`)).join('')));
-  let sent, received;
-  try {
-    [, sent, received] = await Promise.all([
-      pipeline(sender.stdout, counter((n) => (wireBytes += n), o.tamper), receiver.stdin, ...(o.signal ? [{ signal: o.signal }] : [])),
-      sender.done,
-      receiver.done,
-    ]);
-  } catch (e) {
-    sender.kill();
-    receiver.kill();
-    throwIfAborted(o.signal);
-    throw new MigrateError('TRANSFER_FAILED', `copying files from ${srcRoot} on ${source.name} to ${dstRoot} failed`, {
-      host: target.name,
-      stderr: isMigrateError(e) ? `${e.message}\n${e.stderr ?? ''}`.trim() : String(e),
-      hint: 'check the link and free space on the target',
-      cause: e,
-    });
-  }
-  const [a, b] = [digestOf(sent.stderr), digestOf(received.stderr)];
-  if (!a || a !== b) {
-    throw new MigrateError('TRANSFER_FAILED', `files copied from ${srcRoot} arrived corrupted in ${dstRoot} (checksum mismatch)`, {
-      host: target.name,
-      stderr: `sent ${a ?? '?'}, received ${b ?? '?'}`,
-      hint: 'nothing was restored from them; retry the migration, and check the link if it happens again',
-    });
-  }
-  return { wireBytes };
+  return new TreeStream(source, srcRoot, target, dstRoot, o).send(names);
 }
 
 /** Removes `names` (relative to root) on a host, never through a symlink. */

@@ -6,7 +6,7 @@
 import type { Transport } from '../../transports/transport.js';
 import { diffListings } from './diff.js';
 import { dataBytes, listTree, type Listing } from './listing.js';
-import { removeFromTree, sendTree, type TreeStreamOptions } from './tree-stream.js';
+import { TreeStream, removeFromTree, sendTree, type TreeStreamOptions } from './tree-stream.js';
 
 export interface TreePassStats {
   /** Entries sent (files, directories, links...) and entries removed on the target. */
@@ -20,6 +20,8 @@ export interface TreePassStats {
 
 export class TreeSync {
   private first?: Listing;
+  /** The frozen pass's copy, started before the freeze. */
+  private next?: TreeStream;
 
   /** `label` names the tree in messages and reports: "writable layer", "volume data". */
   constructor(readonly label: string, private readonly source: Transport, readonly srcRoot: string,
@@ -31,7 +33,14 @@ export class TreeSync {
     this.first = await listTree(this.source, this.srcRoot);
     const names = [...this.first.entries.keys()];
     const { wireBytes } = await sendTree(this.source, this.srcRoot, this.target, this.dstRoot, names, { ...this.o, changing: true });
+    this.next = new TreeStream(this.source, this.srcRoot, this.target, this.dstRoot, { ...this.o, changing: false });
     return { entries: names.length, removed: 0, bytes: dataBytes(this.first), wireBytes, ms: Date.now() - started };
+  }
+
+  /** Stops the stream started for the frozen pass (the migration ended before it). */
+  close(): void {
+    this.next?.abort();
+    this.next = undefined;
   }
 
   /** While frozen: removes what went away and sends what changed since beforeFreeze (or all of it). */
@@ -42,7 +51,28 @@ export class TreeSync {
       ? diffListings(this.first, now)
       : { send: [...now.entries.keys()], remove: [] };
     await removeFromTree(this.target, this.dstRoot, diff.remove);
-    const { wireBytes } = await sendTree(this.source, this.srcRoot, this.target, this.dstRoot, diff.send, { ...this.o, changing: false });
+    const stream = this.next ?? new TreeStream(this.source, this.srcRoot, this.target, this.dstRoot, { ...this.o, changing: false });
+    this.next = undefined;
+    const { wireBytes } = await stream.send(diff.send);
     return { entries: diff.send.length, removed: diff.remove.length, bytes: dataBytes(now, diff.send), wireBytes, ms: Date.now() - started };
   }
+}
+
+/** What crossed for a workload's trees in one pass (they are copied side by side). */
+export interface FilesystemPass {
+  bytes: number;
+  wireBytes: number;
+  ms: number;
+  trees: Array<{ tree: string } & TreePassStats>;
+}
+
+export async function runPass(trees: readonly TreeSync[], run: (t: TreeSync) => Promise<TreePassStats>): Promise<FilesystemPass> {
+  const started = Date.now();
+  const stats = await Promise.all(trees.map(async (t) => ({ tree: t.label, ...(await run(t)) })));
+  return {
+    bytes: stats.reduce((s, x) => s + x.bytes, 0),
+    wireBytes: stats.reduce((s, x) => s + x.wireBytes, 0),
+    ms: Date.now() - started,
+    trees: stats,
+  };
 }

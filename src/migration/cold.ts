@@ -21,7 +21,7 @@ import { MigrateError, errorJson, isMigrateError, throwIfAborted } from '../erro
 import type { EventSink } from '../events.js';
 import { relayEndpointOn, startPageRelay, type Endpoint, type PageRelay } from '../transfer/page-relay.js';
 import { isPageImage, sendImages, verifyPageImages, type SendOptions } from '../transfer/send-images.js';
-import type { MigrationReport, PageTransport, RestoreMode } from './report.js';
+import { recordFilesystem, type MigrationReport, type PageTransport, type RestoreMode } from './report.js';
 import { SourceGuard } from './source-guard.js';
 import { dirsUnder, type Dirs, type Workload } from './workload.js';
 
@@ -171,8 +171,10 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
     step('create', target, workload.label);
     await workload.prepareTarget();
     await Promise.all([makeDirs(source, src), makeDirs(target, dst)]);
+    throwIfAborted(o.signal);
+    await copyFilesBeforeFreeze(o); // timed on its own
     if (o.pages === 'page-server') pagePath = await PagePath.open(source, target, dst);
-    phases.create = lap();
+    phases.create = lap() - (phases.filesystem_before_freeze ?? 0);
     throwIfAborted(o.signal);
 
     step('checkpoint', source, o.pages === 'page-server' ? `pages go straight to ${target.name}` : undefined);
@@ -202,6 +204,8 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
     return report;
   }
 
+  // The files that changed since the first copy travel while the images do.
+  const files = copyFilesWhileFrozen(o);
   try {
     const [, dumpStats, pageBytes] = await Promise.all([
       workload.stoppedPids().then((pids) => guard.arm(pids)),
@@ -219,6 +223,7 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
     });
     report.bytes.raw = sent.rawBytes + pageBytes;
     report.bytes.wire = sent.wireBytes + pageBytes;
+    await files;
     phases.transfer = lap();
     throwIfAborted(o.signal);
 
@@ -242,6 +247,7 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
     report.error = errorJson(e);
     lazy?.kill();
     await pagePath?.abort(false);
+    await files.catch(() => {}); // let a copy in flight end before the target is cleared
     return await rollBack(o, cleanupTarget, cleanupSource, frozenAt, e);
   }
 
@@ -252,6 +258,22 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
   await cleanupSource();
   await target.exec(['rm', '-rf', dst.root], { allowFailure: true });
   return report;
+}
+
+/** Before the freeze: the workload's files as they are now (whole). */
+export async function copyFilesBeforeFreeze(o: Pick<ColdOptions, 'workload' | 'report' | 'emit' | 'target' | 'signal'>): Promise<void> {
+  if (!o.workload.copyFilesBeforeFreeze) return;
+  o.emit({ kind: 'step', step: 'files', host: o.target.name, detail: 'copying its files while it runs' });
+  recordFilesystem(o.report, 'before_freeze', await o.workload.copyFilesBeforeFreeze());
+  throwIfAborted(o.signal);
+}
+
+/** While frozen: what changed since. Settles (never rejects unobserved) even if nobody awaits it yet. */
+export function copyFilesWhileFrozen(o: Pick<ColdOptions, 'workload' | 'report'>): Promise<void> {
+  if (!o.workload.copyFilesWhileFrozen) return Promise.resolve();
+  const p = o.workload.copyFilesWhileFrozen().then((pass) => recordFilesystem(o.report, 'frozen', pass));
+  p.catch(() => {});
+  return p;
 }
 
 async function rollBack(o: ColdOptions, cleanupTarget: () => Promise<void>, cleanupSource: () => Promise<unknown>,

@@ -13,6 +13,8 @@ import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { readFileVia, writeFileVia } from '../../transports/files.js';
 import { createArgs, type ContainerInfo } from '../docker/container.js';
+import { ContainerFiles, type FilesystemOptions, type FilesystemPlan } from '../docker/container-fs.js';
+import type { FilesystemPass } from '../filesystem/tree-sync.js';
 import { logErrors } from '../criu/run.js';
 import type { PageServer } from '../criu/services.js';
 import { withRuncConf } from '../docker/runc-conf.js';
@@ -49,16 +51,22 @@ export class DockerWorkload implements Workload {
   /** Post-copy: runc's descriptors.json, built before Docker has written it (see checkpointLazy). */
   private descriptors?: string;
 
-  constructor(private readonly source: Transport, private readonly target: Transport, private readonly c: ContainerInfo, private readonly name: string) {
+  /** Its writable layer, volumes and copied bind mounts (container-fs.ts). */
+  private readonly files: ContainerFiles;
+
+  constructor(private readonly source: Transport, private readonly target: Transport, private readonly c: ContainerInfo, private readonly name: string,
+    private readonly plan: FilesystemPlan, filesOptions: FilesystemOptions = {}) {
     this.label = `container ${c.name}`;
+    this.files = new ContainerFiles(source, target, c, plan, filesOptions);
   }
 
   async prepareTarget(): Promise<void> {
     // Leftovers of a run that died (we hold the container's lock): its twin, its checkpoint.
-    if (await isStaleTwin(this.target, this.name, this.c.id)) await this.target.exec(['docker', 'rm', '-f', this.name]);
+    if (await isStaleTwin(this.target, this.name, this.c.id)) await this.target.exec(['docker', 'rm', '-f', '-v', this.name]);
     await this.source.exec(['docker', 'checkpoint', 'rm', this.c.id, CHECKPOINT], { allowFailure: true });
+    await this.files.createVolumes();
     const [id, srcRoot, dstRoot] = await Promise.all([
-      this.target.exec(createArgs(this.c, this.name)).then((r) => r.stdout.trim()),
+      this.target.exec(createArgs(this.c, this.name, this.plan.volumeMap)).then((r) => r.stdout.trim()),
       dockerRoot(this.source),
       dockerRoot(this.target),
     ]);
@@ -66,6 +74,16 @@ export class DockerWorkload implements Workload {
     this.sourceCheckpoint = checkpointDir(srcRoot, this.c.id);
     this.targetCheckpoint = checkpointDir(dstRoot, id);
     await this.target.exec(['mkdir', '-p', '-m', '0700', this.targetCheckpoint]);
+    await this.files.attach(id);
+  }
+
+  /** The twin has never run, so its writable layer and volumes can be filled directly. */
+  copyFilesBeforeFreeze(): Promise<FilesystemPass> {
+    return this.files.beforeFreeze();
+  }
+
+  copyFilesWhileFrozen(): Promise<FilesystemPass> {
+    return this.files.whileFrozen();
   }
 
   async checkpoint(dirs: Dirs, pageServer?: Endpoint): Promise<void> {
@@ -124,8 +142,10 @@ export class DockerWorkload implements Workload {
     return this.name;
   }
 
+  /** The twin with its anonymous volumes, and the named volumes this run created. */
   async removeFromTarget(): Promise<void> {
-    if (this.targetId) await this.target.exec(['docker', 'rm', '-f', this.targetId], { allowFailure: true });
+    if (this.targetId) await this.target.exec(['docker', 'rm', '-f', '-v', this.targetId], { allowFailure: true });
+    await this.files.removeCreated();
   }
 
   /** The container's processes on the source (its init and everything below it). */

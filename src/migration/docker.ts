@@ -3,6 +3,7 @@
  * passed), a lock on the container, then the cold migration (cold.ts) of a DockerWorkload.
  */
 import { inspectContainer } from '../docker/container.js';
+import { planFilesystem, type FilesystemOptions } from '../docker/container-fs.js';
 import { sendImage } from '../docker/image-transfer.js';
 import { throwIfAborted } from '../errors.js';
 import { ignoreEvents } from '../events.js';
@@ -13,7 +14,7 @@ import { migratePostcopy } from './postcopy.js';
 import { checkpointBytes, chooseRestore, hasImage, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
 
-export interface DockerMigrationOptions extends MigrationOptions {
+export interface DockerMigrationOptions extends MigrationOptions, Pick<FilesystemOptions, 'volumeMap' | 'force' | 'copyBindMounts'> {
   container: string;
   /** Name on the target (default: the same name). */
   name?: string;
@@ -35,7 +36,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   requireMigratable(c, source.name);
   const name = o.name ?? c.name;
   report.workload.source = c.name;
-  await requireTools(source, ['docker', 'criu', 'flock', ...(source.isLocal ? [] : ['tar', 'zstd', 'sha256sum', 'find'])]);
+  await requireTools(source, ['docker', 'criu', 'flock', 'bash', 'tar', 'zstd', 'sha256sum', 'find']);
   await requireCriu(source);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
@@ -44,6 +45,8 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   await requireRoom(target, workRoot, checkpointBytes(rss));
   const sendImageFirst = o.transferImage === true && !(await hasImage(target, c.image));
   await requireDockerTarget(target, c, name, sendImageFirst);
+  const fsOptions: FilesystemOptions = { volumeMap: o.volumeMap, force: o.force, copyBindMounts: o.copyBindMounts, zstdLevel: o.zstdLevel, signal: o.signal };
+  const plan = await planFilesystem(source, target, c, fsOptions);
   const lock = await lockHost(source, `/run/lock/migrate-container-${c.id.slice(0, 12)}.lock`, `container ${c.name}`);
   try {
     report.phases_ms.preflight = Date.now() - started;
@@ -62,7 +65,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
     const run = o.strategy === 'postcopy' ? migratePostcopy : migrateCold;
     return await run({
       source, target, report, workRoot, emit,
-      workload: new DockerWorkload(source, target, c, name),
+      workload: new DockerWorkload(source, target, c, name, plan, fsOptions),
       pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, keepSource: o.keepSource, signal: o.signal, faults: o.faults,
     }, c.id.slice(0, 12));
   } finally {

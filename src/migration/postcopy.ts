@@ -22,7 +22,7 @@ import { readRestoreStats } from '../criu/run.js';
 import { MigrateError, errorJson, throwIfAborted } from '../errors.js';
 import { relayEndpointOn, startPageRelay, type PageRelay } from '../transfer/page-relay.js';
 import { sendImages } from '../transfer/send-images.js';
-import { makeDirs, removeStaleDirs, type ColdOptions } from './cold.js';
+import { copyFilesBeforeFreeze, copyFilesWhileFrozen, makeDirs, removeStaleDirs, type ColdOptions } from './cold.js';
 import type { MigrationReport } from './report.js';
 import { dirsUnder } from './workload.js';
 
@@ -46,7 +46,9 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
   try {
     await workload.prepareTarget();
     await Promise.all([makeDirs(source, src), makeDirs(target, dst)]);
-    phases.create = lap();
+    throwIfAborted(o.signal);
+    await copyFilesBeforeFreeze(o); // timed on its own
+    phases.create = lap() - (phases.filesystem_before_freeze ?? 0);
     throwIfAborted(o.signal);
   } catch (e) {
     // Nothing is frozen yet: undo what was prepared.
@@ -81,12 +83,14 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
   let relay: PageRelay | undefined;
   let lazy: CriuService | undefined;
   const closers: Array<() => Promise<unknown>> = [];
+  const files = copyFilesWhileFrozen(o); // what changed since the first copy, while the images travel
   try {
     throwIfAborted(o.signal);
     step('transfer', target);
     const sent = await sendImages(source, src.images, target, dst.images, { level: o.zstdLevel, tamper: o.faults?.tamper, signal: o.signal });
     report.bytes.raw = sent.rawBytes;
     report.bytes.wire = sent.wireBytes;
+    await files;
     phases.transfer = lap();
     throwIfAborted(o.signal);
 
@@ -112,6 +116,7 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
     report.error = errorJson(e);
     step('rollback', source, `${workload.label} cannot go on on the target; resuming it on the source`);
     lazy?.kill();
+    await files.catch(() => {});
     await workload.removeFromTarget().catch(() => {});
     await Promise.allSettled(closers.map((c) => c()));
     await endDump(o, dump, relay === undefined);

@@ -5,10 +5,10 @@ import type { Transport } from '../../transports/transport.js';
 import { basicCheck, hasFeature } from '../criu/features.js';
 import type { RestoreMode } from './report.js';
 import { criuVersion, versionProblem } from '../criu/version.js';
-import { TWIN_LABEL, bindSources, unsupported, type ContainerInfo } from '../docker/container.js';
+import { TWIN_LABEL, unsupported, type ContainerInfo } from '../docker/container.js';
 import { MigrateError } from '../errors.js';
 
-const TARGET_TOOLS = ['docker', 'criu', 'zstd', 'tar', 'sha256sum', 'flock'];
+const TARGET_TOOLS = ['docker', 'criu', 'zstd', 'tar', 'sha256sum', 'flock', 'bash', 'find'];
 
 export async function requireTools(t: Transport, tools: string[]): Promise<void> {
   const r = await t.exec(['sh', '-c', 'for c; do command -v "$c" >/dev/null || echo "$c"; done', 'tools', ...tools]);
@@ -55,7 +55,7 @@ export async function requireRoom(target: Transport, workRoot: string, needBytes
 /** What a checkpoint of `rss` resident bytes needs on disk, with room for the other images. */
 export const checkpointBytes = (rss: number): number => Math.ceil(rss * 1.1) + 64 * 2 ** 20;
 
-/** The target can run the container: image present (or sendable), name free, bind sources there. */
+/** The target can run the container: image present (or sendable), name free (its files: container-fs.ts). */
 export async function requireDockerTarget(target: Transport, c: ContainerInfo, name: string, imageWillBeSent = false): Promise<void> {
   if (!imageWillBeSent && !(await hasImage(target, c.image))) {
     throw new MigrateError('PREFLIGHT', `image ${c.image} is not on the target`, {
@@ -66,12 +66,6 @@ export async function requireDockerTarget(target: Transport, c: ContainerInfo, n
   const taken = await target.exec(['docker', 'container', 'inspect', name], { allowFailure: true });
   if (taken.exitCode === 0 && !(await isStaleTwin(target, name, c.id))) {
     throw new MigrateError('PREFLIGHT', `a container named ${name} already exists on the target`, { host: target.name, hint: 'remove it there, or choose another name with --name' });
-  }
-  for (const src of bindSources(c)) {
-    const r = await target.exec(['test', '-e', src], { allowFailure: true });
-    if (r.exitCode !== 0) {
-      throw new MigrateError('PREFLIGHT', `bind mount source ${src} does not exist on the target`, { host: target.name, hint: `create ${src} there (the container's view of it must match)` });
-    }
   }
 }
 

@@ -1,5 +1,6 @@
 /** The migration report: what happened, where the workload runs now, and how long it was frozen. */
 import type { DumpStats, RestoreStats } from '../criu/stats.js';
+import type { FilesystemPass } from '../filesystem/tree-sync.js';
 
 export type PageTransport = 'page-server' | 'stream';
 /** eager: CRIU reads all memory before the workload resumes; lazy: it resumes at once and a lazy-pages daemon fills its memory from the local images. */
@@ -20,15 +21,45 @@ export interface MigrationReport {
    * `image`: --transfer-image sending the container image, before the freeze. `fill` (lazy
    * restore): after the freeze, until the last page was in place on the target.
    */
-  phases_ms: { preflight: number; image?: number; create: number; checkpoint: number; transfer: number; restore: number; fill?: number };
-  /** raw: checkpoint bytes moved; wire: what crossed the link (after compression); image: --transfer-image's bytes on the wire. */
-  bytes: { raw: number; wire: number; image?: number };
+  /**
+   * `filesystem_before_freeze`: copying the container's files while it ran. `filesystem`: copying
+   * what changed since, while frozen (side by side with the checkpoint's transfer).
+   */
+  phases_ms: {
+    preflight: number; image?: number; create: number; filesystem_before_freeze?: number; checkpoint: number; filesystem?: number;
+    transfer: number; restore: number; fill?: number;
+  };
+  /**
+   * raw: checkpoint bytes moved; wire: what crossed the link (after compression); image:
+   * --transfer-image's bytes on the wire. filesystem: file data of the writable layer, volumes
+   * and copied bind mounts, before the freeze and while frozen (uncompressed), and on the wire.
+   */
+  bytes: { raw: number; wire: number; image?: number; filesystem?: { before_freeze: number; frozen: number; wire: number } };
+  /** Per copied tree (writable layer, each volume, each copied bind mount): what each pass moved. */
+  filesystem?: Array<{ tree: string; before_freeze?: TreePass; frozen?: TreePass }>;
   criu: { dump: DumpStats | null; restore: RestoreStats | null };
   /** Post-copy: from the restore until the last page arrived from the source (the memory lived on both hosts). */
   postcopy_ms?: number;
   error?: Record<string, unknown>;
   /** Images kept for manual recovery (only when the workload could not be put back). */
   kept_images?: string;
+}
+
+export interface TreePass { entries: number; removed: number; bytes: number; wire_bytes: number; ms: number }
+
+/** Adds one pass of a workload's file copies to the report. */
+export function recordFilesystem(report: MigrationReport, when: 'before_freeze' | 'frozen', pass: FilesystemPass): void {
+  const totals = (report.bytes.filesystem ??= { before_freeze: 0, frozen: 0, wire: 0 });
+  totals[when] += pass.bytes;
+  totals.wire += pass.wireBytes;
+  if (when === 'before_freeze') report.phases_ms.filesystem_before_freeze = pass.ms;
+  else report.phases_ms.filesystem = pass.ms;
+  const trees = (report.filesystem ??= []);
+  for (const t of pass.trees) {
+    let row = trees.find((r) => r.tree === t.tree);
+    if (!row) trees.push((row = { tree: t.tree }));
+    row[when] = { entries: t.entries, removed: t.removed, bytes: t.bytes, wire_bytes: t.wireBytes, ms: t.ms };
+  }
 }
 
 export function emptyReport(kind: MigrationReport['workload']['kind'], source: string, pages: PageTransport): MigrationReport {

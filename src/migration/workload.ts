@@ -3,6 +3,7 @@
  * for a Docker container and a plain process tree; only these steps differ.
  */
 import type { PageServer } from '../criu/services.js';
+import type { FilesystemPass } from '../filesystem/tree-sync.js';
 import type { Endpoint } from '../transfer/page-relay.js';
 
 /** A checkpoint directory on one host: images, the symlink runc.conf needs, CRIU's work dir. */
@@ -24,6 +25,13 @@ export interface Workload {
   readonly label: string;
   /** Before the freeze: what the target needs ready (Docker: the twin container). */
   prepareTarget(): Promise<void>;
+  /**
+   * Files the workload keeps outside its memory that must reach the target too (Docker: the
+   * writable layer and volumes; a process tree's files must already be there). Copied whole
+   * after prepareTarget while it runs, then only what changed while it is frozen.
+   */
+  copyFilesBeforeFreeze?(): Promise<FilesystemPass>;
+  copyFilesWhileFrozen?(): Promise<FilesystemPass>;
   /** Freezes and dumps into `dirs` on the source, memory pages to `pageServer` when given; leaves it stopped. */
   checkpoint(dirs: Dirs, pageServer?: Endpoint): Promise<void>;
   /**

@@ -53,3 +53,16 @@ test('usage errors of migrate itself: both a container and --pid, container-only
     t.regex(text.err, message);
   }
 });
+
+test('filesystem flags: --volume-map wants SOURCE=TARGET, and the container-only ones are refused with --pid', async (t) => {
+  for (const [args, message] of [
+    [['web1', '--to', 'ssh://h', '--volume-map', 'data'], /--volume-map to be SOURCE_VOLUME=TARGET_VOLUME, got `data`/],
+    [['web1', '--to', 'ssh://h', '--volume-map', 'a=../b'], /SOURCE_VOLUME=TARGET_VOLUME/],
+    [['--pid', '1', '--to', 'ssh://h', '--copy-bind-mounts'], /--copy-bind-mounts applies to containers/],
+    [['--pid', '1', '--to', 'ssh://h', '--force'], /--force applies to containers/],
+  ] as const) {
+    const { text, out } = capture();
+    t.is(await main([...args], out), 2, args.join(' '));
+    t.regex(text.err, message);
+  }
+});
