@@ -67,7 +67,7 @@ async function assertAppending(t: ExecutionContext, h: Transport, name: string, 
   t.is((await inside(h, name, 'readlink /proc/1/fd/3')).trim(), file, 'through the same file');
 }
 
-test.serial('a container appending to a file in its writable layer through an open descriptor migrates A → B → A', async (t) => {
+test.serial('a container appending to a file in its writable layer through an open descriptor migrates A → B → A (back with post-copy)', async (t) => {
   const name = await startShell(a, APPENDER);
   await waitForLines(a, name, 5);
   const there = await migrateDockerContainer({ container: name, source: a, target: b });
@@ -78,7 +78,7 @@ test.serial('a container appending to a file in its writable layer through an op
   t.truthy(there.bytes.filesystem);
   t.true(there.filesystem!.some((f) => f.tree === 'writable layer' && f.frozen !== undefined));
 
-  const back = await migrateDockerContainer({ container: name, source: b, target: a });
+  const back = await migrateDockerContainer({ container: name, source: b, target: a, strategy: 'postcopy' });
   t.is(back.outcome, 'migrated', JSON.stringify(back.error));
   t.false(await exists(b, name));
   await assertAppending(t, a, name);
