@@ -29,7 +29,13 @@ CRIU directly (it must run in its own PID namespace or have its PIDs free on the
                    the source copy is ended only after the last page; eager: all memory first
   --zstd-level N   compression level of the image stream, 1-19 (default 1)
   --strategy S     cold (default): stop and copy; postcopy: only the non-memory state moves
-                   while frozen, the memory follows from the source after the restore
+                   while frozen, the memory follows from the source after the restore;
+                   precopy (--pid, kernels with soft-dirty tracking): memory moves in rounds
+                   of CRIU pre-dumps while it runs, the freeze carries only the last dirty pages
+  --downtime-target MS
+                   precopy: freeze once the predicted final freeze is this short (default 300);
+                   rounds also stop when one writes ≤ 64 pages, when one shrinks by < 10 %,
+  --max-rounds N   or after N rounds (default 8)
   -y, --yes        never prompt (migrate never prompts; accepted for scripts)
 
 Commands:

@@ -3,6 +3,7 @@
  * Docker container or a process tree. Ctrl-C (SIGINT) aborts: before the freeze nothing
  * happens, after it the workload is put back on the source.
  */
+import type { StopPolicy } from '../../src/migration/precopy-policy.js';
 import { parseArgs } from 'node:util';
 import { MigrateError, isMigrateError } from '../../src/errors.js';
 import { migrateDockerContainer } from '../../src/migration/docker.js';
@@ -24,6 +25,7 @@ function parse(argv: string[]) {
       'keep-source': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' }, 'zstd-level': { type: 'string' }, strategy: { type: 'string' },
       pages: { type: 'string' }, restore: { type: 'string' }, 'transfer-image': { type: 'boolean' },
+      'downtime-target': { type: 'string' }, 'max-rounds': { type: 'string' },
       'volume-map': { type: 'string', multiple: true }, force: { type: 'boolean' }, 'copy-bind-mounts': { type: 'boolean' },
       ...SSH_FLAGS,
     },
@@ -40,9 +42,18 @@ function parse(argv: string[]) {
     }
   }
   if (!values.to) throw new MigrateError('BAD_INPUT', 'no target host', { hint: 'add --to ssh://root@HOST' });
-  const strategy = (values.strategy ?? 'cold') as 'cold' | 'postcopy';
-  if (strategy !== 'cold' && strategy !== 'postcopy') {
-    throw new MigrateError('BAD_INPUT', `strategy "${values.strategy}" is not implemented yet`, { hint: 'use --strategy cold (the default) or postcopy' });
+  const strategy = (values.strategy ?? 'cold') as 'cold' | 'postcopy' | 'precopy';
+  if (strategy !== 'cold' && strategy !== 'postcopy' && strategy !== 'precopy') {
+    throw new MigrateError('BAD_INPUT', `strategy "${values.strategy}" is not implemented yet`, { hint: 'use --strategy cold (the default), postcopy or precopy' });
+  }
+  const precopy: Partial<StopPolicy> = {};
+  for (const [flag, key, min] of [['downtime-target', 'downtimeTargetMs', 0], ['max-rounds', 'maxRounds', 1]] as const) {
+    const v = values[flag];
+    if (v === undefined) continue;
+    if (strategy !== 'precopy') throw new MigrateError('BAD_INPUT', `--${flag} applies to --strategy precopy only`);
+    const x = Number(v);
+    if (!Number.isInteger(x) || x < min) throw new MigrateError('BAD_INPUT', `Expected --${flag} to be an integer ≥ ${min}, got \`${v}\``);
+    precopy[key] = x;
   }
   const pages = (values.pages ?? 'page-server') as PageTransport;
   if (!PAGES.includes(pages)) throw new MigrateError('BAD_INPUT', `Expected --pages to be one of ${PAGES.join(', ')}, got \`${values.pages}\``);
@@ -52,7 +63,7 @@ function parse(argv: string[]) {
   if (!Number.isInteger(level) || level < 1 || level > 19) {
     throw new MigrateError('BAD_INPUT', `Expected --zstd-level to be an integer from 1 to 19, got \`${values['zstd-level']}\``);
   }
-  return { values, container: positionals[0], pid, pages, restore, level, strategy, volumeMap: volumeMap(values['volume-map'] ?? []) };
+  return { values, container: positionals[0], pid, pages, restore, level, strategy, precopy, volumeMap: volumeMap(values['volume-map'] ?? []) };
 }
 
 /** --volume-map SOURCE=TARGET (repeatable). */
@@ -67,7 +78,7 @@ function volumeMap(pairs: string[]): Map<string, string> {
 }
 
 export async function migrateCommand(argv: string[], out: Output): Promise<number> {
-  const { values, container, pid, pages, restore, level, strategy, volumeMap } = parse(argv);
+  const { values, container, pid, pages, restore, level, strategy, precopy, volumeMap } = parse(argv);
   out.json = values.json ?? false;
   const ssh = sshOptions(values);
   const source = openTransport(values.from, ssh, (m) => out.warn(m));
@@ -78,7 +89,7 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
     abort.abort();
   };
   process.on('SIGINT', onSigint);
-  const common = { source, target, strategy, dryRun: values['dry-run'], zstdLevel: level, pages, restore, signal: abort.signal, onEvent: out.event.bind(out) };
+  const common = { source, target, strategy, precopy, dryRun: values['dry-run'], zstdLevel: level, pages, restore, signal: abort.signal, onEvent: out.event.bind(out) };
   try {
     const report = pid !== undefined
       ? await migrateProcessTree({ ...common, pid })
@@ -117,6 +128,12 @@ function formatReport(r: MigrationReport): string {
       (r.phases_ms.filesystem_before_freeze !== undefined ? `, files ${r.phases_ms.filesystem_before_freeze} ms` : ''),
     `  bytes      ${mib(r.bytes.raw)} MiB of images, ${mib(r.bytes.wire)} MiB on the wire (pages: ${r.pages})`,
   ];
+  if (r.precopy) {
+    for (const x of r.precopy.rounds) {
+      lines.push(`  pre-dump ${x.round} ${x.pages_written} pages written, ${x.pages_skipped} skipped, ${mib(x.bytes)} MiB in ${x.ms} ms (frozen ${x.frozen_ms} ms)`);
+    }
+    lines.push(`  stopped    ${r.precopy.stop.why}`);
+  }
   const fs = r.bytes.filesystem;
   if (fs) {
     lines.push(`  files      ${mib(fs.before_freeze)} MiB before the freeze, ${mib(fs.frozen)} MiB while frozen (${r.phases_ms.filesystem ?? '-'} ms, beside the transfer), ${mib(fs.wire)} MiB on the wire`);

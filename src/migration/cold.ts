@@ -23,6 +23,7 @@ import { relayEndpointOn, startPageRelay, type Endpoint, type PageRelay } from '
 import { isPageImage, sendImages, verifyPageImages, type SendOptions } from '../transfer/send-images.js';
 import { recordFilesystem, type MigrationReport, type PageTransport, type RestoreMode } from './report.js';
 import { SourceGuard } from './source-guard.js';
+import type { StopPolicy } from './precopy-policy.js';
 import { dirsUnder, type Dirs, type Workload } from './workload.js';
 
 export interface ColdOptions {
@@ -39,6 +40,12 @@ export interface ColdOptions {
   signal?: AbortSignal;
   emit: EventSink;
   /** Test hooks for fault injection. */
+  /**
+   * Pre-copy: runs before the freeze, once the target is prepared; returns the last pre-dump's
+   * directory relative to the images directory (the same on both hosts), which the final dump
+   * builds on.
+   */
+  preCopy?: (src: Dirs, dst: Dirs) => Promise<string | undefined>;
   faults?: {
     tamper?: SendOptions['tamper'];
     /** Runs right after the freeze started (before pages move). */
@@ -53,8 +60,13 @@ export interface ColdOptions {
 export interface MigrationOptions {
   source: Transport;
   target: Transport;
-  /** cold (default): stop and copy; postcopy: memory follows after the restore (process trees so far). */
-  strategy?: 'cold' | 'postcopy';
+  /**
+   * cold (default): stop and copy; postcopy: memory follows after the restore; precopy (process
+   * trees, kernels with soft-dirty): memory moves in rounds while it runs, the freeze carries the rest.
+   */
+  strategy?: 'cold' | 'postcopy' | 'precopy';
+  /** Pre-copy's stop policy (defaults: precopy-policy.ts DEFAULT_POLICY). */
+  precopy?: Partial<StopPolicy>;
   /** Run every preflight check, freeze nothing. */
   dryRun?: boolean;
   zstdLevel?: number;
@@ -165,6 +177,7 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
   const cleanupSource = () => source.exec(['rm', '-rf', src.root], { allowFailure: true });
 
   let frozenAt = 0;
+  let parent: string | undefined;
   let pagePath: PagePath | undefined;
   let lazy: CriuService | undefined;
   try {
@@ -173,14 +186,22 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
     await Promise.all([makeDirs(source, src), makeDirs(target, dst)]);
     throwIfAborted(o.signal);
     await copyFilesBeforeFreeze(o); // timed on its own
-    if (o.pages === 'page-server') pagePath = await PagePath.open(source, target, dst);
     phases.create = lap() - (phases.filesystem_before_freeze ?? 0);
+    if (o.preCopy) {
+      step('precopy', source, 'pre-dumping memory while it runs');
+      parent = await o.preCopy(src, dst);
+      phases.precopy = lap();
+      // The chain, as CRIU makes it on the source; a page server asks for it before it takes pages.
+      if (parent) await target.exec(['ln', '-sfn', parent, `${dst.images}/parent`]);
+    }
+    if (o.pages === 'page-server') pagePath = await PagePath.open(source, target, dst);
+    phases.create += lap();
     throwIfAborted(o.signal);
 
     step('checkpoint', source, o.pages === 'page-server' ? `pages go straight to ${target.name}` : undefined);
     frozenAt = Date.now();
     await o.faults?.afterFreeze?.();
-    await workload.checkpoint(src, pagePath?.endpoint);
+    await workload.checkpoint(src, pagePath?.endpoint, parent);
   } catch (err) {
     // Nothing was frozen, or the dump failed and CRIU resumed the tree: undo what was prepared.
     // The page server's own failure (full disk, broken link) explains a failed dump best.
@@ -221,8 +242,8 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
     const sent = await sendImages(source, src.images, target, dst.images, {
       level: o.zstdLevel, tamper: o.faults?.tamper, signal: o.signal, exclude: pagePath ? isPageImage : undefined,
     });
-    report.bytes.raw = sent.rawBytes + pageBytes;
-    report.bytes.wire = sent.wireBytes + pageBytes;
+    report.bytes.raw += sent.rawBytes + pageBytes; // after pre-copy's rounds, if any
+    report.bytes.wire += sent.wireBytes + pageBytes;
     await files;
     phases.transfer = lap();
     throwIfAborted(o.signal);

@@ -5,7 +5,7 @@
 import { inspectContainer } from '../docker/container.js';
 import { planFilesystem, type FilesystemOptions } from '../docker/container-fs.js';
 import { sendImage } from '../docker/image-transfer.js';
-import { throwIfAborted } from '../errors.js';
+import { MigrateError, throwIfAborted } from '../errors.js';
 import { ignoreEvents } from '../events.js';
 import { lockHost } from '../host-lock.js';
 import { defaultWorkRoot, migrateCold, type MigrationOptions } from './cold.js';
@@ -32,6 +32,11 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   const report = emptyReport('docker', o.container, o.pages ?? 'page-server');
 
   emit({ kind: 'step', step: 'preflight', host: source.name });
+  if (o.strategy === 'precopy') {
+    throw new MigrateError('BAD_INPUT', 'pre-copy of Docker containers is not implemented yet (process trees only: --pid)', {
+      hint: 'use --strategy cold or --strategy postcopy for containers',
+    });
+  }
   const c = await inspectContainer(source, o.container);
   requireMigratable(c, source.name);
   const name = o.name ?? c.name;

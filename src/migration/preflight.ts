@@ -94,7 +94,7 @@ export async function residentBytes(source: Transport, ref: string): Promise<num
  * Lazy restore (the workload resumes at once, its memory filled through userfaultfd) needs
  * CRIU's uffd-noncoop on the target. Default: lazy where it works, eager elsewhere.
  */
-export async function chooseRestore(target: Transport, o: { strategy?: 'cold' | 'postcopy'; restore?: RestoreMode }): Promise<RestoreMode> {
+export async function chooseRestore(target: Transport, o: { strategy?: string; restore?: RestoreMode }): Promise<RestoreMode> {
   // Post-copy restores lazily by nature: the target needs userfaultfd either way.
   const wanted = o.strategy === 'postcopy' ? 'lazy' : o.restore;
   if (wanted === 'eager') return 'eager';

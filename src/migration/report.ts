@@ -10,7 +10,7 @@ export interface MigrationReport {
   outcome: 'migrated' | 'rolled-back' | 'dry-run' | 'failed';
   /** Where the workload runs after this run. `none` only when even the rollback failed. */
   runs_on: 'source' | 'target' | 'none';
-  strategy: 'cold' | 'postcopy';
+  strategy: 'cold' | 'postcopy' | 'precopy';
   /** How memory pages travelled: straight into a page server on the target during the dump, or streamed after it. */
   pages: PageTransport;
   restore: RestoreMode;
@@ -26,7 +26,7 @@ export interface MigrationReport {
    * what changed since, while frozen (side by side with the checkpoint's transfer).
    */
   phases_ms: {
-    preflight: number; image?: number; create: number; filesystem_before_freeze?: number; checkpoint: number; filesystem?: number;
+    preflight: number; image?: number; create: number; filesystem_before_freeze?: number; precopy?: number; checkpoint: number; filesystem?: number;
     transfer: number; restore: number; fill?: number;
   };
   /**
@@ -38,11 +38,19 @@ export interface MigrationReport {
   /** Per copied tree (writable layer, each volume, each copied bind mount): what each pass moved. */
   filesystem?: Array<{ tree: string; before_freeze?: TreePass; frozen?: TreePass }>;
   criu: { dump: DumpStats | null; restore: RestoreStats | null };
+  /** Pre-copy: every round, and why they stopped. */
+  precopy?: PrecopyReport;
   /** Post-copy: from the restore until the last page arrived from the source (the memory lived on both hosts). */
   postcopy_ms?: number;
   error?: Record<string, unknown>;
   /** Images kept for manual recovery (only when the workload could not be put back). */
   kept_images?: string;
+}
+
+export interface PrecopyReport {
+  rounds: Array<{ round: number; pages_written: number; pages_skipped: number; skipped_share: number; bytes: number; wire_bytes: number; ms: number; frozen_ms: number }>;
+  stop: { reason: string; why: string; predicted_freeze_ms: number | null };
+  policy: { downtime_target_ms: number; few_pages: number; min_shrink: number; max_rounds: number };
 }
 
 export interface TreePass { entries: number; removed: number; bytes: number; wire_bytes: number; ms: number }

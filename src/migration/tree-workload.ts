@@ -24,11 +24,16 @@ export class TreeWorkload implements Workload {
 
   async prepareTarget(): Promise<void> {}
 
-  async checkpoint(dirs: Dirs, pageServer?: Endpoint): Promise<void> {
+  async checkpoint(dirs: Dirs, pageServer?: Endpoint, parent?: string): Promise<void> {
     await dump(this.source, {
       pid: this.tree.pids[0]!, imagesDir: dirs.images, workDir: dirs.work, leaveStopped: true,
       pageServer: pageServer && { address: pageServer.host, port: pageServer.port },
+      ...(parent ? { trackMem: true, prevImagesDir: parent } : {}),
     });
+  }
+
+  async preDump(imagesDir: string, parent?: string): Promise<void> {
+    await dump(this.source, { pid: this.tree.pids[0]!, imagesDir, preDump: true, trackMem: true, prevImagesDir: parent });
   }
 
   checkpointLazy(dirs: Dirs): Promise<PageServer> {

@@ -8,6 +8,8 @@ import { checkpointBytes, chooseRestore, requireCriu, requireRoom } from './pref
 import { emptyReport, type MigrationReport } from './report.js';
 import { describeTree, procStat, type TreeInfo } from '../process/tree.js';
 import { migratePostcopy } from './postcopy.js';
+import { preCopyRounds, requirePrecopy } from './precopy.js';
+import { DEFAULT_POLICY } from './precopy-policy.js';
 import { TreeWorkload } from './tree-workload.js';
 
 export interface TreeMigrationOptions extends MigrationOptions {
@@ -43,7 +45,9 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
   const { tree, start } = await requireTree(source, target, o.pid);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
-  report.restore = await chooseRestore(target, o);
+  if (o.strategy === 'precopy') await requirePrecopy(source, target);
+  // A pre-copy chain restores eagerly unless asked otherwise (lazy-pages over a parent chain is untested).
+  report.restore = await chooseRestore(target, o.strategy === 'precopy' ? { restore: o.restore ?? 'eager' } : o);
   await requireRoom(target, workRoot, checkpointBytes(tree.rss));
   const lock = await lockHost(source, `/run/lock/migrate-pid-${o.pid}.lock`, `process tree ${o.pid}`);
   try {
@@ -54,11 +58,13 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
     }
     throwIfAborted(o.signal);
     const run = o.strategy === 'postcopy' ? migratePostcopy : migrateCold;
-    return await run({
+    const cold = {
       source, target, report, workRoot, emit,
       workload: new TreeWorkload(source, target, tree, start),
       pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
-    }, `pid-${o.pid}-${start}`);
+    };
+    const preCopy = o.strategy === 'precopy' ? preCopyRounds(cold, { ...DEFAULT_POLICY, ...o.precopy }) : undefined;
+    return await run({ ...cold, preCopy }, `pid-${o.pid}-${start}`);
   } finally {
     await lock.release();
   }

@@ -32,8 +32,17 @@ export interface Workload {
    */
   copyFilesBeforeFreeze?(): Promise<FilesystemPass>;
   copyFilesWhileFrozen?(): Promise<FilesystemPass>;
-  /** Freezes and dumps into `dirs` on the source, memory pages to `pageServer` when given; leaves it stopped. */
-  checkpoint(dirs: Dirs, pageServer?: Endpoint): Promise<void>;
+  /**
+   * Freezes and dumps into `dirs` on the source, memory pages to `pageServer` when given; leaves
+   * it stopped. `parent` (pre-copy): the last pre-dump's directory, relative to dirs.images; only
+   * pages dirtied since are dumped.
+   */
+  checkpoint(dirs: Dirs, pageServer?: Endpoint, parent?: string): Promise<void>;
+  /**
+   * Pre-copy (where supported): dumps the memory into `imagesDir` while the workload runs on
+   * (soft-dirty tracking); with `parent`, only what changed since that pre-dump.
+   */
+  preDump?(imagesDir: string, parent?: string): Promise<void>;
   /**
    * Post-copy (where supported): freezes and dumps everything but the memory into `dirs`, then
    * serves the memory from a page server on the source until the target has all of it.

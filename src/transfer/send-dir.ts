@@ -37,6 +37,9 @@ export interface SendResult {
 /** Read size: ssh2 costs per write, so big chunks are much faster (measured 44 → ~150 MB/s). */
 const CHUNK = 1 << 20;
 
+/** CRIU's link from a dump to the pre-dump it builds on (`--prev-images-dir`). */
+export const PARENT_LINK = 'parent';
+
 export const RECEIVE_SCRIPT =
   'set -e; umask 077; mkdir -p -m 0700 "$1"; cd "$1"; ' +
   'zstd -d -q -c | tar -x --no-same-owner --no-same-permissions --no-overwrite-dir -f -';
@@ -48,6 +51,7 @@ async function listFiles(dir: string, prefix = ''): Promise<Array<{ name: string
     const name = prefix ? `${prefix}/${entry}` : entry;
     const path = join(dir, name);
     const st = await lstat(path);
+    if (name === PARENT_LINK && st.isSymbolicLink()) continue; // a pre-dump chain's link: the target makes its own
     if (st.isDirectory()) out.push(...(await listFiles(dir, name)));
     else if (st.isFile() && safeRelativeName(name)) out.push({ name, path, size: st.size });
     else throw new MigrateError('BAD_INPUT', `refusing to send ${path}: not a regular file with a safe name`, { host: 'local' });

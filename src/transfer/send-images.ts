@@ -22,7 +22,8 @@ export async function sendImages(source: Transport, srcDir: string, target: Tran
 
 /** Regular files under a remote directory with their SHA-256; anything else is refused. */
 async function remoteManifest(source: Transport, dir: string, exclude?: (name: string) => boolean): Promise<{ manifest: Manifest; rawBytes: number }> {
-  const odd = await source.exec(['find', dir, '-mindepth', '1', '!', '-type', 'f', '!', '-type', 'd']);
+  // A pre-dump chain's `parent` link is left out: the target makes its own.
+  const odd = await source.exec(['find', dir, '-mindepth', '1', '!', '-type', 'f', '!', '-type', 'd', '!', '(', '-path', `${dir}/parent`, '-type', 'l', ')']);
   if (odd.stdout.trim()) {
     throw new MigrateError('BAD_INPUT', `refusing to send ${dir}: it holds entries that are not regular files`, { host: source.name, stderr: odd.stdout });
   }
