@@ -124,6 +124,7 @@ function formatReport(r: MigrationReport): string {
     `  freeze     ${r.freeze_ms ?? '-'} ms  (checkpoint ${r.phases_ms.checkpoint} + transfer ${r.phases_ms.transfer} + restore ${r.phases_ms.restore}, ${r.restore})`,
     ...(r.phases_ms.fill !== undefined ? [`  after      memory filled in on the target ${r.phases_ms.fill} ms after it resumed`] : []),
     ...(r.postcopy_ms !== undefined ? [`  post-copy  memory arrived from the source ${r.postcopy_ms} ms after it resumed`] : []),
+    ...(r.lazy_pages ? [`  pages      ${r.lazy_pages.on_demand} fetched on demand (page faults), ${r.lazy_pages.background} in the background`] : []),
     `  before     preflight ${r.phases_ms.preflight} ms, ${r.phases_ms.image ? `image ${r.phases_ms.image} ms, ` : ''}prepare target ${r.phases_ms.create} ms` +
       (r.phases_ms.filesystem_before_freeze !== undefined ? `, files ${r.phases_ms.filesystem_before_freeze} ms` : ''),
     `  bytes      ${mib(r.bytes.raw)} MiB of images, ${mib(r.bytes.wire)} MiB on the wire (pages: ${r.pages})`,

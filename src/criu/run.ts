@@ -8,7 +8,7 @@ import type { Transport } from '../../transports/transport.js';
 import { readFileVia } from '../../transports/files.js';
 import { criuEnv } from './env.js';
 import { criuErrorLines } from './log.js';
-import { decodeDumpStats, decodeRestoreStats, type DumpStats, type RestoreStats } from './stats.js';
+import { decodeDumpStats, decodeRestoreStats, parseLazyPagesLog, type DumpStats, type LazyPagesStats, type RestoreStats } from './stats.js';
 
 export interface CommonOptions {
   imagesDir: string;
@@ -112,6 +112,12 @@ export async function restore(t: Transport, o: RestoreOptions): Promise<void> {
 /** CRIU writes its stats into the work dir (which is the images dir unless -W was given). */
 export async function readDumpStats(t: Transport, workDir: string): Promise<DumpStats> {
   return decodeDumpStats(await readFileVia(t, posix.join(workDir, 'stats-dump')));
+}
+
+/** On-demand and background pages of a lazy-pages daemon, from its log (grep'd there: it is long). */
+export async function readLazyPagesStats(t: Transport, workDir: string): Promise<LazyPagesStats> {
+  const r = await t.exec(['grep', '-o', '-e', '#PF at 0x', '-e', 'UFFD transferred pages: ([0-9]*/[0-9]*)', posix.join(workDir, 'lazy-pages.log')], { allowFailure: true });
+  return parseLazyPagesLog(r.stdout);
 }
 
 export async function readRestoreStats(t: Transport, workDir: string): Promise<RestoreStats> {

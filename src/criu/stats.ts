@@ -117,3 +117,27 @@ export function encodeStatsImage(entry: { dump?: Raw; restore?: Raw }): Buffer {
   head.writeUInt32LE(body.length, 8);
   return Buffer.concat([head, body]);
 }
+
+/** How a lazy-pages daemon filled a restored workload's memory. */
+export interface LazyPagesStats {
+  /** Page faults it served on demand (one page each: the workload touched a page not yet there). */
+  onDemand: number;
+  /** Pages it copied in ahead of any fault. */
+  background: number;
+  /** Pages copied in all (its `UFFD transferred pages` lines, summed over processes). */
+  total: number;
+}
+
+/**
+ * Reads them from lazy-pages.log (verbosity 4): CRIU's uffd.c logs `#PF at ADDR` for every fault
+ * it serves (handle_page_fault requests exactly that page) and `UFFD transferred pages: (n/m)`
+ * per process at the end. Faults on a page already requested, or on a page outside the images
+ * (zero-filled), are counted too: `onDemand` is an upper bound.
+ */
+export function parseLazyPagesLog(text: string): LazyPagesStats {
+  const onDemandRaw = (text.match(/#PF at 0x/g) ?? []).length;
+  let total = 0;
+  for (const m of text.matchAll(/UFFD transferred pages: \((\d+)\/(\d+)\)/g)) total += Number(m[1]);
+  const onDemand = Math.min(onDemandRaw, total);
+  return { onDemand, background: total - onDemand, total };
+}

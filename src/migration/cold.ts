@@ -15,7 +15,7 @@
  * a successful restore on the target ends it.
  */
 import type { Transport } from '../../transports/transport.js';
-import { readDumpStats, readRestoreStats } from '../criu/run.js';
+import { readDumpStats, readLazyPagesStats, readRestoreStats } from '../criu/run.js';
 import { startLazyPages, startPageServer, type CriuService, type PageServer } from '../criu/services.js';
 import { MigrateError, errorJson, isMigrateError, throwIfAborted } from '../errors.js';
 import type { EventSink } from '../events.js';
@@ -264,6 +264,7 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
       phases.fill = lap();
     }
     report.criu.restore = await readRestoreStats(target, dst.work).catch(() => null);
+    if (lazy) report.lazy_pages = await lazyPagesOf(target, dst.work);
   } catch (e) {
     report.error = errorJson(e);
     lazy?.kill();
@@ -295,6 +296,12 @@ export function copyFilesWhileFrozen(o: Pick<ColdOptions, 'workload' | 'report'>
   const p = o.workload.copyFilesWhileFrozen().then((pass) => recordFilesystem(o.report, 'frozen', pass));
   p.catch(() => {});
   return p;
+}
+
+/** The report's lazy_pages: how a lazy-pages daemon filled the memory (undefined if its log is unreadable). */
+export async function lazyPagesOf(target: Transport, workDir: string): Promise<MigrationReport['lazy_pages']> {
+  const l = await readLazyPagesStats(target, workDir).catch(() => undefined);
+  return l && { on_demand: l.onDemand, background: l.background, total: l.total };
 }
 
 async function rollBack(o: ColdOptions, cleanupTarget: () => Promise<void>, cleanupSource: () => Promise<unknown>,

@@ -22,7 +22,7 @@ import { readRestoreStats } from '../criu/run.js';
 import { MigrateError, errorJson, throwIfAborted } from '../errors.js';
 import { relayEndpointOn, startPageRelay, type PageRelay } from '../transfer/page-relay.js';
 import { sendImages } from '../transfer/send-images.js';
-import { copyFilesBeforeFreeze, copyFilesWhileFrozen, makeDirs, removeStaleDirs, type ColdOptions } from './cold.js';
+import { copyFilesBeforeFreeze, copyFilesWhileFrozen, lazyPagesOf, makeDirs, removeStaleDirs, type ColdOptions } from './cold.js';
 import type { MigrationReport } from './report.js';
 import { dirsUnder } from './workload.js';
 
@@ -112,6 +112,7 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
     report.bytes.raw += pageBytes;
     report.bytes.wire += pageBytes;
     report.criu.restore = await readRestoreStats(target, dst.work).catch(() => null);
+    report.lazy_pages = await lazyPagesOf(target, dst.work);
   } catch (e) {
     report.error = errorJson(e);
     step('rollback', source, `${workload.label} cannot go on on the target; resuming it on the source`);

@@ -38,6 +38,11 @@ export interface MigrationReport {
   /** Per copied tree (writable layer, each volume, each copied bind mount): what each pass moved. */
   filesystem?: Array<{ tree: string; before_freeze?: TreePass; frozen?: TreePass }>;
   criu: { dump: DumpStats | null; restore: RestoreStats | null };
+  /**
+   * Lazy restore and post-copy: how the memory reached the restored workload — page faults
+   * served on demand (one page each) and pages copied in ahead of any fault.
+   */
+  lazy_pages?: { on_demand: number; background: number; total: number };
   /** Pre-copy: every round, and why they stopped. */
   precopy?: PrecopyReport;
   /** Post-copy: from the restore until the last page arrived from the source (the memory lived on both hosts). */

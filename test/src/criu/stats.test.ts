@@ -1,5 +1,5 @@
 import test from 'ava';
-import { decodeDumpStats, decodeRestoreStats, encodeStatsImage } from '../../../src/criu/stats.js';
+import { decodeDumpStats, decodeRestoreStats, encodeStatsImage, parseLazyPagesLog } from '../../../src/criu/stats.js';
 import { isMigrateError } from '../../../src/errors.js';
 
 test('decodes a dump stats image', (t) => {
@@ -23,4 +23,13 @@ test('rejects bad magic, truncation and the wrong kind', (t) => {
   t.true(isMigrateError(t.throws(() => decodeRestoreStats(bad)), 'IMAGE_CORRUPT'));
   t.true(isMigrateError(t.throws(() => decodeRestoreStats(good.subarray(0, good.length - 2))), 'IMAGE_CORRUPT'));
   t.true(isMigrateError(t.throws(() => decodeDumpStats(good)), 'IMAGE_CORRUPT'));
+});
+
+test('lazy-pages log: faults served on demand vs pages copied in the background', (t) => {
+  const log = [
+    '(00.01) 41-5: #PF at 0x7f0000001000', '(00.01) 41-5: uffd_copy: 0x7f0000001000/4096',
+    '(00.02) 41-5: #PF at 0x7f0000002000', 'UFFD transferred pages: (1000/1000)', 'UFFD transferred pages: (24/24)',
+  ].join('\n');
+  t.deepEqual(parseLazyPagesLog(log), { onDemand: 2, background: 1022, total: 1024 });
+  t.deepEqual(parseLazyPagesLog(''), { onDemand: 0, background: 0, total: 0 });
 });

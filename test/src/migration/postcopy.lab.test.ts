@@ -33,12 +33,16 @@ test.serial('post-copy: a process tree moves A → B with no memory in the freez
     t.is(report.strategy, 'postcopy');
     t.true(report.postcopy_ms! >= 0);
     t.true(report.bytes.raw > 96 * 2 ** 20, 'the memory came through the page stream');
+    const lp = report.lazy_pages!;
+    t.true(lp.total >= 96 * 256, `pages copied in: ${JSON.stringify(lp)}`);
+    t.true(lp.on_demand > 0, 'the running workload faulted some pages in itself');
+    t.is(lp.on_demand + lp.background, lp.total);
     restored = Number(/^pid (\d+)$/.exec(report.workload.target ?? '')?.[1]);
     await sleep(300);
     t.true(continuous(await ticks(a, w.out)), 'counter continues without gap or repeat');
     t.is(await checksum(b, restored, w.out), sumBefore);
     t.deepEqual(await memloadCopies(a, 96), [String(restored)], 'one copy, on B');
-    t.log(`freeze ${report.freeze_ms} ms ${JSON.stringify(report.phases_ms)}, post-copy window ${report.postcopy_ms} ms`);
+    t.log(`freeze ${report.freeze_ms} ms ${JSON.stringify(report.phases_ms)}, post-copy window ${report.postcopy_ms} ms, pages ${JSON.stringify(lp)}`);
   } finally {
     if (restored) await b.exec(['kill', '-KILL', String(restored)], { allowFailure: true });
     await a.exec(['kill', '-KILL', String(w.pid)], { allowFailure: true });
