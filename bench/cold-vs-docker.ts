@@ -175,7 +175,8 @@ function migrateRow(name: string, h: Hosts, extra: ExtraOptions = {}): Row {
   return {
     name,
     run: async (container) => {
-      const report = await migrateDockerContainer({ container, source: h.a, target: h.b, keepSource: true, ...extra });
+      // This bench compares cold migration with Docker's workflow: the strategy is fixed, not auto.
+      const report = await migrateDockerContainer({ container, source: h.a, target: h.b, keepSource: true, strategy: 'cold', ...extra });
       if (report.outcome !== 'migrated' || report.freeze_ms === null) fail(`migrate ended ${report.outcome}: ${JSON.stringify(report.error)}`);
       return { freeze_ms: report.freeze_ms!, phases_ms: { ...report.phases_ms }, bytes: report.bytes, report };
     },

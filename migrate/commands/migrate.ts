@@ -42,15 +42,18 @@ function parse(argv: string[]) {
     }
   }
   if (!values.to) throw new MigrateError('BAD_INPUT', 'no target host', { hint: 'add --to ssh://root@HOST' });
-  const strategy = (values.strategy ?? 'cold') as 'cold' | 'postcopy' | 'precopy';
-  if (strategy !== 'cold' && strategy !== 'postcopy' && strategy !== 'precopy') {
-    throw new MigrateError('BAD_INPUT', `strategy "${values.strategy}" is not implemented yet`, { hint: 'use --strategy cold (the default), postcopy or precopy' });
+  const strategy = (values.strategy ?? 'auto') as 'auto' | 'cold' | 'postcopy' | 'precopy';
+  if (!['auto', 'cold', 'postcopy', 'precopy'].includes(strategy)) {
+    throw new MigrateError('BAD_INPUT', `strategy "${values.strategy}" is not implemented yet`, { hint: 'use --strategy auto (the default), cold, postcopy or precopy' });
+  }
+  if (strategy === 'precopy' && pid === undefined) {
+    throw new MigrateError('BAD_INPUT', 'pre-copy of Docker containers is not implemented yet (process trees only: --pid)', { hint: 'use --strategy cold or postcopy for containers' });
   }
   const precopy: Partial<StopPolicy> = {};
   for (const [flag, key, min] of [['downtime-target', 'downtimeTargetMs', 0], ['max-rounds', 'maxRounds', 1]] as const) {
     const v = values[flag];
     if (v === undefined) continue;
-    if (strategy !== 'precopy') throw new MigrateError('BAD_INPUT', `--${flag} applies to --strategy precopy only`);
+    if (strategy !== 'precopy' && strategy !== 'auto') throw new MigrateError('BAD_INPUT', `--${flag} applies to pre-copy only (--strategy precopy or auto)`);
     const x = Number(v);
     if (!Number.isInteger(x) || x < min) throw new MigrateError('BAD_INPUT', `Expected --${flag} to be an integer ≥ ${min}, got \`${v}\``);
     precopy[key] = x;
@@ -122,6 +125,7 @@ function formatReport(r: MigrationReport): string {
       ? `migrated ${r.workload.source} → ${r.workload.target}: runs on the target`
       : `migration of ${r.workload.source} FAILED and was rolled back: it runs on the ${r.runs_on}`,
     `  freeze     ${r.freeze_ms ?? '-'} ms  (checkpoint ${r.phases_ms.checkpoint} + transfer ${r.phases_ms.transfer} + restore ${r.phases_ms.restore}, ${r.restore})`,
+    `  strategy   ${r.strategy}${r.strategy_reason ? ` — ${r.strategy_reason}` : ''}`,
     ...(r.phases_ms.fill !== undefined ? [`  after      memory filled in on the target ${r.phases_ms.fill} ms after it resumed`] : []),
     ...(r.postcopy_ms !== undefined ? [`  post-copy  memory arrived from the source ${r.postcopy_ms} ms after it resumed`] : []),
     ...(r.lazy_pages ? [`  pages      ${r.lazy_pages.on_demand} fetched on demand (page faults), ${r.lazy_pages.background} in the background`] : []),

@@ -61,10 +61,11 @@ export interface MigrationOptions {
   source: Transport;
   target: Transport;
   /**
-   * cold (default): stop and copy; postcopy: memory follows after the restore; precopy (process
-   * trees, kernels with soft-dirty): memory moves in rounds while it runs, the freeze carries the rest.
+   * auto (default): chosen from the hosts and the workload (strategy.ts); cold: stop and copy;
+   * postcopy: memory follows after the restore; precopy (process trees, kernels with
+   * soft-dirty): memory moves in rounds while it runs, the freeze carries the rest.
    */
-  strategy?: 'cold' | 'postcopy' | 'precopy';
+  strategy?: 'auto' | 'cold' | 'postcopy' | 'precopy';
   /** Pre-copy's stop policy (defaults: precopy-policy.ts DEFAULT_POLICY). */
   precopy?: Partial<StopPolicy>;
   /** Run every preflight check, freeze nothing. */

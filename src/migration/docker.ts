@@ -11,7 +11,7 @@ import { lockHost } from '../host-lock.js';
 import { defaultWorkRoot, migrateCold, type MigrationOptions } from './cold.js';
 import { DockerWorkload } from './docker-workload.js';
 import { migratePostcopy } from './postcopy.js';
-import { checkpointBytes, chooseRestore, hasImage, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
+import { checkpointBytes, chooseRestore, hasImage, pickStrategy, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
 
 export interface DockerMigrationOptions extends MigrationOptions, Pick<FilesystemOptions, 'volumeMap' | 'force' | 'copyBindMounts'> {
@@ -45,8 +45,11 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   await requireCriu(source);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
-  report.restore = await chooseRestore(target, o);
   const rss = await residentBytes(source, c.id);
+  const { strategy, reason } = await pickStrategy(source, target, o.strategy ?? 'auto', 'docker', rss);
+  report.strategy = strategy;
+  report.strategy_reason = reason;
+  report.restore = await chooseRestore(target, { strategy, restore: o.restore });
   await requireRoom(target, workRoot, checkpointBytes(rss));
   const sendImageFirst = o.transferImage === true && !(await hasImage(target, c.image));
   await requireDockerTarget(target, c, name, sendImageFirst);
@@ -67,7 +70,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
       report.phases_ms.image = Date.now() - imageStarted;
     }
     throwIfAborted(o.signal);
-    const run = o.strategy === 'postcopy' ? migratePostcopy : migrateCold;
+    const run = strategy === 'postcopy' ? migratePostcopy : migrateCold;
     return await run({
       source, target, report, workRoot, emit,
       workload: new DockerWorkload(source, target, c, name, plan, fsOptions),

@@ -4,6 +4,8 @@
 import type { Transport } from '../../transports/transport.js';
 import { basicCheck, hasFeature } from '../criu/features.js';
 import type { RestoreMode } from './report.js';
+import { chooseStrategy, factsNeeded, type Strategy, type StrategyChoice } from './strategy.js';
+import { requirePrecopy } from './precopy.js';
 import { criuVersion, versionProblem } from '../criu/version.js';
 import { TWIN_LABEL, unsupported, type ContainerInfo } from '../docker/container.js';
 import { MigrateError } from '../errors.js';
@@ -88,6 +90,23 @@ export async function residentBytes(source: Transport, ref: string): Promise<num
     'for p in $(docker top "$1" -eo pid | tail -n +2); do grep VmRSS /proc/$p/status; done | awk \'{s+=$2} END {print s+0}\'',
     'rss', ref], { allowFailure: true });
   return Number(r.stdout.trim() || 0) * 1024;
+}
+
+/**
+ * The strategy to run: the one asked for (checked: pre-copy needs soft-dirty), or with `auto`
+ * the one chooseStrategy picks from the hosts' features (probed only as far as needed) and the
+ * workload's size.
+ */
+export async function pickStrategy(source: Transport, target: Transport, requested: Strategy | 'auto',
+  kind: 'docker' | 'process-tree', residentBytes: number): Promise<StrategyChoice> {
+  if (requested === 'precopy') await requirePrecopy(source, target);
+  if (requested !== 'auto') return { strategy: requested, reason: `asked for (--strategy ${requested})` };
+  const need = factsNeeded(kind, residentBytes);
+  const [sourceSoftDirty, targetUffd] = await Promise.all([
+    need.softDirty ? hasFeature(source, 'mem_dirty_track') : undefined,
+    need.uffd ? hasFeature(target, 'uffd-noncoop') : undefined,
+  ]);
+  return chooseStrategy({ kind, residentBytes, sourceSoftDirty, targetUffd });
 }
 
 /**

@@ -11,6 +11,8 @@ export interface MigrationReport {
   /** Where the workload runs after this run. `none` only when even the rollback failed. */
   runs_on: 'source' | 'target' | 'none';
   strategy: 'cold' | 'postcopy' | 'precopy';
+  /** Why this strategy: asked for, or what `auto` weighed. */
+  strategy_reason?: string;
   /** How memory pages travelled: straight into a page server on the target during the dump, or streamed after it. */
   pages: PageTransport;
   restore: RestoreMode;

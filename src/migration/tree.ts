@@ -4,11 +4,11 @@ import { MigrateError, throwIfAborted } from '../errors.js';
 import { ignoreEvents } from '../events.js';
 import { lockHost } from '../host-lock.js';
 import { defaultWorkRoot, migrateCold, type MigrationOptions } from './cold.js';
-import { checkpointBytes, chooseRestore, requireCriu, requireRoom } from './preflight.js';
+import { checkpointBytes, chooseRestore, pickStrategy, requireCriu, requireRoom } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
 import { describeTree, procStat, type TreeInfo } from '../process/tree.js';
 import { migratePostcopy } from './postcopy.js';
-import { preCopyRounds, requirePrecopy } from './precopy.js';
+import { preCopyRounds } from './precopy.js';
 import { DEFAULT_POLICY } from './precopy-policy.js';
 import { TreeWorkload } from './tree-workload.js';
 
@@ -45,9 +45,11 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
   const { tree, start } = await requireTree(source, target, o.pid);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
-  if (o.strategy === 'precopy') await requirePrecopy(source, target);
-  // A pre-copy chain restores eagerly unless asked otherwise (lazy-pages over a parent chain is untested).
-  report.restore = await chooseRestore(target, o.strategy === 'precopy' ? { restore: o.restore ?? 'eager' } : o);
+  const { strategy, reason } = await pickStrategy(source, target, o.strategy ?? 'auto', 'process-tree', tree.rss);
+  report.strategy = strategy;
+  report.strategy_reason = reason;
+  // A pre-copy chain restores eagerly unless asked otherwise (lazy-pages over a parent chain is untested here).
+  report.restore = await chooseRestore(target, strategy === 'precopy' ? { restore: o.restore ?? 'eager' } : { strategy, restore: o.restore });
   await requireRoom(target, workRoot, checkpointBytes(tree.rss));
   const lock = await lockHost(source, `/run/lock/migrate-pid-${o.pid}.lock`, `process tree ${o.pid}`);
   try {
@@ -57,13 +59,13 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
       return report;
     }
     throwIfAborted(o.signal);
-    const run = o.strategy === 'postcopy' ? migratePostcopy : migrateCold;
+    const run = strategy === 'postcopy' ? migratePostcopy : migrateCold;
     const cold = {
       source, target, report, workRoot, emit,
       workload: new TreeWorkload(source, target, tree, start),
       pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
     };
-    const preCopy = o.strategy === 'precopy' ? preCopyRounds(cold, { ...DEFAULT_POLICY, ...o.precopy }) : undefined;
+    const preCopy = strategy === 'precopy' ? preCopyRounds(cold, { ...DEFAULT_POLICY, ...o.precopy }) : undefined;
     return await run({ ...cold, preCopy }, `pid-${o.pid}-${start}`);
   } finally {
     await lock.release();

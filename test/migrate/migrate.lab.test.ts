@@ -81,7 +81,7 @@ for (const [mode, when, delay] of [['stream', /migrate: transfer \(/, 200], ['pa
   test.serial(`Ctrl-C (SIGINT) mid-migration (--pages ${mode}) puts the workload back on the source, exit 1`, async (t) => {
     const name = await startContainer(a, 256);
     try {
-      const r = await interrupted([name, '--to', lab.target, '--json', '--pages', mode], when, delay);
+      const r = await interrupted([name, '--to', lab.target, '--json', '--strategy', 'cold', '--pages', mode], when, delay);
       t.true(r.sent);
       t.is(r.code, 1, r.stderr);
       const report = JSON.parse(r.stdout);
@@ -102,7 +102,7 @@ for (const [mode, when, delay] of [['stream', /migrate: transfer \(/, 200], ['pa
 test.serial('migrate killed outright (SIGKILL) mid-transfer: its guard resumes the workload on the source', async (t) => {
   const name = await startContainer(a, 256);
   try {
-    const child = spawn('node', [CLI, name, '--to', lab.target, '--pages', 'stream'], { env: process.env, detached: true });
+    const child = spawn('node', [CLI, name, '--to', lab.target, '--strategy', 'cold', '--pages', 'stream'], { env: process.env, detached: true });
     let stderr = '';
     const killed = new Promise<void>((resolve) => {
       child.stderr.on('data', (d: Buffer) => {

@@ -34,6 +34,8 @@ test.serial('a container migrates A → B: the counter goes on with the next num
     t.is(report.outcome, 'migrated');
     t.is(report.runs_on, 'target');
     t.is(report.restore, 'lazy', 'the lab has userfaultfd: lazy restore by default');
+    t.is(report.strategy, 'cold');
+    t.regex(report.strategy_reason ?? '', /^auto: \d+ MiB resident \(< 256 MiB\)/);
     t.true(report.phases_ms.fill! >= 0);
     t.true(report.freeze_ms! > 0 && report.freeze_ms! >= report.phases_ms.checkpoint);
     t.true(report.bytes.raw > 32 * 2 ** 20 && report.bytes.wire > 0);

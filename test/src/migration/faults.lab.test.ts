@@ -51,7 +51,7 @@ test.serial('the SSH link to the target dies while pages stream to its page serv
     const sumBefore = await checksum(a, name);
     let cut = false;
     const report = await migrateDockerContainer({
-      container: name, source: a, target: b,
+      container: name, source: a, target: b, strategy: 'cold',
       onEvent: (e) => {
         if (e.kind === 'step' && e.step === 'checkpoint') setTimeout(() => void cutSshToB().then(() => (cut = true)), 400);
       },
@@ -86,7 +86,7 @@ test.serial('the lazy-pages daemon dies while memory fills in on the target: bac
   try {
     const sumBefore = await checksum(a, name);
     const report = await migrateDockerContainer({
-      container: name, source: a, target: b, restore: 'lazy',
+      container: name, source: a, target: b, strategy: 'cold', restore: 'lazy',
       faults: { duringFill: async () => { await b.exec(['pkill', '-KILL', '-f', '^criu lazy-pages'], { allowFailure: true }); } },
     });
     await assertRunsOnceOnSource(t, report, name, sumBefore);

@@ -98,14 +98,16 @@ test.serial('post-copy: a Docker container moves A → B; dockerd on B manages i
   }
 });
 
-test.serial('post-copy window of a container: the link dies; the container runs on A again, not on B', async (t) => {
+test.serial('post-copy window of a container (auto picks post-copy at 384 MiB): the link dies; the container runs on A again, not on B', async (t) => {
   const name = await startContainer(a, 384);
   try {
     const sumBefore = await containerChecksum(a, name);
     const report = await migrateDockerContainer({
-      container: name, source: a, target: b, strategy: 'postcopy',
+      container: name, source: a, target: b, // strategy: auto (the default)
       faults: { duringFill: cutSshToB },
     });
+    t.is(report.strategy, 'postcopy');
+    t.regex(report.strategy_reason ?? '', /^auto: 3\d\d MiB resident, pre-copy is for process trees, and the target has userfaultfd/);
     t.is(report.outcome, 'rolled-back');
     t.is(report.runs_on, 'source');
     t.is(await running(a, name), 'true');

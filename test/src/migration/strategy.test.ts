@@ -1,0 +1,28 @@
+import test from 'ava';
+import { AUTO_MEMORY_MIN, chooseStrategy, factsNeeded } from '../../../src/migration/strategy.js';
+
+const big = 1024 * 2 ** 20;
+
+test('small workloads go cold, whatever the hosts can do', (t) => {
+  const c = chooseStrategy({ kind: 'process-tree', residentBytes: 64 * 2 ** 20, sourceSoftDirty: true, targetUffd: true });
+  t.is(c.strategy, 'cold');
+  t.regex(c.reason, /64 MiB resident/);
+  t.deepEqual(factsNeeded('docker', 64 * 2 ** 20), { softDirty: false, uffd: false }, 'nothing to probe');
+});
+
+test('a big process tree pre-copies where the kernel tracks dirty pages', (t) => {
+  t.is(chooseStrategy({ kind: 'process-tree', residentBytes: big, sourceSoftDirty: true, targetUffd: true }).strategy, 'precopy');
+});
+
+test('never pre-copy without soft-dirty (these machines): post-copy where the target has userfaultfd, else cold', (t) => {
+  const p = chooseStrategy({ kind: 'process-tree', residentBytes: big, sourceSoftDirty: false, targetUffd: true });
+  t.is(p.strategy, 'postcopy');
+  t.regex(p.reason, /lacks soft-dirty/);
+  t.is(chooseStrategy({ kind: 'process-tree', residentBytes: big, sourceSoftDirty: false, targetUffd: false }).strategy, 'cold');
+});
+
+test('containers never pre-copy (not implemented): post-copy when big', (t) => {
+  t.is(chooseStrategy({ kind: 'docker', residentBytes: big, sourceSoftDirty: true, targetUffd: true }).strategy, 'postcopy');
+  t.deepEqual(factsNeeded('docker', AUTO_MEMORY_MIN), { softDirty: false, uffd: true });
+  t.deepEqual(factsNeeded('process-tree', AUTO_MEMORY_MIN), { softDirty: true, uffd: true });
+});
