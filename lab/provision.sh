@@ -15,6 +15,7 @@ PACKAGES=(
   docker.io openssh-server busybox-static iproute2 util-linux procps zstd xz-utils kmod
   e2fsprogs gcc libc6-dev make
   attr  # getfattr/setfattr: tests compare xattrs of copied container layers
+  qemu-system-x86 cpio  # lab/guest: a QEMU (TCG) guest with a soft-dirty kernel for pre-copy tests
   # CRIU build dependencies
   libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev libnl-3-dev
   libprotobuf-c-dev libprotobuf-dev pkgconf protobuf-c-compiler protobuf-compiler uuid-dev
