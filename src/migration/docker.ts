@@ -50,7 +50,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   report.strategy = strategy;
   report.strategy_reason = reason;
   report.restore = await chooseRestore(target, { strategy, restore: o.restore });
-  await requireRoom(target, workRoot, checkpointBytes(rss));
+  await requireRoom(target, workRoot, checkpointBytes(rss), ['docker']);
   const sendImageFirst = o.transferImage === true && !(await hasImage(target, c.image));
   await requireDockerTarget(target, c, name, sendImageFirst);
   const fsOptions: FilesystemOptions = { volumeMap: o.volumeMap, force: o.force, copyBindMounts: o.copyBindMounts, zstdLevel: o.zstdLevel, signal: o.signal };
