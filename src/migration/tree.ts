@@ -48,8 +48,8 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
   const { strategy, reason } = await pickStrategy(source, target, o.strategy ?? 'auto', 'process-tree', tree.rss);
   report.strategy = strategy;
   report.strategy_reason = reason;
-  // A pre-copy chain restores eagerly unless asked otherwise (lazy-pages over a parent chain is untested here).
-  report.restore = await chooseRestore(target, strategy === 'precopy' ? { restore: o.restore ?? 'eager' } : { strategy, restore: o.restore });
+  // A pre-copy chain restores lazily too (verified in the soft-dirty guest: pages of the last dump fill in, the rest is read at restore).
+  report.restore = await chooseRestore(target, { strategy, restore: o.restore });
   await requireRoom(target, workRoot, checkpointBytes(tree.rss));
   const lock = await lockHost(source, `/run/lock/migrate-pid-${o.pid}.lock`, `process tree ${o.pid}`);
   try {
