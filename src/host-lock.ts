@@ -4,23 +4,34 @@
  * crash can never leave a host locked.
  */
 import type { Transport } from '../transports/transport.js';
-import { MigrateError } from './errors.js';
+import { MigrateError, isMigrateError } from './errors.js';
 
 export interface HostLock {
   release(): Promise<void>;
 }
 
+/** flock's exit code when the lock is held by someone else (anything else is a real failure). */
+const HELD = 75;
+
 export async function lockHost(t: Transport, path: string, what: string, waitS = 0): Promise<HostLock> {
-  const cmd = t.spawn(['flock', '-w', String(waitS), path, 'sh', '-c', 'echo locked; exec cat > /dev/null']);
-  const locked = await new Promise<boolean>((resolve) => {
-    cmd.stdout.once('data', () => resolve(true));
-    cmd.done.then(() => resolve(false), () => resolve(false));
+  const cmd = t.spawn(['flock', '-E', String(HELD), '-w', String(waitS), path, 'sh', '-c', 'echo locked; exec cat > /dev/null']);
+  const outcome = await new Promise<{ locked: boolean; exitCode?: number; stderr?: string }>((resolve) => {
+    cmd.stdout.once('data', () => resolve({ locked: true }));
+    cmd.done.then((r) => resolve({ locked: false, exitCode: r.exitCode }),
+      (e: unknown) => resolve({ locked: false, ...(isMigrateError(e) ? { exitCode: e.exitCode, stderr: e.stderr } : { stderr: String(e) }) }));
   });
-  if (!locked) {
+  if (!outcome.locked) {
     cmd.kill();
-    throw new MigrateError('LOCKED', `${what} is locked by another migrate run`, {
+    if (outcome.exitCode === HELD) {
+      throw new MigrateError('LOCKED', `${what} is locked by another migrate run`, {
+        host: t.name,
+        hint: `wait for the other run to finish (lock: ${path}); a lock dies with the process that holds it`,
+      });
+    }
+    throw new MigrateError('PREFLIGHT', `cannot take the lock ${path} for ${what}`, {
       host: t.name,
-      hint: `wait for the other run to finish (lock: ${path}); a lock dies with the process that holds it`,
+      stderr: outcome.stderr,
+      hint: `check that ${path.slice(0, path.lastIndexOf('/')) || '/'} exists and is writable there`,
     });
   }
   cmd.stdout.resume();
