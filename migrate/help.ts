@@ -33,7 +33,9 @@ CRIU directly (it must run in its own PID namespace or have its PIDs free on the
                    which and why). cold: stop and copy; postcopy: only the non-memory state
                    moves while frozen, the memory follows from the source after the restore;
                    precopy (--pid, kernels with soft-dirty tracking): memory moves in rounds
-                   of CRIU pre-dumps while it runs, the freeze carries only the last dirty pages
+                   of CRIU pre-dumps while it runs, the freeze carries only the last dirty pages;
+                   hybrid (--pid, soft-dirty and userfaultfd): pre-copy rounds, then a post-copy
+                   freeze that carries no memory at all
   --downtime-target MS
                    precopy: freeze once the predicted final freeze is this short (default 300);
                    rounds also stop when one writes ≤ 64 pages, when one shrinks by < 10 %,

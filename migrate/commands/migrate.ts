@@ -42,18 +42,18 @@ function parse(argv: string[]) {
     }
   }
   if (!values.to) throw new MigrateError('BAD_INPUT', 'no target host', { hint: 'add --to ssh://root@HOST' });
-  const strategy = (values.strategy ?? 'auto') as 'auto' | 'cold' | 'postcopy' | 'precopy';
-  if (!['auto', 'cold', 'postcopy', 'precopy'].includes(strategy)) {
-    throw new MigrateError('BAD_INPUT', `strategy "${values.strategy}" is not implemented yet`, { hint: 'use --strategy auto (the default), cold, postcopy or precopy' });
+  const strategy = (values.strategy ?? 'auto') as 'auto' | 'cold' | 'postcopy' | 'precopy' | 'hybrid';
+  if (!['auto', 'cold', 'postcopy', 'precopy', 'hybrid'].includes(strategy)) {
+    throw new MigrateError('BAD_INPUT', `strategy "${values.strategy}" is not implemented yet`, { hint: 'use --strategy auto (the default), cold, postcopy, precopy or hybrid' });
   }
-  if (strategy === 'precopy' && pid === undefined) {
-    throw new MigrateError('BAD_INPUT', 'pre-copy of Docker containers is not implemented yet (process trees only: --pid)', { hint: 'use --strategy cold or postcopy for containers' });
+  if ((strategy === 'precopy' || strategy === 'hybrid') && pid === undefined) {
+    throw new MigrateError('BAD_INPUT', `${strategy === 'hybrid' ? 'hybrid migration' : 'pre-copy'} of Docker containers is not implemented yet (process trees only: --pid)`, { hint: 'use --strategy cold or postcopy for containers' });
   }
   const precopy: Partial<StopPolicy> = {};
   for (const [flag, key, min] of [['downtime-target', 'downtimeTargetMs', 0], ['max-rounds', 'maxRounds', 1]] as const) {
     const v = values[flag];
     if (v === undefined) continue;
-    if (strategy !== 'precopy' && strategy !== 'auto') throw new MigrateError('BAD_INPUT', `--${flag} applies to pre-copy only (--strategy precopy or auto)`);
+    if (strategy !== 'precopy' && strategy !== 'hybrid' && strategy !== 'auto') throw new MigrateError('BAD_INPUT', `--${flag} applies to pre-copy only (--strategy precopy or auto)`);
     const x = Number(v);
     if (!Number.isInteger(x) || x < min) throw new MigrateError('BAD_INPUT', `Expected --${flag} to be an integer ≥ ${min}, got \`${v}\``);
     precopy[key] = x;

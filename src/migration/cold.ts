@@ -63,9 +63,10 @@ export interface MigrationOptions {
   /**
    * auto (default): chosen from the hosts and the workload (strategy.ts); cold: stop and copy;
    * postcopy: memory follows after the restore; precopy (process trees, kernels with
-   * soft-dirty): memory moves in rounds while it runs, the freeze carries the rest.
+   * soft-dirty): memory moves in rounds while it runs, the freeze carries the rest; hybrid:
+   * pre-copy rounds, then a post-copy freeze without any memory.
    */
-  strategy?: 'auto' | 'cold' | 'postcopy' | 'precopy';
+  strategy?: 'auto' | 'cold' | 'postcopy' | 'precopy' | 'hybrid';
   /** Pre-copy's stop policy (defaults: precopy-policy.ts DEFAULT_POLICY). */
   precopy?: Partial<StopPolicy>;
   /** Run every preflight check, freeze nothing. */

@@ -32,8 +32,8 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   const report = emptyReport('docker', o.container, o.pages ?? 'page-server');
 
   emit({ kind: 'step', step: 'preflight', host: source.name });
-  if (o.strategy === 'precopy') {
-    throw new MigrateError('BAD_INPUT', 'pre-copy of Docker containers is not implemented yet (process trees only: --pid)', {
+  if (o.strategy === 'precopy' || o.strategy === 'hybrid') {
+    throw new MigrateError('BAD_INPUT', `${o.strategy === 'hybrid' ? 'hybrid migration (pre-copy, then post-copy)' : 'pre-copy'} of Docker containers is not implemented yet (process trees only: --pid)`, {
       hint: 'use --strategy cold or --strategy postcopy for containers',
     });
   }

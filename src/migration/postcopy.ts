@@ -32,7 +32,7 @@ const END_WAIT_MS = 10_000;
 export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promise<MigrationReport> {
   const { source, target, workload, report, emit } = o;
   if (!workload.checkpointLazy) throw new MigrateError('BAD_INPUT', `post-copy is not implemented for ${workload.kind} workloads yet`, { hint: 'use --strategy cold' });
-  report.strategy = 'postcopy';
+  report.strategy = o.preCopy ? 'hybrid' : 'postcopy';
   const phases = report.phases_ms;
   const step = (s: string, host = source, detail?: string) => emit({ kind: 'step', step: s, host: host.name, detail });
   let t = Date.now();
@@ -43,12 +43,20 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
   const cleanup = () => Promise.all([source, target].map((h) => h.exec(['rm', '-rf', src.root], { allowFailure: true })));
 
   step('create', target, workload.label);
+  let parent: string | undefined;
   try {
     await workload.prepareTarget();
     await Promise.all([makeDirs(source, src), makeDirs(target, dst)]);
     throwIfAborted(o.signal);
     await copyFilesBeforeFreeze(o); // timed on its own
     phases.create = lap() - (phases.filesystem_before_freeze ?? 0);
+    if (o.preCopy) {
+      // Hybrid: pre-copy rounds first; the lazy dump then leaves only what they did not carry.
+      step('precopy', source, 'pre-dumping memory while it runs');
+      parent = await o.preCopy(src, dst);
+      phases.precopy = lap();
+      if (parent) await target.exec(['ln', '-sfn', parent, `${dst.images}/parent`]);
+    }
     throwIfAborted(o.signal);
   } catch (e) {
     // Nothing is frozen yet: undo what was prepared.
@@ -61,7 +69,7 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
   const frozenAt = Date.now();
   let dump: PageServer;
   try {
-    dump = await workload.checkpointLazy(src);
+    dump = await workload.checkpointLazy(src, parent);
   } catch (e) {
     await workload.removeFromTarget();
     await cleanup();

@@ -37,7 +37,6 @@ export function preCopyRounds(o: ColdOptions, policy: StopPolicy = DEFAULT_POLIC
   return async (src, dst) => {
     const { source, target, workload, report } = o;
     if (!workload.preDump) throw new MigrateError('BAD_INPUT', `pre-copy is not implemented for ${workload.kind} workloads`, { hint: 'use --strategy cold or postcopy' });
-    report.strategy = 'precopy';
     const pre: PrecopyReport = {
       rounds: [],
       stop: { reason: '', why: '', predicted_freeze_ms: null },

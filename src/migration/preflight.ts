@@ -100,7 +100,7 @@ export async function residentBytes(source: Transport, ref: string): Promise<num
  */
 export async function pickStrategy(source: Transport, target: Transport, requested: Strategy | 'auto',
   kind: 'docker' | 'process-tree', residentBytes: number): Promise<StrategyChoice> {
-  if (requested === 'precopy') await requirePrecopy(source, target);
+  if (requested === 'precopy' || requested === 'hybrid') await requirePrecopy(source, target);
   if (requested !== 'auto') return { strategy: requested, reason: `asked for (--strategy ${requested})` };
   const need = factsNeeded(kind, residentBytes);
   const [sourceSoftDirty, targetUffd] = await Promise.all([
@@ -116,7 +116,7 @@ export async function pickStrategy(source: Transport, target: Transport, request
  */
 export async function chooseRestore(target: Transport, o: { strategy?: string; restore?: RestoreMode }): Promise<RestoreMode> {
   // Post-copy restores lazily by nature: the target needs userfaultfd either way.
-  const wanted = o.strategy === 'postcopy' ? 'lazy' : o.restore;
+  const wanted = o.strategy === 'postcopy' || o.strategy === 'hybrid' ? 'lazy' : o.restore;
   if (wanted === 'eager') return 'eager';
   const ok = await hasFeature(target, 'uffd-noncoop');
   if (ok) return 'lazy';

@@ -10,7 +10,7 @@ export interface MigrationReport {
   outcome: 'migrated' | 'rolled-back' | 'dry-run' | 'failed';
   /** Where the workload runs after this run. `none` only when even the rollback failed. */
   runs_on: 'source' | 'target' | 'none';
-  strategy: 'cold' | 'postcopy' | 'precopy';
+  strategy: 'cold' | 'postcopy' | 'precopy' | 'hybrid';
   /** Why this strategy: asked for, or what `auto` weighed. */
   strategy_reason?: string;
   /** How memory pages travelled: straight into a page server on the target during the dump, or streamed after it. */

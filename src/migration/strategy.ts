@@ -12,7 +12,7 @@
  * 4. Otherwise cold.
  */
 
-export type Strategy = 'cold' | 'postcopy' | 'precopy';
+export type Strategy = 'cold' | 'postcopy' | 'precopy' | 'hybrid';
 
 /**
  * Where memory starts to dominate a cold freeze: about one second of copying on the lab's link

@@ -36,8 +36,8 @@ export class TreeWorkload implements Workload {
     await dump(this.source, { pid: this.tree.pids[0]!, imagesDir, preDump: true, trackMem: true, prevImagesDir: parent });
   }
 
-  checkpointLazy(dirs: Dirs): Promise<PageServer> {
-    return startLazyDump(this.source, this.tree.pids[0]!, { imagesDir: dirs.images, workDir: dirs.work });
+  checkpointLazy(dirs: Dirs, parent?: string): Promise<PageServer> {
+    return startLazyDump(this.source, this.tree.pids[0]!, { imagesDir: dirs.images, workDir: dirs.work }, parent);
   }
 
   async restoreOnTarget(dirs: Dirs, lazy: boolean): Promise<string> {

@@ -59,13 +59,13 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
       return report;
     }
     throwIfAborted(o.signal);
-    const run = strategy === 'postcopy' ? migratePostcopy : migrateCold;
+    const run = strategy === 'postcopy' || strategy === 'hybrid' ? migratePostcopy : migrateCold;
     const cold = {
       source, target, report, workRoot, emit,
       workload: new TreeWorkload(source, target, tree, start),
       pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
     };
-    const preCopy = strategy === 'precopy' ? preCopyRounds(cold, { ...DEFAULT_POLICY, ...o.precopy }) : undefined;
+    const preCopy = strategy === 'precopy' || strategy === 'hybrid' ? preCopyRounds(cold, { ...DEFAULT_POLICY, ...o.precopy }) : undefined;
     return await run({ ...cold, preCopy }, `pid-${o.pid}-${start}`);
   } finally {
     await lock.release();

@@ -47,7 +47,7 @@ export interface Workload {
    * Post-copy (where supported): freezes and dumps everything but the memory into `dirs`, then
    * serves the memory from a page server on the source until the target has all of it.
    */
-  checkpointLazy?(dirs: Dirs): Promise<PageServer>;
+  checkpointLazy?(dirs: Dirs, parent?: string): Promise<PageServer>;
   /**
    * Restores from `dirs` on the target and confirms it runs; returns its name there. `lazy`: a
    * lazy-pages daemon (already listening in dirs.work) fills the memory after it resumed.

@@ -45,7 +45,8 @@ test('usage errors of migrate itself: both a container and --pid, container-only
   for (const [argv, message] of [
     [['web1', '--pid', '42', '--to', 'ssh://h'], /either a container or --pid/],
     [['--pid', '42', '--keep-source', '--to', 'ssh://h'], /--keep-source applies to containers/],
-    [['web1', '--to', 'ssh://h', '--strategy', 'hybrid'], /strategy "hybrid" is not implemented yet/],
+    [['web1', '--to', 'ssh://h', '--strategy', 'warp'], /strategy "warp" is not implemented yet/],
+    [['web1', '--to', 'ssh://h', '--strategy', 'hybrid'], /hybrid migration of Docker containers is not implemented yet/],
     [['web1', '--to', 'ssh://h', '--strategy', 'precopy'], /pre-copy of Docker containers is not implemented yet/],
     [['--pid', '42', '--to', 'ssh://h', '--strategy', 'cold', '--downtime-target', '100'], /--downtime-target applies to pre-copy only/],
     [['--pid', '42', '--to', 'ssh://h', '--max-rounds', '0'], /--max-rounds to be an integer ≥ 1/],

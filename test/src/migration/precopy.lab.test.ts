@@ -83,3 +83,33 @@ test.serial('pre-copy in the soft-dirty guest: a process tree moves A → B afte
     await ga.exec(['rm', '-rf', dir]);
   }
 });
+
+test.serial('hybrid in the soft-dirty guest: pre-copy rounds, then a freeze without memory; the rest arrives by post-copy; counter and memory intact', async (t) => {
+  const g = ensureGuest();
+  const ga = new SshTransport(g.a, guestSshOpts(g));
+  const gb = new SshTransport(g.b, guestSshOpts(g));
+  t.teardown(() => Promise.all([ga.close(), gb.close()]));
+  const dir = await tempDir(ga, '/var/tmp/migrate-precopy');
+  const w = await startTree(ga, '/usr/local/bin/memload', ['--mib', '16', '--dirty', '0.1', '--tick-ms', '20'], dir);
+  const output = async () => (await readFileVia(ga, w.out)).toString('utf8');
+  let restored = 0;
+  try {
+    await sleep(500);
+    const report = await migrateProcessTree({ pid: w.pid, source: ga, target: gb, strategy: 'hybrid', precopy: { downtimeTargetMs: 0, fewPages: 0, maxRounds: 2 } });
+    t.is(report.outcome, 'migrated', JSON.stringify(report.error));
+    t.is(report.strategy, 'hybrid');
+    t.is(report.precopy!.rounds.length, 2);
+    t.true(report.postcopy_ms! >= 0, 'a post-copy window followed');
+    const lp = report.lazy_pages!;
+    t.true(lp.total > 0 && lp.total < report.precopy!.rounds[0]!.pages_written, `post-copy carried only what the rounds did not: ${JSON.stringify(lp)}`);
+    restored = Number(/^pid (\d+)$/.exec(report.workload.target ?? '')?.[1]);
+    await sleep(500);
+    t.true(continuous(await ticks(ga, w.out)), 'counter continues without gap or repeat');
+    await askChecksum(() => gb.exec(['kill', '-USR1', String(restored)]), output);
+    t.log(`rounds ${JSON.stringify(report.precopy!.rounds.map((r) => r.pages_written))}; lazy ${JSON.stringify(lp)}; freeze ${report.freeze_ms} ms ${JSON.stringify(report.phases_ms)}`);
+  } finally {
+    if (restored) await gb.exec(['kill', '-KILL', String(restored)], { allowFailure: true });
+    await ga.exec(['kill', '-KILL', String(w.pid)], { allowFailure: true });
+    await ga.exec(['rm', '-rf', dir]);
+  }
+});
