@@ -7,7 +7,7 @@
  * The controller's freeze and the workload's own view are reported side by side, with their
  * difference per run; disagreements are listed, not smoothed.
  *
- * Run: npm run bench [-- --quick | --sizes 64,256 --dirty 0,10 --runs 3 --kinds docker,tree --rows baseline,cold,postcopy --no-pipeline --out DIR]
+ * Run: npm run bench [-- --quick | --sizes 64,256 --dirty 0,10 --baseline-dirty 0|all --runs 3 --kinds docker,tree --rows baseline,cold,postcopy --no-pipeline --out DIR]
  * Needs the lab (bash lab/lab.sh up), and the lab to itself (other lab users would skew it).
  * Writes bench/results/matrix.{json,md,svg} and, unless --no-pipeline, pipeline.{json,md}
  * (bench/pipeline.ts). Exit code 1 when any run failed or did not verify.
@@ -31,14 +31,14 @@ import { pipelineBench, verdict } from './lib/pipeline-bench.js';
 /**
  * The full matrix's defaults must fit in 45 minutes on this 2-vCPU lab (lib/estimate.ts). All
  * three sizes at three runs each cost ~6 minutes per dirty rate, most of it the baseline at
- * 1 GiB (~97 s a run): 0, 10 and 50 MiB/s would take ~54 minutes, so the default keeps the two
- * ends, 0 and 50 (~37 minutes); `--dirty 0,10,50` runs all three. --quick is a smoke check of
- * every row in a few minutes.
+ * 1 GiB (~97 s a run). The baseline is stop-and-copy, so its freeze does not depend on the dirty
+ * rate: it runs at 0 MiB/s only (`--baseline-dirty`), and all three rates fit. --quick is a
+ * smoke check of every row in a few minutes.
  */
-const FULL = { sizes: [64, 256, 1024], dirty: [0, 50], runs: 3 };
+const FULL = { sizes: [64, 256, 1024], dirty: [0, 10, 50], baselineDirty: [0] as number[] | undefined, runs: 3 };
 /** The budget the full default must fit (issue #6). */
 const BUDGET_S = 45 * 60;
-const QUICK = { sizes: [64], dirty: [0, 10], runs: 1 };
+const QUICK = { sizes: [64], dirty: [0, 10], baselineDirty: undefined as number[] | undefined, runs: 1 };
 const KINDS: Kind[] = ['docker', 'tree'];
 const PIPELINE_MIB = 256;
 
@@ -56,12 +56,15 @@ function options(argv: string[]): Options {
     options: {
       quick: { type: 'boolean' }, sizes: { type: 'string' }, dirty: { type: 'string' }, runs: { type: 'string' },
       kinds: { type: 'string' }, rows: { type: 'string' }, 'no-pipeline': { type: 'boolean' }, out: { type: 'string' },
+      'baseline-dirty': { type: 'string' },
     },
   });
   const quick = values.quick ?? false;
   const d = quick ? QUICK : FULL;
   const sizes = list(values.sizes, 'sizes') ?? d.sizes;
   const dirty = list(values.dirty, 'dirty') ?? d.dirty;
+  const baselineDirty = values['baseline-dirty'] === 'all' ? undefined : list(values['baseline-dirty'], 'baseline-dirty') ?? d.baselineDirty;
+  if (baselineDirty && !baselineDirty.some((x) => dirty.includes(x))) fail(`--baseline-dirty ${baselineDirty.join(',')} names no rate of --dirty ${dirty.join(',')}`);
   const runs = Number(values.runs ?? d.runs);
   const kinds = (values.kinds?.split(',') ?? KINDS) as Kind[];
   const rowIds = values.rows?.split(',') as RowId[] | undefined;
@@ -69,7 +72,7 @@ function options(argv: string[]): Options {
   if (!Number.isInteger(runs) || runs < 1) fail(`--runs wants a positive integer, got ${values.runs}`);
   if (!kinds.every((k) => KINDS.includes(k))) fail(`--kinds wants ${KINDS.join(',')}, got ${values.kinds}`);
   if (rowIds && !rowIds.every((r) => ROWS.some((x) => x.id === r))) fail(`--rows wants some of ${[...new Set(ROWS.map((r) => r.id))].join(',')}, got ${values.rows}`);
-  return { quick, sizes, dirty, runs, kinds, rowIds, pipeline: !values['no-pipeline'], outDir: values.out ?? join(ROOT, 'bench/results'), argv };
+  return { quick, sizes, dirty, baselineDirty: baselineDirty?.filter((x) => dirty.includes(x)), runs, kinds, rowIds, pipeline: !values['no-pipeline'], outDir: values.out ?? join(ROOT, 'bench/results'), argv };
 }
 
 /** The rows this run measures, and those that cannot run between these hosts (with why). */
@@ -91,7 +94,10 @@ function schedule(o: Options, rows: Row[]): Array<{ row: Row; c: Case; run: numb
     for (const dirty of o.dirty) {
       for (let run = 1; run <= o.runs; run++) {
         for (const kind of o.kinds) {
-          for (const row of rows.filter((r) => r.kind === kind)) out.push({ row, c: { kind, mib, dirty }, run });
+          for (const row of rows.filter((r) => r.kind === kind)) {
+            if (row.id === 'baseline' && o.baselineDirty && !o.baselineDirty.includes(dirty)) continue;
+            out.push({ row, c: { kind, mib, dirty }, run });
+          }
         }
       }
     }
@@ -143,7 +149,7 @@ async function main(): Promise<void> {
     }
 
     const meta: MatrixMeta = {
-      command, ...facts, quick: o.quick, plan: { kinds: o.kinds, sizes: o.sizes, dirty: o.dirty, runs: o.runs, quick: o.quick, pipeline: o.pipeline }, rows: planned,
+      command, ...facts, quick: o.quick, plan: { kinds: o.kinds, sizes: o.sizes, dirty: o.dirty, baselineDirty: o.baselineDirty, runs: o.runs, quick: o.quick, pipeline: o.pipeline }, rows: planned,
       estimatedSeconds: Math.round(estimatedSeconds), ...(pipelineVerdict ? { pipelineVerdict } : {}), ...(pipelineError ? { pipelineError } : {}), tookSeconds: Math.round(elapsedS()), loadavgBefore, loadavgAfter: loadavg(),
       workload: 'memload --mib N [--dirty D] --tick-ms 1 --seed <run> (docker run -d --security-opt seccomp=unconfined IMAGE …, or unshare --pid --fork setsid build/memload …)',
     };

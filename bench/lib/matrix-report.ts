@@ -17,7 +17,11 @@ import { median, spreadOf, type Spread } from './stats.js';
  */
 export const DISAGREE_MS = 5;
 
-export interface Plan { kinds: Kind[]; sizes: number[]; dirty: number[]; runs: number; quick: boolean; pipeline: boolean }
+export interface Plan {
+  kinds: Kind[]; sizes: number[]; dirty: number[]; runs: number; quick: boolean; pipeline: boolean;
+  /** Dirty rates at which the Docker baseline runs (all when absent); other rates compare with the lowest of these. */
+  baselineDirty?: number[];
+}
 
 export interface PlannedRow { id: RowId; kind: Kind; name: string; notMeasured?: string }
 
@@ -60,7 +64,10 @@ export function summarize(records: RunRecord[], plan: Plan, rows: PlannedRow[]):
       const runsOf = (kind: Kind, row: RowId) => records.filter((r) => r.kind === kind && r.sizeMib === mib && r.dirtyMibS === dirty && r.row === row);
       // Figures come from verified runs only: a move whose ticks did not go on is a bug, not a data point (it is listed).
       const figures = (rs: RunRecord[]) => rs.filter(verified);
-      const base = figures(runsOf('docker', 'baseline'));
+      // The baseline is stop-and-copy: its freeze does not depend on the dirty rate (the memory only
+      // changes while the container runs). Where it was not run at this rate, the lowest measured rate stands in.
+      const baseDirty = plan.baselineDirty && !plan.baselineDirty.includes(dirty) ? Math.min(...plan.baselineDirty) : dirty;
+      const base = figures(records.filter((r) => r.kind === 'docker' && r.sizeMib === mib && r.dirtyMibS === baseDirty && r.row === 'baseline'));
       const baseFreeze = base.length ? median(nums(base, (r) => r.freeze_ms)) : undefined;
       const baseView = base.length ? median(nums(base, (r) => r.view?.maxGapMs)) : undefined;
       for (const kind of plan.kinds) {
@@ -160,7 +167,8 @@ function howMeasured(m: MatrixMeta): string {
     '- **Total**: wall clock of the whole migrate call (preflight to the end of post-copy or lazy fill, and removing the source copy); for the baseline, from `docker create` on B to running there.',
     '- **Wire**: the report\'s `bytes.wire` (compressed stream plus page-server pages as sent into SSH); for the baseline, the bytes `tar | zstd -1` produced (counted after the run on the same checkpoint).',
     '- **Post-copy window**: the report\'s `postcopy_ms` (restore until the last page arrived from A). **Lazy fill**: `phases_ms.fill` (cold with lazy restore: after the freeze until the last page was in place on B).',
-    '- **Median vs Docker baseline**: the row\'s median freeze / the Docker baseline\'s median freeze at the same size and dirty rate, measured in this same run. Tree rows are compared with the Docker baseline too: there is no Docker workflow for a bare process tree, so their ratio is against moving the same memload as a container.',
+    '- **Median vs Docker baseline**: the row\'s median freeze / the Docker baseline\'s median freeze at the same size and dirty rate, measured in this same run. Tree rows are compared with the Docker baseline too: there is no Docker workflow for a bare process tree, so their ratio is against moving the same memload as a container.'
+      + (m.plan.baselineDirty ? ` The baseline ran at dirty rate${m.plan.baselineDirty.length > 1 ? 's' : ''} ${m.plan.baselineDirty.join(', ')} MiB/s only (it is stop-and-copy: its freeze does not depend on how fast the memory changed before it); other rates are compared with the baseline at ${Math.min(...m.plan.baselineDirty)} MiB/s.` : ''),
   ].join('\n');
 }
 

@@ -37,6 +37,8 @@ export interface DumpOptions extends CommonOptions {
   lazyPages?: boolean;
   /** Send pages to a CRIU page server instead of writing them. */
   pageServer?: { address: string; port: number };
+  /** Called right before criu is started (the freeze begins soon after). */
+  onStart?: () => void;
 }
 
 export interface RestoreOptions extends CommonOptions {
@@ -102,6 +104,7 @@ async function runCriu(t: Transport, args: string[], o: CommonOptions, log: stri
 export async function dump(t: Transport, o: DumpOptions): Promise<void> {
   // Images hold the workload's whole memory: private to root from the first byte.
   await t.exec(['mkdir', '-p', '-m', '0700', o.imagesDir, ...(o.workDir ? [o.workDir] : [])]);
+  o.onStart?.();
   await runCriu(t, dumpArgs(o), o, o.preDump ? 'pre-dump.log' : 'dump.log');
 }
 

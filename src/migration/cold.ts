@@ -24,7 +24,7 @@ import { isPageImage, sendImages, verifyPageImages, type SendOptions } from '../
 import { recordFilesystem, type MigrationReport, type PageTransport, type RestoreMode } from './report.js';
 import { SourceGuard } from './source-guard.js';
 import type { StopPolicy } from './precopy-policy.js';
-import { dirsUnder, type Dirs, type Workload } from './workload.js';
+import { FreezeClock, dirsUnder, type Dirs, type Workload } from './workload.js';
 
 export interface ColdOptions {
   source: Transport;
@@ -178,7 +178,7 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
   };
   const cleanupSource = () => source.exec(['rm', '-rf', src.root], { allowFailure: true });
 
-  let frozenAt = 0;
+  const clock = new FreezeClock();
   let parent: string | undefined;
   let pagePath: PagePath | undefined;
   let lazy: CriuService | undefined;
@@ -201,17 +201,17 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
     throwIfAborted(o.signal);
 
     step('checkpoint', source, o.pages === 'page-server' ? `pages go straight to ${target.name}` : undefined);
-    frozenAt = Date.now();
+    clock.enter();
     await o.faults?.afterFreeze?.();
-    await workload.checkpoint(src, pagePath?.endpoint, parent);
+    await workload.checkpoint(src, { pageServer: pagePath?.endpoint, parent, stopping: clock.stopping });
   } catch (err) {
     // Nothing was frozen, or the dump failed and CRIU resumed the tree: undo what was prepared.
     // The page server's own failure (full disk, broken link) explains a failed dump best.
-    const pageErrors = (await pagePath?.abort(frozenAt !== 0)) ?? [];
-    const e = frozenAt === 0 ? err : pageErrors.find((x) => isMigrateError(x, 'CRIU_FAILED')) ?? pageErrors[0] ?? err;
+    const pageErrors = (await pagePath?.abort(clock.entered)) ?? [];
+    const e = !clock.entered ? err : pageErrors.find((x) => isMigrateError(x, 'CRIU_FAILED')) ?? pageErrors[0] ?? err;
     await cleanupTarget();
     await cleanupSource();
-    if (frozenAt === 0) throw e;
+    if (!clock.entered) throw e;
     report.error = errorJson(e);
     // A dump that failed late may have left the processes stopped (leave-stopped): continue them.
     if (!(await workload.runsOnSource().catch(() => false))) await workload.resumeOnSource().catch(() => {});
@@ -221,7 +221,7 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
         host: source.name, stderr: e instanceof Error ? e.message : String(e), hint: workload.resumeHint(), runsOn: 'none', cause: e,
       });
     }
-    report.freeze_ms = Date.now() - frozenAt;
+    report.freeze_ms = clock.untilNowMs();
     report.outcome = 'rolled-back';
     report.runs_on = 'source';
     return report;
@@ -254,8 +254,8 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
     await o.faults?.beforeRestore?.();
     if (o.restore === 'lazy') lazy = await startLazyPages(target, { imagesDir: dst.images, workDir: dst.work });
     await guard.disarm(); // from here on only the target may run it
-    report.workload.target = await workload.restoreOnTarget(dst, lazy !== undefined);
-    report.freeze_ms = Date.now() - frozenAt;
+    report.workload.target = await workload.restoreOnTarget(dst, lazy !== undefined, clock.resumed);
+    report.freeze_ms = clock.frozenMs();
     phases.restore = lap();
     if (lazy) {
       // It runs; the source copy stays (stopped) until every page is in place on the target.
@@ -272,7 +272,7 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
     lazy?.kill();
     await pagePath?.abort(false);
     await files.catch(() => {}); // let a copy in flight end before the target is cleared
-    return await rollBack(o, cleanupTarget, cleanupSource, frozenAt, e);
+    return await rollBack(o, cleanupTarget, cleanupSource, clock, e);
   }
 
   report.outcome = 'migrated';
@@ -307,7 +307,7 @@ export async function lazyPagesOf(target: Transport, workDir: string): Promise<M
 }
 
 async function rollBack(o: ColdOptions, cleanupTarget: () => Promise<void>, cleanupSource: () => Promise<unknown>,
-  frozenAt: number, cause: unknown): Promise<MigrationReport> {
+  clock: FreezeClock, cause: unknown): Promise<MigrationReport> {
   const { source, workload, report } = o;
   o.emit({ kind: 'step', step: 'rollback', host: source.name, detail: `resuming the stopped ${workload.label}` });
   await cleanupTarget().catch(() => {}); // the target may be the thing that broke
@@ -321,7 +321,7 @@ async function rollBack(o: ColdOptions, cleanupTarget: () => Promise<void>, clea
       host: source.name, hint: workload.resumeHint(), runsOn: 'none', cause: e,
     });
   }
-  report.freeze_ms = Date.now() - frozenAt;
+  report.freeze_ms = clock.untilNowMs();
   report.outcome = 'rolled-back';
   report.runs_on = 'source';
   await cleanupSource();

@@ -20,9 +20,8 @@ import type { PageServer } from '../criu/services.js';
 import { withRuncConf } from '../docker/runc-conf.js';
 import { MigrateError } from '../errors.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
-import type { Endpoint } from '../transfer/page-relay.js';
 import { isStaleTwin } from './preflight.js';
-import type { Dirs, Workload } from './workload.js';
+import type { CheckpointOptions, Dirs, Workload } from './workload.js';
 
 /** How long a lazy `docker checkpoint create` may take to dump everything but the memory. */
 const LAZY_READY_MS = 60_000;
@@ -86,11 +85,13 @@ export class DockerWorkload implements Workload {
     return this.files.whileFrozen();
   }
 
-  async checkpoint(dirs: Dirs, pageServer?: Endpoint): Promise<void> {
+  async checkpoint(dirs: Dirs, { pageServer, stopping }: CheckpointOptions = {}): Promise<void> {
     const extra = ['leave-stopped', ...(pageServer ? ['page-server', `address ${pageServer.host}`, `port ${pageServer.port}`] : [])];
     try {
-      await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () =>
-        this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT]));
+      await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () => {
+        stopping?.();
+        return this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT]);
+      });
     } catch (e) {
       // Docker names a log in containerd's directory; with our work-dir CRIU wrote it here.
       const lines = await logErrors(this.source, posix.join(dirs.work, 'dump.log'));
@@ -107,14 +108,14 @@ export class DockerWorkload implements Workload {
    * descriptors.json only when the command returns, so it is built here as runc builds it: the
    * targets of the container init's fds 0-2.
    */
-  async checkpointLazy(dirs: Dirs): Promise<PageServer> {
+  async checkpointLazy(dirs: Dirs, { stopping }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
     const port = 20000 + Math.floor(Math.random() * 30000);
-    const init = Number((await this.source.exec(['docker', 'inspect', '--format', '{{.State.Pid}}', this.c.id])).stdout.trim());
-    const fds = await this.source.exec(['sh', '-c', 'for f in 0 1 2; do readlink /proc/"$1"/fd/$f; done', 'fds', String(init)]);
-    this.descriptors = JSON.stringify(fds.stdout.trim().split('\n'));
+    await this.prepareDescriptors();
     const extra = ['lazy-pages', 'leave-stopped', 'address 127.0.0.1', `port ${port}`];
-    const done = withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () =>
-      this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT])).then(() => undefined);
+    const done = withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () => {
+      stopping?.();
+      return this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT]);
+    }).then(() => undefined);
     done.catch(() => {});
     const listening = ['sh', '-c', 'grep -qi ":$(printf %04X "$1") 00000000:0000 0A" /proc/net/tcp', 'listening', String(port)];
     let failed: unknown;
@@ -128,7 +129,15 @@ export class DockerWorkload implements Workload {
     return { port, done, kill: () => {} };
   }
 
-  async restoreOnTarget(dirs: Dirs, lazy: boolean): Promise<string> {
+  /** runc's descriptors.json as runc builds it: the targets of the container init's fds 0-2 (they do not change while it runs). */
+  async prepareDescriptors(): Promise<void> {
+    if (this.descriptors) return;
+    const init = Number((await this.source.exec(['docker', 'inspect', '--format', '{{.State.Pid}}', this.c.id])).stdout.trim());
+    const fds = await this.source.exec(['sh', '-c', 'for f in 0 1 2; do readlink /proc/"$1"/fd/$f; done', 'fds', String(init)]);
+    this.descriptors = JSON.stringify(fds.stdout.trim().split('\n'));
+  }
+
+  async restoreOnTarget(dirs: Dirs, lazy: boolean, resumed?: () => void): Promise<string> {
     const id = this.targetId!;
     // runc needs descriptors.json (the container's stdio), which Docker keeps in its own
     // checkpoint directory, not in CRIU's images dir.
@@ -136,6 +145,7 @@ export class DockerWorkload implements Workload {
     await writeFileVia(this.target, posix.join(this.targetCheckpoint!, 'descriptors.json'), descriptors);
     await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: lazy ? ['lazy-pages'] : [] }, () =>
       this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id]));
+    resumed?.();
     if (!(await isRunning(this.target, id))) {
       throw new MigrateError('RESTORE_FAILED', `container ${this.name} is not running after restore`, { host: this.target.name, hint: 'see docker logs there' });
     }

@@ -24,7 +24,7 @@ import { relayEndpointOn, startPageRelay, type PageRelay } from '../transfer/pag
 import { sendImages } from '../transfer/send-images.js';
 import { copyFilesBeforeFreeze, copyFilesWhileFrozen, lazyPagesOf, makeDirs, removeStaleDirs, type ColdOptions } from './cold.js';
 import type { MigrationReport } from './report.js';
-import { dirsUnder } from './workload.js';
+import { FreezeClock, dirsUnder } from './workload.js';
 
 /** How long the source's CRIU gets to finish after its page stream was dropped. */
 const END_WAIT_MS = 10_000;
@@ -66,10 +66,11 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
   }
 
   step('checkpoint', source, 'everything but memory; memory stays on the source and is served from there');
-  const frozenAt = Date.now();
+  const clock = new FreezeClock();
+  clock.enter();
   let dump: PageServer;
   try {
-    dump = await workload.checkpointLazy(src, parent);
+    dump = await workload.checkpointLazy(src, { parent, stopping: clock.stopping });
   } catch (e) {
     await workload.removeFromTarget();
     await cleanup();
@@ -83,7 +84,7 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
       });
     }
     report.outcome = 'rolled-back';
-    report.freeze_ms = Date.now() - frozenAt;
+    report.freeze_ms = clock.untilNowMs();
     return report;
   }
   phases.checkpoint = lap();
@@ -109,8 +110,8 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
     const reach = await relayEndpointOn(target, relay); // the target's daemon fetches the pages
     closers.push(reach.close);
     lazy = await startRemoteLazyPages(target, { imagesDir: dst.images, workDir: dst.work }, reach.endpoint);
-    report.workload.target = await workload.restoreOnTarget(dst, true);
-    report.freeze_ms = Date.now() - frozenAt;
+    report.workload.target = await workload.restoreOnTarget(dst, true, clock.resumed);
+    report.freeze_ms = clock.frozenMs();
     phases.restore = lap();
 
     step('postcopy', target, 'pulling the memory from the source');
@@ -139,7 +140,7 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
     }
     report.outcome = 'rolled-back';
     report.runs_on = 'source';
-    report.freeze_ms = Date.now() - frozenAt;
+    report.freeze_ms = clock.untilNowMs();
     return report;
   } finally {
     await Promise.allSettled(closers.map((c) => c()));

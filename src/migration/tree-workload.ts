@@ -10,8 +10,7 @@ import { dump, restore } from '../criu/run.js';
 import { startLazyDump, type PageServer } from '../criu/services.js';
 import { MigrateError } from '../errors.js';
 import { describeTree, procStat, signalAll, type TreeInfo } from '../process/tree.js';
-import type { Endpoint } from '../transfer/page-relay.js';
-import type { Dirs, Workload } from './workload.js';
+import type { CheckpointOptions, Dirs, Workload } from './workload.js';
 
 export class TreeWorkload implements Workload {
   readonly kind = 'process-tree';
@@ -24,11 +23,12 @@ export class TreeWorkload implements Workload {
 
   async prepareTarget(): Promise<void> {}
 
-  async checkpoint(dirs: Dirs, pageServer?: Endpoint, parent?: string): Promise<void> {
+  async checkpoint(dirs: Dirs, { pageServer, parent, stopping }: CheckpointOptions = {}): Promise<void> {
     await dump(this.source, {
       pid: this.tree.pids[0]!, imagesDir: dirs.images, workDir: dirs.work, leaveStopped: true,
       pageServer: pageServer && { address: pageServer.host, port: pageServer.port },
       ...(parent ? { trackMem: true, prevImagesDir: parent } : {}),
+      onStart: stopping,
     });
   }
 
@@ -36,13 +36,15 @@ export class TreeWorkload implements Workload {
     await dump(this.source, { pid: this.tree.pids[0]!, imagesDir, preDump: true, trackMem: true, prevImagesDir: parent });
   }
 
-  checkpointLazy(dirs: Dirs, parent?: string): Promise<PageServer> {
+  checkpointLazy(dirs: Dirs, { parent, stopping }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
+    stopping?.();
     return startLazyDump(this.source, this.tree.pids[0]!, { imagesDir: dirs.images, workDir: dirs.work }, parent);
   }
 
-  async restoreOnTarget(dirs: Dirs, lazy: boolean): Promise<string> {
+  async restoreOnTarget(dirs: Dirs, lazy: boolean, resumed?: () => void): Promise<string> {
     const pidfile = posix.join(dirs.work, 'restored.pid');
     await restore(this.target, { imagesDir: dirs.images, workDir: dirs.work, pidfile, lazyPages: lazy });
+    resumed?.();
     this.restoredPid = Number((await this.target.exec(['cat', pidfile])).stdout.trim());
     const st = await procStat(this.target, this.restoredPid);
     if (!st || st.state === 'Z') {

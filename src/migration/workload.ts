@@ -6,6 +6,42 @@ import type { PageServer } from '../criu/services.js';
 import type { FilesystemPass } from '../filesystem/tree-sync.js';
 import type { Endpoint } from '../transfer/page-relay.js';
 
+/**
+ * The freeze as close as the controller can see it: from just before the command that stops the
+ * workload (`docker checkpoint create`, `criu dump`) is issued — not before the preparations
+ * around it — until the command that resumes it on the target returned (before migrate's own
+ * check that it runs). The workload's own view is still shorter by the commands' start-up and
+ * return (bench/ measures both).
+ */
+export class FreezeClock {
+  private enteredAt = 0;
+  private stoppedAt?: number;
+  private resumedAt?: number;
+
+  /** The freeze phase begins: from here on a failure means a rollback. */
+  enter(): void { this.enteredAt = Date.now(); }
+  get entered(): boolean { return this.enteredAt !== 0; }
+  /** Right before the command that stops the workload is issued. */
+  readonly stopping = (): void => { this.stoppedAt ??= Date.now(); };
+  /** Right after the command that resumed it on the target returned. */
+  readonly resumed = (): void => { this.resumedAt ??= Date.now(); };
+  private get start(): number { return this.stoppedAt ?? this.enteredAt; }
+  /** Until it resumed on the target. */
+  frozenMs(): number { return (this.resumedAt ?? Date.now()) - this.start; }
+  /** Until now (a rollback: it just resumed on the source). */
+  untilNowMs(): number { return Date.now() - this.start; }
+}
+
+/** What a checkpoint gets besides its directories. */
+export interface CheckpointOptions {
+  /** Memory pages go to this page server (cold, page-server mode). */
+  pageServer?: Endpoint;
+  /** Pre-copy: the last pre-dump's directory, relative to dirs.images; only pages dirtied since are dumped. */
+  parent?: string;
+  /** Called right before the command that freezes the workload is issued. */
+  stopping?: () => void;
+}
+
 /** A checkpoint directory on one host: images, the symlink runc.conf needs, CRIU's work dir. */
 export interface Dirs { root: string; images: string; link: string; work: string }
 
@@ -32,12 +68,8 @@ export interface Workload {
    */
   copyFilesBeforeFreeze?(): Promise<FilesystemPass>;
   copyFilesWhileFrozen?(): Promise<FilesystemPass>;
-  /**
-   * Freezes and dumps into `dirs` on the source, memory pages to `pageServer` when given; leaves
-   * it stopped. `parent` (pre-copy): the last pre-dump's directory, relative to dirs.images; only
-   * pages dirtied since are dumped.
-   */
-  checkpoint(dirs: Dirs, pageServer?: Endpoint, parent?: string): Promise<void>;
+  /** Freezes and dumps into `dirs` on the source (see CheckpointOptions); leaves it stopped. */
+  checkpoint(dirs: Dirs, o?: CheckpointOptions): Promise<void>;
   /**
    * Pre-copy (where supported): dumps the memory into `imagesDir` while the workload runs on
    * (soft-dirty tracking); with `parent`, only what changed since that pre-dump.
@@ -47,12 +79,12 @@ export interface Workload {
    * Post-copy (where supported): freezes and dumps everything but the memory into `dirs`, then
    * serves the memory from a page server on the source until the target has all of it.
    */
-  checkpointLazy?(dirs: Dirs, parent?: string): Promise<PageServer>;
+  checkpointLazy?(dirs: Dirs, o?: Omit<CheckpointOptions, 'pageServer'>): Promise<PageServer>;
   /**
    * Restores from `dirs` on the target and confirms it runs; returns its name there. `lazy`: a
    * lazy-pages daemon (already listening in dirs.work) fills the memory after it resumed.
    */
-  restoreOnTarget(dirs: Dirs, lazy: boolean): Promise<string>;
+  restoreOnTarget(dirs: Dirs, lazy: boolean, resumed?: () => void): Promise<string>;
   /** Removes whatever the target holds of the workload. */
   removeFromTarget(): Promise<void>;
   /** The PIDs of the stopped workload on the source (after the checkpoint). */
