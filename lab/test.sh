@@ -4,5 +4,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/lab/prepare.sh"
+# The soft-dirty guest for the pre-copy tests: built when not cached, booted when not running
+# (ensureGuest() in the tests does the same; doing it here keeps it out of a test's time limit).
+bash "$ROOT/lab/guest/guest.sh" up
 cd "$ROOT"
 exec npx ava "$@"
