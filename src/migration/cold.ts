@@ -183,19 +183,8 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
   let pagePath: PagePath | undefined;
   let lazy: CriuService | undefined;
   try {
-    step('create', target, workload.label);
-    await workload.prepareTarget();
-    await Promise.all([makeDirs(source, src), makeDirs(target, dst)]);
-    throwIfAborted(o.signal);
-    await copyFilesBeforeFreeze(o); // timed on its own
-    phases.create = lap() - (phases.filesystem_before_freeze ?? 0);
-    if (o.preCopy) {
-      step('precopy', source, 'pre-dumping memory while it runs');
-      parent = await o.preCopy(src, dst);
-      phases.precopy = lap();
-      // The chain, as CRIU makes it on the source; a page server asks for it before it takes pages.
-      if (parent) await target.exec(['ln', '-sfn', parent, `${dst.images}/parent`]);
-    }
+    parent = await prepareMove(o, src, dst);
+    lap(); // timed inside
     if (o.pages === 'page-server') pagePath = await PagePath.open(source, target, dst);
     phases.create += lap();
     throwIfAborted(o.signal);
@@ -282,6 +271,31 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
   await cleanupSource();
   await target.exec(['rm', '-rf', dst.root], { allowFailure: true });
   return report;
+}
+
+/**
+ * Everything before the freeze that cold and post-copy share: the target prepared, checkpoint
+ * directories on both hosts, the workload's files copied, and pre-copy's rounds when there are
+ * any (with the chain's `parent` link on the target). Fills phases create,
+ * filesystem_before_freeze and precopy; returns the last round's directory.
+ */
+export async function prepareMove(o: ColdOptions, src: Dirs, dst: Dirs): Promise<string | undefined> {
+  const { source, target, workload, report } = o;
+  const started = Date.now();
+  o.emit({ kind: 'step', step: 'create', host: target.name, detail: workload.label });
+  await workload.prepareTarget();
+  await Promise.all([makeDirs(source, src), makeDirs(target, dst)]);
+  throwIfAborted(o.signal);
+  await copyFilesBeforeFreeze(o); // timed on its own
+  report.phases_ms.create = Date.now() - started - (report.phases_ms.filesystem_before_freeze ?? 0);
+  if (!o.preCopy) return undefined;
+  o.emit({ kind: 'step', step: 'precopy', host: source.name, detail: 'pre-dumping memory while it runs' });
+  const rounds = Date.now();
+  const parent = await o.preCopy(src, dst);
+  report.phases_ms.precopy = Date.now() - rounds;
+  // The chain, as CRIU makes it on the source; a page server asks for it before it takes pages.
+  if (parent) await target.exec(['ln', '-sfn', parent, `${dst.images}/parent`]);
+  return parent;
 }
 
 /** Before the freeze: the workload's files as they are now (whole). */

@@ -22,7 +22,7 @@ import { readRestoreStats } from '../criu/run.js';
 import { MigrateError, errorJson, throwIfAborted } from '../errors.js';
 import { relayEndpointOn, startPageRelay, type PageRelay } from '../transfer/page-relay.js';
 import { sendImages } from '../transfer/send-images.js';
-import { copyFilesBeforeFreeze, copyFilesWhileFrozen, lazyPagesOf, makeDirs, removeStaleDirs, type ColdOptions } from './cold.js';
+import { copyFilesWhileFrozen, lazyPagesOf, prepareMove, removeStaleDirs, type ColdOptions } from './cold.js';
 import type { MigrationReport } from './report.js';
 import { FreezeClock, dirsUnder } from './workload.js';
 
@@ -42,21 +42,11 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
   const dst = src;
   const cleanup = () => Promise.all([source, target].map((h) => h.exec(['rm', '-rf', src.root], { allowFailure: true })));
 
-  step('create', target, workload.label);
   let parent: string | undefined;
   try {
-    await workload.prepareTarget();
-    await Promise.all([makeDirs(source, src), makeDirs(target, dst)]);
-    throwIfAborted(o.signal);
-    await copyFilesBeforeFreeze(o); // timed on its own
-    phases.create = lap() - (phases.filesystem_before_freeze ?? 0);
-    if (o.preCopy) {
-      // Hybrid: pre-copy rounds first; the lazy dump then leaves only what they did not carry.
-      step('precopy', source, 'pre-dumping memory while it runs');
-      parent = await o.preCopy(src, dst);
-      phases.precopy = lap();
-      if (parent) await target.exec(['ln', '-sfn', parent, `${dst.images}/parent`]);
-    }
+    // Hybrid: pre-copy rounds come first; the lazy dump then leaves only what they did not carry.
+    parent = await prepareMove(o, src, dst);
+    lap(); // timed inside
     throwIfAborted(o.signal);
   } catch (e) {
     // Nothing is frozen yet: undo what was prepared.
