@@ -2,7 +2,7 @@
 # Build the migrate QEMU guest: Debian's cloud kernel (CONFIG_MEM_SOFT_DIRTY=y, which the host
 # kernel lacks, so CRIU pre-copy with --track-mem can be tested) and an initramfs holding a small
 # but real Debian userland (busybox-static plus the GNU/Debian binaries migrate runs on a host,
-# with their libraries), CRIU, sshd, memload and the kernel modules CRIU needs.
+# with their libraries), CRIU, runc, sshd, memload and the kernel modules CRIU needs.
 #
 # Output in $MIGRATE_GUEST_CACHE (default /var/cache/migrate-guest): vmlinuz, initrd (zstd cpio),
 # ssh_host_ed25519_key{,.pub} (generated once, kept across rebuilds), key (the build's cache key).
@@ -33,6 +33,7 @@ FILES=(
   /usr/bin/ip /usr/sbin/ip /usr/bin/ss
   /usr/bin/kmod /usr/sbin/modprobe /usr/sbin/insmod /usr/sbin/rmmod /usr/sbin/lsmod /usr/sbin/depmod
   /usr/sbin/sshd /usr/lib/openssh/sftp-server
+  /usr/sbin/runc
   /usr/lib/x86_64-linux-gnu/libnss_files.so.2
   /usr/libexec/coreutils/libstdbuf.so
   "$CRIU"
@@ -51,7 +52,7 @@ flock 9
 [[ -x $CRIU ]] || die "$CRIU missing: run lab/provision.sh"
 if [[ ! -f $LAB_KEY ]]; then
   log "no lab key yet ($LAB_KEY): running lab/lab.sh up once"
-  "$ROOT/lab/lab.sh" up >&2
+  "$ROOT/lab/lab.sh" up >&2 9>&-   # its daemons must not inherit (and hold) our lock
 fi
 [[ -f $CACHE/ssh_host_ed25519_key ]] \
   || ssh-keygen -q -t ed25519 -N '' -C migrate-guest -f "$CACHE/ssh_host_ed25519_key"
@@ -160,7 +161,6 @@ links=()
 while read -r a; do
   [[ -e $R/usr/bin/${a##*/} || -e $R/usr/sbin/${a##*/} || -L $R/$a ]] || links+=("$R/$a")
 done < <(busybox --list-full)
-links+=("$R/init")   # busybox init as PID 1: it reaps the orphans restored trees leave behind
 perl -e 'for (@ARGV) { symlink("/usr/bin/busybox", $_) or die "$_: $!\n" }' "${links[@]}"
 
 install -m 0755 "$MEMLOAD" "$R/usr/local/bin/memload"; INPUTS+=("$MEMLOAD")
