@@ -3,12 +3,16 @@ export const HELP = `migrate — live-migrate Linux containers and process trees
 Usage:
   migrate CONTAINER --to ssh://[user@]host[:port] [options]
   migrate --pid PID --to ssh://[user@]host[:port] [options]
+  migrate --runc ID --to ssh://[user@]host[:port] [options]
   migrate check --to ssh://[user@]host[:port] [--from ssh://...] [--json]
   migrate --help
 
-Migrating (stop-and-copy) a Docker container, or with --pid a process tree checkpointed with
-CRIU directly (it must run in its own PID namespace or have its PIDs free on the target):
+Migrating a Docker container, with --pid a process tree checkpointed with CRIU directly (it
+must run in its own PID namespace or have its PIDs free on the target), or with --runc a
+container runc runs by itself (its bundle must be at the same path on the target):
   --pid PID        migrate the process tree rooted at PID instead of a container
+  --runc ID        migrate runc's container ID instead (cold or precopy)
+  --runc-root DIR  runc's state directory on both hosts (default /run/runc)
   --name NAME      container name on the target (default: the same)
   --keep-source    keep the stopped source container (default: remove it)
   --transfer-image send the container's image when the target lacks it (docker save | load)
@@ -32,10 +36,11 @@ CRIU directly (it must run in its own PID namespace or have its PIDs free on the
                    else postcopy where the target has userfaultfd, else cold (the report says
                    which and why). cold: stop and copy; postcopy: only the non-memory state
                    moves while frozen, the memory follows from the source after the restore;
-                   precopy (--pid, kernels with soft-dirty tracking): memory moves in rounds
-                   of CRIU pre-dumps while it runs, the freeze carries only the last dirty pages;
-                   hybrid (--pid, soft-dirty and userfaultfd): pre-copy rounds, then a post-copy
-                   freeze that carries no memory at all
+                   precopy (kernels with soft-dirty tracking): memory moves in rounds of CRIU
+                   pre-dumps while it runs, the freeze carries only the last dirty pages (auto
+                   picks it for process trees and runc containers; Docker containers only
+                   when asked for); hybrid (process trees and Docker containers, soft-dirty and
+                   userfaultfd): pre-copy rounds, then a post-copy freeze without memory
   --downtime-target MS
                    precopy: freeze once the predicted final freeze is this short (default 300);
                    rounds also stop when one writes ≤ 64 pages, when one shrinks by < 10 %,

@@ -1,9 +1,10 @@
 /**
- * `migrate CONTAINER --to ssh://...` and `migrate --pid PID --to ssh://...`: cold migration of a
- * Docker container or a process tree. Ctrl-C (SIGINT) aborts: before the freeze nothing
+ * `migrate CONTAINER --to ssh://...`, `migrate --pid PID --to ...` and `migrate --runc ID --to ...`:
+ * migration of a Docker container, a process tree or a container runc runs by itself. Ctrl-C (SIGINT) aborts: before the freeze nothing
  * happens, after it the workload is put back on the source.
  */
 import type { StopPolicy } from '../../src/migration/precopy-policy.js';
+import { migrateRuncContainer } from '../../src/migration/runc.js';
 import { parseArgs } from 'node:util';
 import { MigrateError, isMigrateError } from '../../src/errors.js';
 import { migrateDockerContainer } from '../../src/migration/docker.js';
@@ -21,7 +22,7 @@ function parse(argv: string[]) {
     args: argv,
     allowPositionals: true,
     options: {
-      to: { type: 'string' }, from: { type: 'string' }, name: { type: 'string' }, pid: { type: 'string' },
+      to: { type: 'string' }, from: { type: 'string' }, name: { type: 'string' }, pid: { type: 'string' }, runc: { type: 'string' }, 'runc-root': { type: 'string' },
       'keep-source': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' }, 'zstd-level': { type: 'string' }, strategy: { type: 'string' },
       pages: { type: 'string' }, restore: { type: 'string' }, 'transfer-image': { type: 'boolean' },
@@ -32,22 +33,24 @@ function parse(argv: string[]) {
   });
   const pid = values.pid === undefined ? undefined : Number(values.pid);
   if (pid !== undefined && (!Number.isInteger(pid) || pid < 1)) throw new MigrateError('BAD_INPUT', `Expected --pid to be a process ID, got \`${values.pid}\``);
-  if (pid === undefined && positionals.length !== 1) {
-    throw new MigrateError('BAD_INPUT', 'give exactly one container (or --pid PID) to migrate', { hint: 'migrate CONTAINER --to ssh://root@HOST, or migrate --pid PID --to ssh://root@HOST' });
+  const runc = values.runc;
+  const given = positionals.length + (pid === undefined ? 0 : 1) + (runc === undefined ? 0 : 1);
+  if (given !== 1) {
+    throw new MigrateError('BAD_INPUT', given === 0 ? 'nothing to migrate' : 'give exactly one of: a Docker container, --pid PID, --runc ID', {
+      hint: 'migrate CONTAINER --to ssh://root@HOST, migrate --pid PID --to ..., or migrate --runc ID --to ...',
+    });
   }
-  if (pid !== undefined && positionals.length > 0) throw new MigrateError('BAD_INPUT', 'give either a container or --pid, not both');
-  if (pid !== undefined) {
+  if (runc !== undefined && !/^[\w][\w+.-]*$/.test(runc)) throw new MigrateError('BAD_INPUT', `Expected --runc to be a runc container ID, got \`${runc}\``);
+  if (values['runc-root'] !== undefined && runc === undefined) throw new MigrateError('BAD_INPUT', '--runc-root applies to --runc only');
+  if (pid !== undefined || runc !== undefined) {
     for (const flag of ['name', 'keep-source', 'transfer-image', 'volume-map', 'force', 'copy-bind-mounts'] as const) {
-      if (values[flag] !== undefined) throw new MigrateError('BAD_INPUT', `--${flag} applies to containers, not to --pid`);
+      if (values[flag] !== undefined) throw new MigrateError('BAD_INPUT', `--${flag} applies to Docker containers, not to ${pid !== undefined ? '--pid' : '--runc'}`);
     }
   }
   if (!values.to) throw new MigrateError('BAD_INPUT', 'no target host', { hint: 'add --to ssh://root@HOST' });
   const strategy = (values.strategy ?? 'auto') as 'auto' | 'cold' | 'postcopy' | 'precopy' | 'hybrid';
   if (!['auto', 'cold', 'postcopy', 'precopy', 'hybrid'].includes(strategy)) {
     throw new MigrateError('BAD_INPUT', `strategy "${values.strategy}" is not implemented yet`, { hint: 'use --strategy auto (the default), cold, postcopy, precopy or hybrid' });
-  }
-  if ((strategy === 'precopy' || strategy === 'hybrid') && pid === undefined) {
-    throw new MigrateError('BAD_INPUT', `${strategy === 'hybrid' ? 'hybrid migration' : 'pre-copy'} of Docker containers is not implemented yet (process trees only: --pid)`, { hint: 'use --strategy cold or postcopy for containers' });
   }
   const precopy: Partial<StopPolicy> = {};
   for (const [flag, key, min] of [['downtime-target', 'downtimeTargetMs', 0], ['max-rounds', 'maxRounds', 1]] as const) {
@@ -66,7 +69,7 @@ function parse(argv: string[]) {
   if (!Number.isInteger(level) || level < 1 || level > 19) {
     throw new MigrateError('BAD_INPUT', `Expected --zstd-level to be an integer from 1 to 19, got \`${values['zstd-level']}\``);
   }
-  return { values, container: positionals[0], pid, pages, restore, level, strategy, precopy, volumeMap: volumeMap(values['volume-map'] ?? []) };
+  return { values, container: positionals[0], pid, runc, pages, restore, level, strategy, precopy, volumeMap: volumeMap(values['volume-map'] ?? []) };
 }
 
 /** --volume-map SOURCE=TARGET (repeatable). */
@@ -81,7 +84,7 @@ function volumeMap(pairs: string[]): Map<string, string> {
 }
 
 export async function migrateCommand(argv: string[], out: Output): Promise<number> {
-  const { values, container, pid, pages, restore, level, strategy, precopy, volumeMap } = parse(argv);
+  const { values, container, pid, runc, pages, restore, level, strategy, precopy, volumeMap } = parse(argv);
   out.json = values.json ?? false;
   const ssh = sshOptions(values);
   const source = openTransport(values.from, ssh, (m) => out.warn(m));
@@ -94,8 +97,8 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
   process.on('SIGINT', onSigint);
   const common = { source, target, strategy, precopy, dryRun: values['dry-run'], zstdLevel: level, pages, restore, signal: abort.signal, onEvent: out.event.bind(out) };
   try {
-    const report = pid !== undefined
-      ? await migrateProcessTree({ ...common, pid })
+    const report = pid !== undefined ? await migrateProcessTree({ ...common, pid })
+      : runc !== undefined ? await migrateRuncContainer({ ...common, id: runc, runcRoot: values['runc-root'] })
       : await migrateDockerContainer({
         ...common, container: container!, name: values.name, keepSource: values['keep-source'], transferImage: values['transfer-image'],
         volumeMap, force: values.force, copyBindMounts: values['copy-bind-mounts'],

@@ -18,6 +18,7 @@ import type { FilesystemPass } from '../filesystem/tree-sync.js';
 import { logErrors } from '../criu/run.js';
 import type { PageServer } from '../criu/services.js';
 import { withRuncConf } from '../docker/runc-conf.js';
+import { runcCheckpoint } from '../runc/runc.js';
 import { MigrateError } from '../errors.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import { isStaleTwin } from './preflight.js';
@@ -40,6 +41,24 @@ export async function isRunning(t: Transport, ref: string): Promise<boolean> {
   return r.exitCode === 0 && r.stdout.trim() === 'true';
 }
 
+/**
+ * runc's state directory for Docker's containers: `<dockerd exec-root>/runtime-runc/moby`
+ * (/run/docker/... unless dockerd runs with --exec-root), found by the container's state.json.
+ */
+async function dockerRuncRoot(t: Transport, id: string): Promise<string> {
+  const r = await t.exec(['sh', '-c', 'find /run /var/run -maxdepth 8 -path "*/runtime-runc/moby/$1/state.json" 2>/dev/null | head -n 1', 'runc-root', id]);
+  const found = r.stdout.trim();
+  if (!found) {
+    throw new MigrateError('PREFLIGHT', `cannot find runc's state of container ${id.slice(0, 12)} (looked for runtime-runc/moby/${id.slice(0, 12)}... under /run)`, {
+      host: t.name, hint: 'pre-copy needs Docker with the runc runtime; use --strategy cold or postcopy',
+    });
+  }
+  return posix.dirname(posix.dirname(found));
+}
+
+/** CRIU options (runc.conf) for a dump that builds on the pre-dump in `parent` (relative to the images dir). */
+const onParent = (parent?: string): string[] => (parent ? ['track-mem', `prev-images-dir ${parent}`] : []);
+
 export class DockerWorkload implements Workload {
   readonly kind = 'docker';
   readonly label: string;
@@ -49,6 +68,8 @@ export class DockerWorkload implements Workload {
   private targetCheckpoint?: string;
   /** Post-copy: runc's descriptors.json, built before Docker has written it (see checkpointLazy). */
   private descriptors?: string;
+  /** Pre-copy: runc's state directory of Docker's containers on the source. */
+  private runcRoot?: string;
 
   /** Its writable layer, volumes and copied bind mounts (container-fs.ts). */
   private readonly files: ContainerFiles;
@@ -85,8 +106,18 @@ export class DockerWorkload implements Workload {
     return this.files.whileFrozen();
   }
 
-  async checkpoint(dirs: Dirs, { pageServer, stopping }: CheckpointOptions = {}): Promise<void> {
-    const extra = ['leave-stopped', ...(pageServer ? ['page-server', `address ${pageServer.host}`, `port ${pageServer.port}`] : [])];
+  /**
+   * Pre-copy: runc pre-dumps the container Docker runs, under Docker's runc root (containerd
+   * does not offer pre-dumps); the final `docker checkpoint create` builds on the last one
+   * (track-mem and prev-images-dir in runc.conf).
+   */
+  async preDump(imagesDir: string, parent?: string): Promise<void> {
+    this.runcRoot ??= await dockerRuncRoot(this.source, this.c.id);
+    await runcCheckpoint(this.source, { root: this.runcRoot, id: this.c.id, imagesDir, preDump: true, parent });
+  }
+
+  async checkpoint(dirs: Dirs, { pageServer, parent, stopping }: CheckpointOptions = {}): Promise<void> {
+    const extra = ['leave-stopped', ...onParent(parent), ...(pageServer ? ['page-server', `address ${pageServer.host}`, `port ${pageServer.port}`] : [])];
     try {
       await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () => {
         stopping?.();
@@ -108,10 +139,10 @@ export class DockerWorkload implements Workload {
    * descriptors.json only when the command returns, so it is built here as runc builds it: the
    * targets of the container init's fds 0-2.
    */
-  async checkpointLazy(dirs: Dirs, { stopping }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
+  async checkpointLazy(dirs: Dirs, { parent, stopping }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
     const port = 20000 + Math.floor(Math.random() * 30000);
     await this.prepareDescriptors();
-    const extra = ['lazy-pages', 'leave-stopped', 'address 127.0.0.1', `port ${port}`];
+    const extra = ['lazy-pages', 'leave-stopped', ...onParent(parent), 'address 127.0.0.1', `port ${port}`];
     const done = withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () => {
       stopping?.();
       return this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT]);

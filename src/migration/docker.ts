@@ -11,6 +11,8 @@ import { lockHost } from '../host-lock.js';
 import { defaultWorkRoot, migrateCold, type MigrationOptions } from './cold.js';
 import { DockerWorkload } from './docker-workload.js';
 import { migratePostcopy } from './postcopy.js';
+import { preCopyRounds } from './precopy.js';
+import { DEFAULT_POLICY } from './precopy-policy.js';
 import { checkpointBytes, chooseRestore, hasImage, pickStrategy, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
 
@@ -32,11 +34,6 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   const report = emptyReport('docker', o.container, o.pages ?? 'page-server');
 
   emit({ kind: 'step', step: 'preflight', host: source.name });
-  if (o.strategy === 'precopy' || o.strategy === 'hybrid') {
-    throw new MigrateError('BAD_INPUT', `${o.strategy === 'hybrid' ? 'hybrid migration (pre-copy, then post-copy)' : 'pre-copy'} of Docker containers is not implemented yet (process trees only: --pid)`, {
-      hint: 'use --strategy cold or --strategy postcopy for containers',
-    });
-  }
   const c = await inspectContainer(source, o.container);
   requireMigratable(c, source.name);
   const name = o.name ?? c.name;
@@ -70,12 +67,14 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
       report.phases_ms.image = Date.now() - imageStarted;
     }
     throwIfAborted(o.signal);
-    const run = strategy === 'postcopy' ? migratePostcopy : migrateCold;
-    return await run({
+    const run = strategy === 'postcopy' || strategy === 'hybrid' ? migratePostcopy : migrateCold;
+    const cold = {
       source, target, report, workRoot, emit,
       workload: new DockerWorkload(source, target, c, name, plan, fsOptions),
       pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, keepSource: o.keepSource, signal: o.signal, faults: o.faults,
-    }, c.id.slice(0, 12));
+    };
+    const preCopy = strategy === 'precopy' || strategy === 'hybrid' ? preCopyRounds(cold, { ...DEFAULT_POLICY, ...o.precopy }) : undefined;
+    return await run({ ...cold, preCopy }, c.id.slice(0, 12));
   } finally {
     await lock.release();
   }

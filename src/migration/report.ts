@@ -1,6 +1,7 @@
 /** The migration report: what happened, where the workload runs now, and how long it was frozen. */
 import type { DumpStats, RestoreStats } from '../criu/stats.js';
 import type { FilesystemPass } from '../filesystem/tree-sync.js';
+import type { WorkloadKind } from './workload.js';
 
 export type PageTransport = 'page-server' | 'stream';
 /** eager: CRIU reads all memory before the workload resumes; lazy: it resumes at once and a lazy-pages daemon fills its memory from the local images. */
@@ -16,7 +17,7 @@ export interface MigrationReport {
   /** How memory pages travelled: straight into a page server on the target during the dump, or streamed after it. */
   pages: PageTransport;
   restore: RestoreMode;
-  workload: { kind: 'docker' | 'process-tree'; source: string; target?: string };
+  workload: { kind: WorkloadKind; source: string; target?: string };
   /** Controller clock: freeze started → target reported running (or rollback finished). */
   freeze_ms: number | null;
   /**

@@ -4,13 +4,16 @@
  *
  * 1. Below AUTO_MEMORY_MIN resident, cold: its freeze is mostly fixed costs (container restore,
  *    CRIU walking the tree), and no memory lives on two hosts at any time.
- * 2. Otherwise pre-copy where it works (a process tree, soft-dirty in the source's kernel): the
- *    memory moves while the workload runs, and nothing depends on the link after the restore.
- * 3. Otherwise post-copy where the target has non-cooperative userfaultfd: the freeze carries no
- *    memory at all (measured in the lab: 1 GiB container frozen 2.6 s instead of 7.1 s cold),
- *    at the price of a window in which a broken link rolls it back to the source.
+ * 2. Otherwise pre-copy where it works and is verified end to end (process trees and runc's own
+ *    containers, soft-dirty in the source's kernel): the memory moves while the workload runs,
+ *    and nothing depends on the link after the restore.
+ * 3. Otherwise post-copy where the workload supports it (process trees, Docker) and the target
+ *    has non-cooperative userfaultfd: the freeze carries no memory at all (measured in the lab:
+ *    1 GiB container frozen 2.6 s instead of 7.1 s cold), at the price of a window in which a
+ *    broken link rolls it back to the source.
  * 4. Otherwise cold.
  */
+import type { WorkloadKind } from './workload.js';
 
 export type Strategy = 'cold' | 'postcopy' | 'precopy' | 'hybrid';
 
@@ -21,7 +24,7 @@ export type Strategy = 'cold' | 'postcopy' | 'precopy' | 'hybrid';
 export const AUTO_MEMORY_MIN = 256 * 2 ** 20;
 
 export interface StrategyFacts {
-  kind: 'docker' | 'process-tree';
+  kind: WorkloadKind;
   residentBytes: number;
   /** Only probed when it matters (undefined: not asked). */
   sourceSoftDirty?: boolean;
@@ -32,23 +35,38 @@ export interface StrategyChoice { strategy: Strategy; reason: string }
 
 const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
 
+/**
+ * What auto may pick per kind. Docker's pre-copy (runc pre-dumps of Docker's container, then
+ * `docker checkpoint create` building on them) is only asked for, never picked: its runc half is
+ * verified in the soft-dirty guest, the Docker half is not (no Docker there). runc's own
+ * containers have no post-copy yet.
+ */
+const AUTO_CAN: Record<WorkloadKind, { precopy: boolean; postcopy: boolean }> = {
+  'process-tree': { precopy: true, postcopy: true },
+  runc: { precopy: true, postcopy: false },
+  docker: { precopy: false, postcopy: true },
+};
+
 /** Which facts auto needs probed for this workload (so the caller probes no more than that). */
-export function factsNeeded(kind: StrategyFacts['kind'], residentBytes: number): { softDirty: boolean; uffd: boolean } {
+export function factsNeeded(kind: WorkloadKind, residentBytes: number): { softDirty: boolean; uffd: boolean } {
   const big = residentBytes >= AUTO_MEMORY_MIN;
-  return { softDirty: big && kind === 'process-tree', uffd: big };
+  return { softDirty: big && AUTO_CAN[kind].precopy, uffd: big && AUTO_CAN[kind].postcopy };
 }
 
 export function chooseStrategy(f: StrategyFacts): StrategyChoice {
   const size = `${mib(f.residentBytes)} resident`;
+  const can = AUTO_CAN[f.kind];
   if (f.residentBytes < AUTO_MEMORY_MIN) {
     return { strategy: 'cold', reason: `auto: ${size} (< ${mib(AUTO_MEMORY_MIN)}): a cold freeze is mostly fixed costs, and no memory is left on the source` };
   }
-  if (f.kind === 'process-tree' && f.sourceSoftDirty) {
+  if (can.precopy && f.sourceSoftDirty) {
     return { strategy: 'precopy', reason: `auto: ${size} and the source's kernel tracks dirty pages: pre-copy moves the memory while it runs` };
   }
-  if (f.targetUffd) {
-    const noPre = f.kind === 'docker' ? 'pre-copy is for process trees' : "the source's kernel lacks soft-dirty (no pre-copy)";
+  const noPre = can.precopy ? "the source's kernel lacks soft-dirty (no pre-copy)"
+    : 'pre-copy of Docker containers is only used when asked for (--strategy precopy)';
+  if (can.postcopy && f.targetUffd) {
     return { strategy: 'postcopy', reason: `auto: ${size}, ${noPre}, and the target has userfaultfd: post-copy freezes without the memory` };
   }
-  return { strategy: 'cold', reason: `auto: ${size}, but neither pre-copy (soft-dirty) nor post-copy (userfaultfd on the target) works here` };
+  const noPost = can.postcopy ? 'the target lacks userfaultfd (no post-copy)' : `post-copy is not implemented for ${f.kind} containers`;
+  return { strategy: 'cold', reason: `auto: ${size}, ${noPre}, and ${noPost}` };
 }

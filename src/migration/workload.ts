@@ -55,8 +55,11 @@ export function dirsUnder(root: string): Dirs {
  * copy back), success ends it with SIGKILL. It never runs in two places: the source copy only
  * continues when the target's did not start.
  */
+/** Docker's containers, containers runc runs by itself, plain process trees. */
+export type WorkloadKind = 'docker' | 'runc' | 'process-tree';
+
 export interface Workload {
-  readonly kind: 'docker' | 'process-tree';
+  readonly kind: WorkloadKind;
   /** How messages name it: "container web", "process tree 4242". */
   readonly label: string;
   /** Before the freeze: what the target needs ready (Docker: the twin container). */

@@ -41,13 +41,16 @@ test('a malformed target is refused before connecting', async (t) => {
   t.regex(text.err, /ssh:\/\//);
 });
 
-test('usage errors of migrate itself: both a container and --pid, container-only flags with --pid, unknown strategy or page mode', async (t) => {
+test('usage errors of migrate itself: two workloads at once, container-only flags with --pid or --runc, unknown strategy or page mode', async (t) => {
   for (const [argv, message] of [
-    [['web1', '--pid', '42', '--to', 'ssh://h'], /either a container or --pid/],
-    [['--pid', '42', '--keep-source', '--to', 'ssh://h'], /--keep-source applies to containers/],
+    [['web1', '--pid', '42', '--to', 'ssh://h'], /exactly one of: a Docker container, --pid PID, --runc ID/],
+    [['--runc', 'c1', '--pid', '42', '--to', 'ssh://h'], /exactly one of/],
+    [['--to', 'ssh://h'], /nothing to migrate/],
+    [['--runc', '../x', '--to', 'ssh://h'], /--runc to be a runc container ID/],
+    [['web1', '--runc-root', '/run/x', '--to', 'ssh://h'], /--runc-root applies to --runc only/],
+    [['--pid', '42', '--keep-source', '--to', 'ssh://h'], /--keep-source applies to Docker containers, not to --pid/],
+    [['--runc', 'c1', '--name', 'x', '--to', 'ssh://h'], /--name applies to Docker containers, not to --runc/],
     [['web1', '--to', 'ssh://h', '--strategy', 'warp'], /strategy "warp" is not implemented yet/],
-    [['web1', '--to', 'ssh://h', '--strategy', 'hybrid'], /hybrid migration of Docker containers is not implemented yet/],
-    [['web1', '--to', 'ssh://h', '--strategy', 'precopy'], /pre-copy of Docker containers is not implemented yet/],
     [['--pid', '42', '--to', 'ssh://h', '--strategy', 'cold', '--downtime-target', '100'], /--downtime-target applies to pre-copy only/],
     [['--pid', '42', '--to', 'ssh://h', '--max-rounds', '0'], /--max-rounds to be an integer ≥ 1/],
     [['web1', '--to', 'ssh://h', '--pages', 'carrier-pigeon'], /--pages to be one of page-server, stream/],
@@ -62,8 +65,8 @@ test('filesystem flags: --volume-map wants SOURCE=TARGET, and the container-only
   for (const [args, message] of [
     [['web1', '--to', 'ssh://h', '--volume-map', 'data'], /--volume-map to be SOURCE_VOLUME=TARGET_VOLUME, got `data`/],
     [['web1', '--to', 'ssh://h', '--volume-map', 'a=../b'], /SOURCE_VOLUME=TARGET_VOLUME/],
-    [['--pid', '1', '--to', 'ssh://h', '--copy-bind-mounts'], /--copy-bind-mounts applies to containers/],
-    [['--pid', '1', '--to', 'ssh://h', '--force'], /--force applies to containers/],
+    [['--pid', '1', '--to', 'ssh://h', '--copy-bind-mounts'], /--copy-bind-mounts applies to Docker containers/],
+    [['--pid', '1', '--to', 'ssh://h', '--force'], /--force applies to Docker containers/],
   ] as const) {
     const { text, out } = capture();
     t.is(await main([...args], out), 2, args.join(' '));

@@ -13,7 +13,7 @@ import { isMigrateError } from '../../../src/errors.js';
 import { readFileVia } from '../../../transports/files.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
 import { ensureGuest, guestSshOpts } from '../../helpers/guest.js';
-import { askChecksum } from '../../helpers/containers.js';
+import { askChecksum, exists, logs, removeEverywhere, running, startContainer, tickNums } from '../../helpers/containers.js';
 import { continuous, SHARED_DIR, startTree, tempDir, ticks } from '../../helpers/workload.js';
 
 const lab = ensureLab();
@@ -38,10 +38,22 @@ test.serial('pre-copy is refused on a kernel without soft-dirty tracking, before
   }
 });
 
-test.serial('pre-copy of a container says it is for process trees only', async (t) => {
-  const e = await t.throwsAsync(migrateDockerContainer({ container: 'whatever', source: a, target: b, strategy: 'precopy' }));
-  t.true(isMigrateError(e, 'BAD_INPUT'), String(e));
-  t.regex(String(e), /process trees only/);
+test.serial('pre-copy and hybrid of a Docker container are refused here too (no soft-dirty), before anything is frozen', async (t) => {
+  const name = await startContainer(a, 8, 50);
+  try {
+    for (const strategy of ['precopy', 'hybrid'] as const) {
+      const e = await t.throwsAsync(migrateDockerContainer({ container: name, source: a, target: b, strategy }));
+      t.true(isMigrateError(e, 'PREFLIGHT'), String(e));
+      t.regex(String(e), /CONFIG_MEM_SOFT_DIRTY/);
+    }
+    t.is(await running(a, name), 'true');
+    t.false(await exists(b, name), 'nothing was created on B');
+    const before = tickNums(await logs(a, name)).length;
+    await sleep(300);
+    t.true(tickNums(await logs(a, name)).length > before, 'it never stopped');
+  } finally {
+    await removeEverywhere(name, a, b);
+  }
 });
 
 test.serial('pre-copy in the soft-dirty guest: a process tree moves A → B after 2 pre-dump rounds; the final dump writes fewer pages than round 0; the counter goes on', async (t) => {

@@ -1,0 +1,80 @@
+/**
+ * A container that runc runs by itself (no Docker, no containerd) as a migration workload. The
+ * target restores it with `runc restore` from the same bundle path: its rootfs and config must
+ * already be there (shared storage or a copy made beforehand), as a process tree's files must.
+ * `leave-stopped` in runc.conf keeps the source's processes stopped after the dump (runc has no
+ * flag for it), so a failure resumes them with SIGCONT and success ends them with `runc delete`.
+ */
+import type { Transport } from '../../transports/transport.js';
+import { withRuncConf } from '../docker/runc-conf.js';
+import { MigrateError } from '../errors.js';
+import { describeTree, procStat, signalAll } from '../process/tree.js';
+import { runcCheckpoint, runcDelete, runcRestore, runcState, type RuncState } from '../runc/runc.js';
+import type { CheckpointOptions, Dirs, Workload } from './workload.js';
+
+export class RuncWorkload implements Workload {
+  readonly kind = 'runc';
+  readonly label: string;
+  private restored = false;
+
+  constructor(private readonly source: Transport, private readonly target: Transport, private readonly root: string, private readonly state: RuncState) {
+    this.label = `runc container ${state.id}`;
+  }
+
+  async prepareTarget(): Promise<void> {}
+
+  async checkpoint(dirs: Dirs, { pageServer, parent, stopping }: CheckpointOptions = {}): Promise<void> {
+    // images-dir in runc.conf would override --image-path: point it at the same directory.
+    await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra: ['leave-stopped'] }, () =>
+      runcCheckpoint(this.source, {
+        root: this.root, id: this.state.id, imagesDir: dirs.images, workDir: dirs.work, parent, leaveRunning: true, pageServer, onStart: stopping,
+      }));
+  }
+
+  async preDump(imagesDir: string, parent?: string): Promise<void> {
+    await runcCheckpoint(this.source, { root: this.root, id: this.state.id, imagesDir, preDump: true, parent });
+  }
+
+  async restoreOnTarget(dirs: Dirs, lazy: boolean, resumed?: () => void): Promise<string> {
+    if (lazy) throw new MigrateError('BAD_INPUT', `lazy restore of ${this.label} is not implemented`, { hint: 'use --restore eager' });
+    await runcRestore(this.target, { root: this.root, id: this.state.id, bundle: this.state.bundle, imagesDir: dirs.images, workDir: dirs.work });
+    this.restored = true;
+    resumed?.();
+    const now = await runcState(this.target, this.root, this.state.id);
+    if (now?.status !== 'running') {
+      throw new MigrateError('RESTORE_FAILED', `${this.label} is ${now?.status ?? 'gone'} after restore`, { host: this.target.name, hint: `see restore.log in ${dirs.work} there` });
+    }
+    return this.state.id;
+  }
+
+  async removeFromTarget(): Promise<void> {
+    if (this.restored) await runcDelete(this.target, this.root, this.state.id);
+  }
+
+  /** The container's processes on the source: its init (the same one, not a reused PID) and everything below it. */
+  async stoppedPids(): Promise<number[]> {
+    const now = await runcState(this.source, this.root, this.state.id);
+    return now && now.pid === this.state.pid && now.pid > 0 ? (await describeTree(this.source, now.pid)).pids : [];
+  }
+
+  async resumeOnSource(): Promise<void> {
+    const pids = await this.stoppedPids();
+    if (pids.length === 0) throw new MigrateError('RESTORE_FAILED', `${this.label} has no processes left on the source`, { host: this.source.name });
+    await signalAll(this.source, 'CONT', pids);
+  }
+
+  async runsOnSource(): Promise<boolean> {
+    const [init] = await this.stoppedPids();
+    if (init === undefined) return false;
+    const st = await procStat(this.source, init);
+    return st !== undefined && st.state !== 'T' && st.state !== 'Z';
+  }
+
+  async finishSource(): Promise<void> {
+    await runcDelete(this.source, this.root, this.state.id);
+  }
+
+  resumeHint(): string {
+    return `its processes are stopped there: kill -CONT them (runc --root ${this.root} ps ${this.state.id}), or runc --root ${this.root} delete -f ${this.state.id} if it runs on the target`;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Migrating a container runc runs by itself: preflight (nothing is frozen until all of it
+ * passed), a lock on the container, then the cold migration of a RuncWorkload, with pre-copy
+ * rounds before it where asked for (or picked by auto).
+ */
+import type { Transport } from '../../transports/transport.js';
+import { MigrateError, throwIfAborted } from '../errors.js';
+import { ignoreEvents } from '../events.js';
+import { lockHost } from '../host-lock.js';
+import { describeTree } from '../process/tree.js';
+import { DEFAULT_RUNC_ROOT, runcState, type RuncState } from '../runc/runc.js';
+import { defaultWorkRoot, migrateCold, type MigrationOptions } from './cold.js';
+import { preCopyRounds } from './precopy.js';
+import { DEFAULT_POLICY } from './precopy-policy.js';
+import { checkpointBytes, pickStrategy, requireCriu, requireRoom, requireTools } from './preflight.js';
+import { emptyReport, type MigrationReport } from './report.js';
+import { RuncWorkload } from './runc-workload.js';
+
+export interface RuncMigrationOptions extends MigrationOptions {
+  /** The container's ID in runc. */
+  id: string;
+  /** runc's state directory on both hosts (default /run/runc). */
+  runcRoot?: string;
+}
+
+async function requireContainer(source: Transport, target: Transport, root: string, id: string): Promise<RuncState> {
+  const state = await runcState(source, root, id);
+  if (!state) {
+    throw new MigrateError('PREFLIGHT', `runc knows no container ${id} under ${root}`, {
+      host: source.name, hint: `runc --root ${root} list shows the containers there; --runc-root names another state directory (Docker's containers: migrate CONTAINER)`,
+    });
+  }
+  if (state.status !== 'running') {
+    throw new MigrateError('PREFLIGHT', `runc container ${id} is ${state.status}, not running`, { host: source.name, hint: 'only a running container can be migrated' });
+  }
+  const [there, bundle] = await Promise.all([
+    runcState(target, root, id),
+    target.exec(['test', '-f', `${state.bundle}/config.json`], { allowFailure: true }),
+  ]);
+  if (there) {
+    throw new MigrateError('PREFLIGHT', `the target already has a runc container ${id} (${there.status})`, {
+      host: target.name, hint: `runc --root ${root} delete ${id} there if it is a leftover`,
+    });
+  }
+  if (bundle.exitCode !== 0) {
+    throw new MigrateError('PREFLIGHT', `the container's bundle ${state.bundle} (config.json and rootfs) is missing on the target`, {
+      host: target.name, hint: 'runc restores from the same bundle path: put the bundle on shared storage or copy it there first',
+    });
+  }
+  return state;
+}
+
+export async function migrateRuncContainer(o: RuncMigrationOptions): Promise<MigrationReport> {
+  const emit = o.onEvent ?? ignoreEvents;
+  const { source, target } = o;
+  const root = o.runcRoot ?? DEFAULT_RUNC_ROOT;
+  const workRoot = o.workRoot ?? defaultWorkRoot();
+  const started = Date.now();
+  const report = emptyReport('runc', o.id, o.pages ?? 'page-server');
+
+  if (o.strategy === 'postcopy' || o.strategy === 'hybrid') {
+    throw new MigrateError('BAD_INPUT', `${o.strategy} migration of runc containers is not implemented`, { hint: 'use --strategy cold or precopy' });
+  }
+  if (o.restore === 'lazy') throw new MigrateError('BAD_INPUT', 'lazy restore of runc containers is not implemented', { hint: 'use --restore eager' });
+  emit({ kind: 'step', step: 'preflight', host: source.name });
+  await requireTools(source, ['runc', 'criu', 'flock']);
+  await requireCriu(source);
+  emit({ kind: 'step', step: 'preflight', host: target.name });
+  await requireCriu(target);
+  const state = await requireContainer(source, target, root, o.id);
+  const { rss } = await describeTree(source, state.pid);
+  const { strategy, reason } = await pickStrategy(source, target, o.strategy ?? 'auto', 'runc', rss);
+  report.strategy = strategy;
+  report.strategy_reason = reason;
+  report.restore = 'eager';
+  await requireRoom(target, workRoot, checkpointBytes(rss), ['runc']);
+  const lock = await lockHost(source, `/run/lock/migrate-runc-${o.id}.lock`, `runc container ${o.id}`);
+  try {
+    report.phases_ms.preflight = Date.now() - started;
+    if (o.dryRun) {
+      report.outcome = 'dry-run';
+      return report;
+    }
+    throwIfAborted(o.signal);
+    const cold = {
+      source, target, report, workRoot, emit,
+      workload: new RuncWorkload(source, target, root, state),
+      pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
+    };
+    const preCopy = strategy === 'precopy' ? preCopyRounds(cold, { ...DEFAULT_POLICY, ...o.precopy }) : undefined;
+    return await migrateCold({ ...cold, preCopy }, `runc-${o.id}`);
+  } finally {
+    await lock.release();
+  }
+}
