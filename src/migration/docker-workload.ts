@@ -19,6 +19,7 @@ import { logErrors } from '../criu/run.js';
 import type { PageServer } from '../criu/services.js';
 import { withRuncConf } from '../docker/runc-conf.js';
 import { runcCheckpoint } from '../runc/runc.js';
+import { dockerRuncRoot } from '../docker/runc-root.js';
 import { MigrateError } from '../errors.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import { isStaleTwin } from './preflight.js';
@@ -41,21 +42,6 @@ export async function isRunning(t: Transport, ref: string): Promise<boolean> {
   return r.exitCode === 0 && r.stdout.trim() === 'true';
 }
 
-/**
- * runc's state directory for Docker's containers: `<dockerd exec-root>/runtime-runc/moby`
- * (/run/docker/... unless dockerd runs with --exec-root), found by the container's state.json.
- */
-async function dockerRuncRoot(t: Transport, id: string): Promise<string> {
-  const r = await t.exec(['sh', '-c', 'find /run /var/run -maxdepth 8 -path "*/runtime-runc/moby/$1/state.json" 2>/dev/null | head -n 1', 'runc-root', id]);
-  const found = r.stdout.trim();
-  if (!found) {
-    throw new MigrateError('PREFLIGHT', `cannot find runc's state of container ${id.slice(0, 12)} (looked for runtime-runc/moby/${id.slice(0, 12)}... under /run)`, {
-      host: t.name, hint: 'pre-copy needs Docker with the runc runtime; use --strategy cold or postcopy',
-    });
-  }
-  return posix.dirname(posix.dirname(found));
-}
-
 /** CRIU options (runc.conf) for a dump that builds on the pre-dump in `parent` (relative to the images dir). */
 const onParent = (parent?: string): string[] => (parent ? ['track-mem', `prev-images-dir ${parent}`] : []);
 
@@ -75,7 +61,8 @@ export class DockerWorkload implements Workload {
   private readonly files: ContainerFiles;
 
   constructor(private readonly source: Transport, private readonly target: Transport, private readonly c: ContainerInfo, private readonly name: string,
-    private readonly plan: FilesystemPlan, filesOptions: FilesystemOptions = {}) {
+    private readonly plan: FilesystemPlan, filesOptions: FilesystemOptions = {}, runcRoot?: string) {
+    this.runcRoot = runcRoot;
     this.label = `container ${c.name}`;
     this.files = new ContainerFiles(source, target, c, plan, filesOptions);
   }

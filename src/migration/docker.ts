@@ -10,6 +10,7 @@ import { ignoreEvents } from '../events.js';
 import { lockHost } from '../host-lock.js';
 import { defaultWorkRoot, migrateCold, type MigrationOptions } from './cold.js';
 import { DockerWorkload } from './docker-workload.js';
+import { dockerRuncRoot } from '../docker/runc-root.js';
 import { migratePostcopy } from './postcopy.js';
 import { preCopyRounds } from './precopy.js';
 import { DEFAULT_POLICY } from './precopy-policy.js';
@@ -48,6 +49,8 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   report.strategy_reason = reason;
   report.restore = await chooseRestore(target, { strategy, restore: o.restore });
   await requireRoom(target, workRoot, checkpointBytes(rss), ['docker']);
+  // Pre-copy pre-dumps with runc directly: its state of the container must be found first.
+  const runcRoot = strategy === 'precopy' || strategy === 'hybrid' ? await dockerRuncRoot(source, c.id) : undefined;
   const sendImageFirst = o.transferImage === true && !(await hasImage(target, c.image));
   await requireDockerTarget(target, c, name, sendImageFirst);
   const fsOptions: FilesystemOptions = { volumeMap: o.volumeMap, force: o.force, copyBindMounts: o.copyBindMounts, zstdLevel: o.zstdLevel, signal: o.signal };
@@ -70,7 +73,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
     const run = strategy === 'postcopy' || strategy === 'hybrid' ? migratePostcopy : migrateCold;
     const cold = {
       source, target, report, workRoot, emit,
-      workload: new DockerWorkload(source, target, c, name, plan, fsOptions),
+      workload: new DockerWorkload(source, target, c, name, plan, fsOptions, runcRoot),
       pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, keepSource: o.keepSource, signal: o.signal, faults: o.faults,
     };
     const preCopy = strategy === 'precopy' || strategy === 'hybrid' ? preCopyRounds(cold, { ...DEFAULT_POLICY, ...o.precopy }) : undefined;
