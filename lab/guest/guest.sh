@@ -2,7 +2,7 @@
 # The migrate QEMU guest: Debian's cloud kernel (soft-dirty tracking, which the host kernel
 # lacks) under QEMU/TCG, reached over SSH like any host, for CRIU pre-copy (--track-mem) tests.
 # Like lab/lab.sh it plays two hosts: A (the guest's root mount namespace, sshd on guest port 22)
-# and B (a mount namespace with its own /etc/criu, /var/lib/migrate and /root, sshd on guest
+# and B (a mount namespace with its own /etc/criu, /var/lib/migrate, /root and /run/runc, sshd on guest
 # port 2022); they share the PID space, /tmp and /var/tmp. A alone can also be source and target.
 # Usage: guest.sh up|down|status|env
 #   MIGRATE_GUEST_PORT   host port forwarded to host A's sshd (default 2222, on 127.0.0.1)

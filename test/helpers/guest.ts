@@ -30,3 +30,13 @@ export function ensureGuest(): Guest {
 }
 
 export const guestSshOpts = (g: Guest) => ({ identityFiles: [g.sshKey], knownHostsFiles: [g.knownHosts] });
+
+let guestDocker = false;
+
+/** The guest with a dockerd on each of its hosts and the workload image (lab/guest/docker.sh: idempotent). */
+export function ensureGuestDocker(): Guest {
+  const g = ensureGuest();
+  if (!guestDocker) execFileSync('bash', [join(REPO, 'lab/guest/docker.sh'), 'up'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  guestDocker = true;
+  return g;
+}
