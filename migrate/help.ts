@@ -37,10 +37,10 @@ container runc runs by itself (its bundle must be at the same path on the target
                    which and why). cold: stop and copy; postcopy: only the non-memory state
                    moves while frozen, the memory follows from the source after the restore;
                    precopy (kernels with soft-dirty tracking): memory moves in rounds of CRIU
-                   pre-dumps while it runs, the freeze carries only the last dirty pages (auto
-                   picks it for process trees and runc containers; Docker containers only
-                   when asked for); hybrid (process trees and Docker containers, soft-dirty and
-                   userfaultfd): pre-copy rounds, then a post-copy freeze without memory
+                   pre-dumps while it runs, the freeze carries only the last dirty pages;
+                   hybrid (process trees and Docker containers, soft-dirty and userfaultfd):
+                   pre-copy rounds, then a post-copy freeze without memory. runc containers
+                   (--runc): cold or precopy
   --downtime-target MS
                    precopy: freeze once the predicted final freeze is this short (default 300);
                    rounds also stop when one writes ≤ 64 pages, when one shrinks by < 10 %,

@@ -4,9 +4,8 @@
  *
  * 1. Below AUTO_MEMORY_MIN resident, cold: its freeze is mostly fixed costs (container restore,
  *    CRIU walking the tree), and no memory lives on two hosts at any time.
- * 2. Otherwise pre-copy where it works and is verified end to end (process trees and runc's own
- *    containers, soft-dirty in the source's kernel): the memory moves while the workload runs,
- *    and nothing depends on the link after the restore.
+ * 2. Otherwise pre-copy where the source's kernel tracks dirty pages (soft-dirty): the memory
+ *    moves while the workload runs, and nothing depends on the link after the restore.
  * 3. Otherwise post-copy where the workload supports it (process trees, Docker) and the target
  *    has non-cooperative userfaultfd: the freeze carries no memory at all (measured in the lab:
  *    1 GiB container frozen 2.6 s instead of 7.1 s cold), at the price of a window in which a
@@ -35,16 +34,11 @@ export interface StrategyChoice { strategy: Strategy; reason: string }
 
 const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
 
-/**
- * What auto may pick per kind. Docker's pre-copy (runc pre-dumps of Docker's container, then
- * `docker checkpoint create` building on them) is only asked for, never picked: its runc half is
- * verified in the soft-dirty guest, the Docker half is not (no Docker there). runc's own
- * containers have no post-copy yet.
- */
+/** What auto may pick per kind: runc's own containers have no post-copy yet. */
 const AUTO_CAN: Record<WorkloadKind, { precopy: boolean; postcopy: boolean }> = {
   'process-tree': { precopy: true, postcopy: true },
   runc: { precopy: true, postcopy: false },
-  docker: { precopy: false, postcopy: true },
+  docker: { precopy: true, postcopy: true },
 };
 
 /** Which facts auto needs probed for this workload (so the caller probes no more than that). */
@@ -62,8 +56,7 @@ export function chooseStrategy(f: StrategyFacts): StrategyChoice {
   if (can.precopy && f.sourceSoftDirty) {
     return { strategy: 'precopy', reason: `auto: ${size} and the source's kernel tracks dirty pages: pre-copy moves the memory while it runs` };
   }
-  const noPre = can.precopy ? "the source's kernel lacks soft-dirty (no pre-copy)"
-    : 'pre-copy of Docker containers is only used when asked for (--strategy precopy)';
+  const noPre = "the source's kernel lacks soft-dirty (no pre-copy)";
   if (can.postcopy && f.targetUffd) {
     return { strategy: 'postcopy', reason: `auto: ${size}, ${noPre}, and the target has userfaultfd: post-copy freezes without the memory` };
   }

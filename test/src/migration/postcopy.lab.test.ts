@@ -107,7 +107,7 @@ test.serial('post-copy window of a container (auto picks post-copy at 384 MiB): 
       faults: { duringFill: cutSshToB },
     });
     t.is(report.strategy, 'postcopy');
-    t.regex(report.strategy_reason ?? '', /^auto: 3\d\d MiB resident, pre-copy of Docker containers is only used when asked for .*, and the target has userfaultfd/);
+    t.regex(report.strategy_reason ?? '', /^auto: 3\d\d MiB resident, the source's kernel lacks soft-dirty \(no pre-copy\), and the target has userfaultfd/);
     t.is(report.outcome, 'rolled-back');
     t.is(report.runs_on, 'source');
     t.is(await running(a, name), 'true');

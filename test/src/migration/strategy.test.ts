@@ -21,11 +21,12 @@ test('never pre-copy without soft-dirty (these machines): post-copy where the ta
   t.is(chooseStrategy({ kind: 'process-tree', residentBytes: big, sourceSoftDirty: false, targetUffd: false }).strategy, 'cold');
 });
 
-test('Docker containers pre-copy only when asked for: auto picks post-copy when big', (t) => {
-  const c = chooseStrategy({ kind: 'docker', residentBytes: big, sourceSoftDirty: true, targetUffd: true });
+test('Docker containers pre-copy where the kernel tracks dirty pages, else post-copy when big', (t) => {
+  t.is(chooseStrategy({ kind: 'docker', residentBytes: big, sourceSoftDirty: true, targetUffd: true }).strategy, 'precopy');
+  const c = chooseStrategy({ kind: 'docker', residentBytes: big, sourceSoftDirty: false, targetUffd: true });
   t.is(c.strategy, 'postcopy');
-  t.regex(c.reason, /--strategy precopy/);
-  t.deepEqual(factsNeeded('docker', AUTO_MEMORY_MIN), { softDirty: false, uffd: true });
+  t.regex(c.reason, /lacks soft-dirty/);
+  t.deepEqual(factsNeeded('docker', AUTO_MEMORY_MIN), { softDirty: true, uffd: true });
   t.deepEqual(factsNeeded('process-tree', AUTO_MEMORY_MIN), { softDirty: true, uffd: true });
 });
 
