@@ -68,7 +68,17 @@ export class LocalTransport implements Transport {
       return { exitCode, stderr };
     });
     done.catch(() => {}); // the caller handles it; never an unhandled rejection
-    return { stdin: child.stdin!, stdout, done, kill: () => void child.kill() };
+    // detached: the command leads its own process group, so kill() ends its children too (a
+    // script's tar or zstd left running would hold its pipes, and this process, open).
+    const kill = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGTERM');
+        else child.kill();
+      } catch {
+        child.kill();
+      }
+    };
+    return { stdin: child.stdin!, stdout, done, kill };
   }
 
   async openStream(port: number, host = '127.0.0.1'): Promise<Duplex> {

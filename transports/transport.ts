@@ -32,7 +32,7 @@ export interface RunningCommand {
    * MigrateError (COMMAND_FAILED) on a non-zero exit, with the last of its stderr.
    */
   done: Promise<{ exitCode: number; stderr: string }>;
-  /** Stops the command (SIGTERM locally; over SSH, `kill -KILL` of its remote PID). */
+  /** Stops the command (SIGTERM to its process group locally; over SSH, `kill -KILL` of its remote PID). */
   kill(): void;
 }
 

@@ -141,6 +141,9 @@ export class TreeStream {
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
+    // Closing their inputs ends what a kill might miss (the sender's tar waits on its stdin).
+    this.sender.stdin.destroy();
+    this.receiver.stdin.destroy();
     this.sender.kill();
     this.receiver.kill();
   }

@@ -12,6 +12,10 @@ import { commandFailed, tailText } from '../command-error.js';
 import { quoteCommand } from '../quote.js';
 import type { ExecOptions, ExecResult, Forward, ReverseForward, RunningCommand, Transport } from '../transport.js';
 import { connectSsh, type Warn } from './connect.js';
+
+/** Kills the process group of PID $1 (its pgrp from /proc, after the comm field), or PID $1 alone. */
+const KILL_GROUP = 'pg=$(sed "s/.*) //" "/proc/$1/stat" 2>/dev/null | cut -d" " -f3); ' +
+  'if [ -n "$pg" ] && [ "$pg" -gt 1 ]; then kill -KILL -- "-$pg" 2>/dev/null || kill -KILL "$1"; else kill -KILL "$1"; fi';
 import { destinationName, resolveDestination, type Destination, type SshOptions } from './destination.js';
 
 const PID_TAG = 'migrate-remote-pid=';
@@ -151,7 +155,7 @@ export class SshTransport implements Transport {
    * Streams a remote command. SSH has no reliable way to kill a remote process (sshd ignores
    * `signal` requests in many configurations, and closing the channel does not hang up a
    * command without a tty), so the command is started through `sh`, which reports its PID on
-   * stderr before exec'ing it; kill() then runs `kill` on that PID.
+   * stderr before exec'ing it; kill() then kills that PID's process group.
    */
   spawn(argv: readonly string[], options: { env?: Record<string, string> } = {}): RunningCommand {
     // Large buffers: every write into an ssh2 channel has a fixed cost.
@@ -165,7 +169,9 @@ export class SshTransport implements Transport {
     const killRemote = () => {
       // Never after it exited: the PID may belong to another process by then.
       if (finished) return;
-      if (remotePid !== undefined) void this.exec(['kill', '-KILL', String(remotePid)], { allowFailure: true }).catch(() => {});
+      // Its whole process group (sshd starts each channel's command in a session of its own): a
+      // script's children would otherwise live on and hold the channel open.
+      if (remotePid !== undefined) void this.exec(['sh', '-c', KILL_GROUP, 'kill', String(remotePid)], { allowFailure: true }).catch(() => {});
       channel?.close();
     };
     const done = (async () => {
