@@ -32,10 +32,12 @@ container runc runs by itself (its bundle must be at the same path on the target
                    once and CRIU's lazy-pages daemon fills its memory from the received images;
                    the source copy is ended only after the last page; eager: all memory first
   --zstd-level N   compression level of the image stream, 1-19 (default 1)
-  --strategy S     auto (default): cold below 256 MiB resident; above, precopy where it works,
-                   else postcopy where the target has userfaultfd, else cold (the report says
-                   which and why). cold: stop and copy; postcopy: only the non-memory state
-                   moves while frozen, the memory follows from the source after the restore;
+  --strategy S     auto (default): cold below 256 MiB resident; above, precopy where it works
+                   (finished as hybrid when its rounds do not converge and the target has
+                   userfaultfd), else postcopy where the target has userfaultfd, else cold (the
+                   report says which and why). cold: stop and copy; postcopy: only the
+                   non-memory state moves while frozen, the memory follows from the source
+                   after the restore;
                    precopy (kernels with soft-dirty tracking): memory moves in rounds of CRIU
                    pre-dumps while it runs, the freeze carries only the last dirty pages;
                    hybrid (process trees and Docker containers, soft-dirty and userfaultfd):

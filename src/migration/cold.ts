@@ -46,6 +46,11 @@ export interface ColdOptions {
    * builds on.
    */
   preCopy?: (src: Dirs, dst: Dirs) => Promise<string | undefined>;
+  /**
+   * Asked once pre-copy's rounds are done: a report means the freeze went another way (post-copy's,
+   * when auto's rounds did not converge: run-strategy.ts); undefined, the final dump follows.
+   */
+  finish?: (src: Dirs, dst: Dirs, parent: string) => Promise<MigrationReport> | undefined;
   faults?: {
     tamper?: SendOptions['tamper'];
     /** Runs right after the freeze started (before pages move). */
@@ -69,6 +74,8 @@ export interface MigrationOptions {
   strategy?: 'auto' | 'cold' | 'postcopy' | 'precopy' | 'hybrid';
   /** Pre-copy's stop policy (defaults: precopy-policy.ts DEFAULT_POLICY). */
   precopy?: Partial<StopPolicy>;
+  /** auto: the resident size from which memory counts as big (default strategy.ts AUTO_MEMORY_MIN, 256 MiB). */
+  autoMemoryMin?: number;
   /** Run every preflight check, freeze nothing. */
   dryRun?: boolean;
   zstdLevel?: number;
@@ -184,6 +191,15 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
   let lazy: CriuService | undefined;
   try {
     parent = await prepareMove(o, src, dst);
+  } catch (err) {
+    // Nothing was frozen: undo what was prepared.
+    await cleanupTarget();
+    await cleanupSource();
+    throw err;
+  }
+  const other = parent !== undefined ? o.finish?.(src, dst, parent) : undefined;
+  if (other) return other;
+  try {
     lap(); // timed inside
     if (o.pages === 'page-server') pagePath = await PagePath.open(source, target, dst);
     phases.create += lap();

@@ -8,12 +8,10 @@ import { sendImage } from '../docker/image-transfer.js';
 import { MigrateError, throwIfAborted } from '../errors.js';
 import { ignoreEvents } from '../events.js';
 import { lockHost } from '../host-lock.js';
-import { defaultWorkRoot, migrateCold, type MigrationOptions } from './cold.js';
+import { defaultWorkRoot, type MigrationOptions } from './cold.js';
+import { runStrategy } from './run-strategy.js';
 import { DockerWorkload } from './docker-workload.js';
 import { dockerRuncRoot } from '../docker/runc-root.js';
-import { migratePostcopy } from './postcopy.js';
-import { preCopyRounds } from './precopy.js';
-import { DEFAULT_POLICY } from './precopy-policy.js';
 import { checkpointBytes, chooseRestore, hasImage, pickStrategy, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
 
@@ -44,7 +42,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
   const rss = await residentBytes(source, c.id);
-  const { strategy, reason } = await pickStrategy(source, target, o.strategy ?? 'auto', 'docker', rss);
+  const { strategy, reason, lazyFinish } = await pickStrategy(source, target, o.strategy ?? 'auto', 'docker', rss, o.autoMemoryMin);
   report.strategy = strategy;
   report.strategy_reason = reason;
   report.restore = await chooseRestore(target, { strategy, restore: o.restore });
@@ -70,14 +68,11 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
       report.phases_ms.image = Date.now() - imageStarted;
     }
     throwIfAborted(o.signal);
-    const run = strategy === 'postcopy' || strategy === 'hybrid' ? migratePostcopy : migrateCold;
-    const cold = {
+    return await runStrategy(strategy, {
       source, target, report, workRoot, emit,
       workload: new DockerWorkload(source, target, c, name, plan, fsOptions, runcRoot),
       pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, keepSource: o.keepSource, signal: o.signal, faults: o.faults,
-    };
-    const preCopy = strategy === 'precopy' || strategy === 'hybrid' ? preCopyRounds(cold, { ...DEFAULT_POLICY, ...o.precopy }) : undefined;
-    return await run({ ...cold, preCopy }, c.id.slice(0, 12));
+    }, o.precopy, c.id.slice(0, 12), lazyFinish);
   } finally {
     await lock.release();
   }

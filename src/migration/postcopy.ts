@@ -24,19 +24,20 @@ import { relayEndpointOn, startPageRelay, type PageRelay } from '../transfer/pag
 import { sendImages } from '../transfer/send-images.js';
 import { copyFilesWhileFrozen, lazyPagesOf, prepareMove, removeStaleDirs, type ColdOptions } from './cold.js';
 import type { MigrationReport } from './report.js';
-import { FreezeClock, dirsUnder } from './workload.js';
+import { FreezeClock, dirsUnder, type Dirs, type Workload } from './workload.js';
+
+function requireLazy(w: Workload): NonNullable<Workload['checkpointLazy']> {
+  if (!w.checkpointLazy) throw new MigrateError('BAD_INPUT', `post-copy is not implemented for ${w.kind} workloads yet`, { hint: 'use --strategy cold' });
+  return w.checkpointLazy.bind(w);
+}
 
 /** How long the source's CRIU gets to finish after its page stream was dropped. */
 const END_WAIT_MS = 10_000;
 
 export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promise<MigrationReport> {
-  const { source, target, workload, report, emit } = o;
-  if (!workload.checkpointLazy) throw new MigrateError('BAD_INPUT', `post-copy is not implemented for ${workload.kind} workloads yet`, { hint: 'use --strategy cold' });
+  const { source, target, workload, report } = o;
+  requireLazy(workload);
   report.strategy = o.preCopy ? 'hybrid' : 'postcopy';
-  const phases = report.phases_ms;
-  const step = (s: string, host = source, detail?: string) => emit({ kind: 'step', step: s, host: host.name, detail });
-  let t = Date.now();
-  const lap = () => { const now = Date.now(); const ms = now - t; t = now; return ms; };
   await removeStaleDirs(o, runPrefix);
   const src = dirsUnder(`${o.workRoot}/${runPrefix}-${Date.now()}`);
   const dst = src;
@@ -46,7 +47,6 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
   try {
     // Hybrid: pre-copy rounds come first; the lazy dump then leaves only what they did not carry.
     parent = await prepareMove(o, src, dst);
-    lap(); // timed inside
     throwIfAborted(o.signal);
   } catch (e) {
     // Nothing is frozen yet: undo what was prepared.
@@ -54,13 +54,30 @@ export async function migratePostcopy(o: ColdOptions, runPrefix: string): Promis
     await cleanup();
     throw e;
   }
+  return freezeLazily(o, src, dst, parent);
+}
+
+/**
+ * Post-copy's freeze and window, once the target is prepared in `dst` (and pre-copy's rounds,
+ * if any, are there: `parent`): the lazy dump, its non-memory images to the target, the restore
+ * there, the memory pulled after it. Also the finish of auto's pre-copy when its rounds did not
+ * converge (run-strategy.ts).
+ */
+export async function freezeLazily(o: ColdOptions, src: Dirs, dst: Dirs, parent: string | undefined): Promise<MigrationReport> {
+  const { source, target, workload, report, emit } = o;
+  const checkpointLazy = requireLazy(workload);
+  const phases = report.phases_ms;
+  const step = (s: string, host = source, detail?: string) => emit({ kind: 'step', step: s, host: host.name, detail });
+  let t = Date.now();
+  const lap = () => { const now = Date.now(); const ms = now - t; t = now; return ms; };
+  const cleanup = () => Promise.all([source.exec(['rm', '-rf', src.root], { allowFailure: true }), target.exec(['rm', '-rf', dst.root], { allowFailure: true })]);
 
   step('checkpoint', source, 'everything but memory; memory stays on the source and is served from there');
   const clock = new FreezeClock();
   clock.enter();
   let dump: PageServer;
   try {
-    dump = await workload.checkpointLazy(src, { parent, stopping: clock.stopping });
+    dump = await checkpointLazy(src, { parent, stopping: clock.stopping });
   } catch (e) {
     await workload.removeFromTarget();
     await cleanup();

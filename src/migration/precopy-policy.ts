@@ -117,3 +117,16 @@ export function decide(rounds: readonly RoundStats[], policy: StopPolicy = DEFAU
   }
   return { stop: false, predictedFreezeMs: predicted, why: `round ${n - 1} wrote ${last.pagesWritten} pages; predicted freeze ${predicted ?? '?'} ms` };
 }
+
+/**
+ * Whether rounds that stopped for `reason` converged. `not-shrinking`, and `round-cap` with a
+ * predicted freeze above the target, mean the workload dirties memory about as fast as rounds
+ * move it: the final dump would carry about a round's worth of pages. Where the target has
+ * userfaultfd, `auto` then finishes by post-copy instead (the hybrid freeze carries no memory;
+ * measured in the guest at 10 MiB/s: 0.35 × cold, a final dump 0.83 ×).
+ */
+export function converged(reason: StopReason, predictedFreezeMs: number | null, policy: StopPolicy = DEFAULT_POLICY): boolean {
+  if (reason === 'not-shrinking') return false;
+  if (reason === 'round-cap') return predictedFreezeMs !== null && predictedFreezeMs <= policy.downtimeTargetMs;
+  return true;
+}

@@ -100,15 +100,15 @@ export async function residentBytes(source: Transport, ref: string): Promise<num
  * workload's size.
  */
 export async function pickStrategy(source: Transport, target: Transport, requested: Strategy | 'auto',
-  kind: WorkloadKind, residentBytes: number): Promise<StrategyChoice> {
+  kind: WorkloadKind, residentBytes: number, memoryMin?: number): Promise<StrategyChoice> {
   if (requested === 'precopy' || requested === 'hybrid') await requirePrecopy(source, target);
   if (requested !== 'auto') return { strategy: requested, reason: `asked for (--strategy ${requested})` };
-  const need = factsNeeded(kind, residentBytes);
+  const need = factsNeeded(kind, residentBytes, memoryMin);
   const [sourceSoftDirty, targetUffd] = await Promise.all([
     need.softDirty ? hasFeature(source, 'mem_dirty_track') : undefined,
     need.uffd ? hasFeature(target, 'uffd-noncoop') : undefined,
   ]);
-  return chooseStrategy({ kind, residentBytes, sourceSoftDirty, targetUffd });
+  return chooseStrategy({ kind, residentBytes, sourceSoftDirty, targetUffd, memoryMin });
 }
 
 /**

@@ -2,6 +2,7 @@
 import type { DumpStats, RestoreStats } from '../criu/stats.js';
 import type { FilesystemPass } from '../filesystem/tree-sync.js';
 import type { WorkloadKind } from './workload.js';
+import type { StopReason } from './precopy-policy.js';
 
 export type PageTransport = 'page-server' | 'stream';
 /** eager: CRIU reads all memory before the workload resumes; lazy: it resumes at once and a lazy-pages daemon fills its memory from the local images. */
@@ -57,7 +58,8 @@ export interface MigrationReport {
 
 export interface PrecopyReport {
   rounds: Array<{ round: number; pages_written: number; pages_skipped: number; skipped_share: number; bytes: number; wire_bytes: number; ms: number; frozen_ms: number }>;
-  stop: { reason: string; why: string; predicted_freeze_ms: number | null };
+  /** reason: empty until the rounds stopped. */
+  stop: { reason: StopReason | ''; why: string; predicted_freeze_ms: number | null };
   policy: { downtime_target_ms: number; few_pages: number; min_shrink: number; max_rounds: number };
 }
 

@@ -9,9 +9,8 @@ import { ignoreEvents } from '../events.js';
 import { lockHost } from '../host-lock.js';
 import { describeTree } from '../process/tree.js';
 import { DEFAULT_RUNC_ROOT, runcState, type RuncState } from '../runc/runc.js';
-import { defaultWorkRoot, migrateCold, type MigrationOptions } from './cold.js';
-import { preCopyRounds } from './precopy.js';
-import { DEFAULT_POLICY } from './precopy-policy.js';
+import { defaultWorkRoot, type MigrationOptions } from './cold.js';
+import { runStrategy } from './run-strategy.js';
 import { checkpointBytes, pickStrategy, requireCriu, requireRoom, requireTools } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
 import { RuncWorkload } from './runc-workload.js';
@@ -69,7 +68,7 @@ export async function migrateRuncContainer(o: RuncMigrationOptions): Promise<Mig
   await requireCriu(target);
   const state = await requireContainer(source, target, root, o.id);
   const { rss } = await describeTree(source, state.pid);
-  const { strategy, reason } = await pickStrategy(source, target, o.strategy ?? 'auto', 'runc', rss);
+  const { strategy, reason, lazyFinish } = await pickStrategy(source, target, o.strategy ?? 'auto', 'runc', rss, o.autoMemoryMin);
   report.strategy = strategy;
   report.strategy_reason = reason;
   report.restore = 'eager';
@@ -82,13 +81,11 @@ export async function migrateRuncContainer(o: RuncMigrationOptions): Promise<Mig
       return report;
     }
     throwIfAborted(o.signal);
-    const cold = {
+    return await runStrategy(strategy, {
       source, target, report, workRoot, emit,
       workload: new RuncWorkload(source, target, root, state),
       pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
-    };
-    const preCopy = strategy === 'precopy' ? preCopyRounds(cold, { ...DEFAULT_POLICY, ...o.precopy }) : undefined;
-    return await migrateCold({ ...cold, preCopy }, `runc-${o.id}`);
+    }, o.precopy, `runc-${o.id}`, lazyFinish);
   } finally {
     await lock.release();
   }

@@ -5,7 +5,10 @@
  * 1. Below AUTO_MEMORY_MIN resident, cold: its freeze is mostly fixed costs (container restore,
  *    CRIU walking the tree), and no memory lives on two hosts at any time.
  * 2. Otherwise pre-copy where the source's kernel tracks dirty pages (soft-dirty): the memory
- *    moves while the workload runs, and nothing depends on the link after the restore.
+ *    moves while the workload runs, and nothing depends on the link after the restore. Where the
+ *    target also has userfaultfd, the rounds' own statistics decide the finish: rounds that do
+ *    not converge (the workload dirties as fast as they copy) end in post-copy's freeze without
+ *    memory (hybrid) instead of a final dump (`lazyFinish`, precopy-policy.ts `converged`).
  * 3. Otherwise post-copy where the workload supports it (process trees, Docker) and the target
  *    has non-cooperative userfaultfd: the freeze carries no memory at all (measured in the lab:
  *    1 GiB container frozen 2.6 s instead of 7.1 s cold), at the price of a window in which a
@@ -23,6 +26,8 @@ export type Strategy = 'cold' | 'postcopy' | 'precopy' | 'hybrid';
 export const AUTO_MEMORY_MIN = 256 * 2 ** 20;
 
 export interface StrategyFacts {
+  /** What counts as big (default AUTO_MEMORY_MIN). */
+  memoryMin?: number;
   kind: WorkloadKind;
   residentBytes: number;
   /** Only probed when it matters (undefined: not asked). */
@@ -30,7 +35,12 @@ export interface StrategyFacts {
   targetUffd?: boolean;
 }
 
-export interface StrategyChoice { strategy: Strategy; reason: string }
+export interface StrategyChoice {
+  strategy: Strategy;
+  reason: string;
+  /** Pre-copy picked by auto: finish by post-copy should the rounds not converge. */
+  lazyFinish?: boolean;
+}
 
 const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
 
@@ -42,19 +52,22 @@ const AUTO_CAN: Record<WorkloadKind, { precopy: boolean; postcopy: boolean }> = 
 };
 
 /** Which facts auto needs probed for this workload (so the caller probes no more than that). */
-export function factsNeeded(kind: WorkloadKind, residentBytes: number): { softDirty: boolean; uffd: boolean } {
-  const big = residentBytes >= AUTO_MEMORY_MIN;
+export function factsNeeded(kind: WorkloadKind, residentBytes: number, memoryMin = AUTO_MEMORY_MIN): { softDirty: boolean; uffd: boolean } {
+  const big = residentBytes >= memoryMin;
   return { softDirty: big && AUTO_CAN[kind].precopy, uffd: big && AUTO_CAN[kind].postcopy };
 }
 
 export function chooseStrategy(f: StrategyFacts): StrategyChoice {
   const size = `${mib(f.residentBytes)} resident`;
   const can = AUTO_CAN[f.kind];
-  if (f.residentBytes < AUTO_MEMORY_MIN) {
-    return { strategy: 'cold', reason: `auto: ${size} (< ${mib(AUTO_MEMORY_MIN)}): a cold freeze is mostly fixed costs, and no memory is left on the source` };
+  const min = f.memoryMin ?? AUTO_MEMORY_MIN;
+  if (f.residentBytes < min) {
+    return { strategy: 'cold', reason: `auto: ${size} (< ${mib(min)}): a cold freeze is mostly fixed costs, and no memory is left on the source` };
   }
   if (can.precopy && f.sourceSoftDirty) {
-    return { strategy: 'precopy', reason: `auto: ${size} and the source's kernel tracks dirty pages: pre-copy moves the memory while it runs` };
+    const reason = `auto: ${size} and the source's kernel tracks dirty pages: pre-copy moves the memory while it runs`;
+    if (can.postcopy && f.targetUffd) return { strategy: 'precopy', lazyFinish: true, reason: `${reason}; should its rounds not converge, post-copy finishes it (the target has userfaultfd)` };
+    return { strategy: 'precopy', reason };
   }
   const noPre = "the source's kernel lacks soft-dirty (no pre-copy)";
   if (can.postcopy && f.targetUffd) {

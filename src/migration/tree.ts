@@ -3,13 +3,11 @@ import type { Transport } from '../../transports/transport.js';
 import { MigrateError, throwIfAborted } from '../errors.js';
 import { ignoreEvents } from '../events.js';
 import { lockHost } from '../host-lock.js';
-import { defaultWorkRoot, migrateCold, type MigrationOptions } from './cold.js';
+import { defaultWorkRoot, type MigrationOptions } from './cold.js';
+import { runStrategy } from './run-strategy.js';
 import { checkpointBytes, chooseRestore, pickStrategy, requireCriu, requireRoom } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
 import { describeTree, procStat, type TreeInfo } from '../process/tree.js';
-import { migratePostcopy } from './postcopy.js';
-import { preCopyRounds } from './precopy.js';
-import { DEFAULT_POLICY } from './precopy-policy.js';
 import { TreeWorkload } from './tree-workload.js';
 
 export interface TreeMigrationOptions extends MigrationOptions {
@@ -45,7 +43,7 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
   const { tree, start } = await requireTree(source, target, o.pid);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
-  const { strategy, reason } = await pickStrategy(source, target, o.strategy ?? 'auto', 'process-tree', tree.rss);
+  const { strategy, reason, lazyFinish } = await pickStrategy(source, target, o.strategy ?? 'auto', 'process-tree', tree.rss, o.autoMemoryMin);
   report.strategy = strategy;
   report.strategy_reason = reason;
   // A pre-copy chain restores lazily too (verified in the soft-dirty guest: pages of the last dump fill in, the rest is read at restore).
@@ -59,14 +57,11 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
       return report;
     }
     throwIfAborted(o.signal);
-    const run = strategy === 'postcopy' || strategy === 'hybrid' ? migratePostcopy : migrateCold;
-    const cold = {
+    return await runStrategy(strategy, {
       source, target, report, workRoot, emit,
       workload: new TreeWorkload(source, target, tree, start),
       pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
-    };
-    const preCopy = strategy === 'precopy' || strategy === 'hybrid' ? preCopyRounds(cold, { ...DEFAULT_POLICY, ...o.precopy }) : undefined;
-    return await run({ ...cold, preCopy }, `pid-${o.pid}-${start}`);
+    }, o.precopy, `pid-${o.pid}-${start}`, lazyFinish);
   } finally {
     await lock.release();
   }

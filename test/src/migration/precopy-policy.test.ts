@@ -3,7 +3,7 @@
  * 64 MiB resident = 16384 pages; throughput ~100 MB/s (100 000 bytes/ms) plus ~40 ms fixed cost.
  */
 import test from 'ava';
-import { DEFAULT_POLICY, decide, type Decision, fixedCostMs, predictFreezeMs, throughput, type RoundStats } from '../../../src/migration/precopy-policy.js';
+import { DEFAULT_POLICY, converged, decide, type Decision, fixedCostMs, predictFreezeMs, throughput, type RoundStats } from '../../../src/migration/precopy-policy.js';
 
 const round = (pagesWritten: number, pagesSkipped = 0): RoundStats => {
   const bytes = pagesWritten * 4096;
@@ -65,4 +65,17 @@ test('a single round never stops for not shrinking, and every decision says why'
   const d = decide([round(16384)], { ...DEFAULT_POLICY, downtimeTargetMs: 1 });
   t.false(d.stop);
   t.regex(d.why, /round 0 wrote 16384 pages/);
+});
+
+test('converged or not, for auto\'s finish: rounds that stop shrinking did not; a cap reached above the target did not either', (t) => {
+  const check = (pages: number[], policy = DEFAULT_POLICY) => {
+    const r = replay(pages.map((p) => round(p)), policy);
+    return converged(r.reason!, r.predictedFreezeMs, policy);
+  };
+  t.true(check([16384, 8000, 900]), 'downtime');
+  t.true(check([16384, 3000, 400, 40], { ...DEFAULT_POLICY, downtimeTargetMs: 10 }), 'few pages');
+  t.false(check([16384, 14000, 13900], { ...DEFAULT_POLICY, downtimeTargetMs: 100 }), 'not shrinking');
+  t.false(check([16384, 12000, 9000, 7000, 5500, 4400, 3500, 2800], { ...DEFAULT_POLICY, downtimeTargetMs: 1 }), 'cap, predicted freeze above the target');
+  t.true(converged('round-cap', 250, DEFAULT_POLICY), 'cap with a predicted freeze within the target');
+  t.false(converged('round-cap', null, DEFAULT_POLICY));
 });

@@ -128,6 +128,37 @@ test.serial('hybrid in the soft-dirty guest: pre-copy rounds, then a freeze with
   }
 });
 
+test.serial('auto in the soft-dirty guest: pre-copy rounds that do not converge (16 MiB rewritten at 50 MiB/s) are finished by post-copy (hybrid); counter and memory intact', async (t) => {
+  const g = ensureGuest();
+  const ga = new SshTransport(g.a, guestSshOpts(g));
+  const gb = new SshTransport(g.b, guestSshOpts(g));
+  t.teardown(() => Promise.all([ga.close(), gb.close()]));
+  const dir = await tempDir(ga, '/var/tmp/migrate-precopy');
+  const w = await startTree(ga, '/usr/local/bin/memload', ['--mib', '16', '--dirty', '50', '--tick-ms', '20'], dir);
+  const output = async () => (await readFileVia(ga, w.out)).toString('utf8');
+  let restored = 0;
+  try {
+    await sleep(500);
+    // 16 MiB counts as big here, so auto weighs pre-copy as it would for 256 MiB and more.
+    const report = await migrateProcessTree({ pid: w.pid, source: ga, target: gb, autoMemoryMin: 2 ** 20 });
+    t.is(report.outcome, 'migrated', JSON.stringify(report.error));
+    t.is(report.strategy, 'hybrid');
+    t.regex(report.strategy_reason ?? '', /^auto: .*tracks dirty pages.*The rounds did not converge \(round 1 wrote \d+ pages after \d+.*post-copy finished it/);
+    t.is(report.precopy!.stop.reason, 'not-shrinking');
+    t.true(report.lazy_pages!.total > 0, 'the memory the rounds could not keep up with came by post-copy');
+    t.is(report.criu.dump, null, 'no final dump');
+    restored = Number(/^pid (\d+)$/.exec(report.workload.target ?? '')?.[1]);
+    await sleep(500);
+    t.true(continuous(await ticks(ga, w.out)), 'counter continues without gap or repeat');
+    await askChecksum(() => gb.exec(['kill', '-USR1', String(restored)]), output);
+    t.log(`rounds ${JSON.stringify(report.precopy!.rounds.map((r) => r.pages_written))}; lazy ${JSON.stringify(report.lazy_pages)}; freeze ${report.freeze_ms} ms; ${report.strategy_reason}`);
+  } finally {
+    if (restored) await gb.exec(['kill', '-KILL', String(restored)], { allowFailure: true });
+    await ga.exec(['kill', '-KILL', String(w.pid)], { allowFailure: true });
+    await ga.exec(['rm', '-rf', dir]);
+  }
+});
+
 for (const strategy of ['precopy', 'hybrid'] as const) {
   const how = strategy === 'precopy' ? 'docker checkpoint builds on them' : 'a lazy docker checkpoint builds on them, the rest follows by post-copy';
   test.serial(`Docker ${strategy} in the soft-dirty guest: runc pre-dumps Docker's container twice, ${how}; dockerd on B runs it; counter and memory intact`, async (t) => {

@@ -10,8 +10,20 @@ test('small workloads go cold, whatever the hosts can do', (t) => {
   t.deepEqual(factsNeeded('docker', 64 * 2 ** 20), { softDirty: false, uffd: false }, 'nothing to probe');
 });
 
-test('a big process tree pre-copies where the kernel tracks dirty pages', (t) => {
-  t.is(chooseStrategy({ kind: 'process-tree', residentBytes: big, sourceSoftDirty: true, targetUffd: true }).strategy, 'precopy');
+test('a big process tree pre-copies where the kernel tracks dirty pages; with userfaultfd on the target post-copy may finish it', (t) => {
+  const c = chooseStrategy({ kind: 'process-tree', residentBytes: big, sourceSoftDirty: true, targetUffd: true });
+  t.is(c.strategy, 'precopy');
+  t.true(c.lazyFinish);
+  t.regex(c.reason, /should its rounds not converge, post-copy finishes it/);
+  const d = chooseStrategy({ kind: 'process-tree', residentBytes: big, sourceSoftDirty: true, targetUffd: false });
+  t.is(d.strategy, 'precopy');
+  t.falsy(d.lazyFinish);
+  t.falsy(chooseStrategy({ kind: 'runc', residentBytes: big, sourceSoftDirty: true, targetUffd: true }).lazyFinish, 'runc containers have no post-copy');
+});
+
+test('what counts as big can be set', (t) => {
+  t.is(chooseStrategy({ kind: 'process-tree', residentBytes: 16 * 2 ** 20, sourceSoftDirty: true, targetUffd: true, memoryMin: 2 ** 20 }).strategy, 'precopy');
+  t.deepEqual(factsNeeded('process-tree', 16 * 2 ** 20, 2 ** 20), { softDirty: true, uffd: true });
 });
 
 test('never pre-copy without soft-dirty (these machines): post-copy where the target has userfaultfd, else cold', (t) => {
