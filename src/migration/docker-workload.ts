@@ -8,6 +8,8 @@
  * `docker checkpoint create --leave-running` keeps Docker's container (and its processes), and
  * `leave-stopped` in runc.conf (read after runc's RPC options) makes CRIU SIGSTOP them instead
  * of letting them run on (verified: State T, `docker ps` says Up, SIGCONT resumes the counter).
+ * Pre-copy has no Docker verb: its rounds run `runc checkpoint --pre-dump` on the container under
+ * Docker's own runc root, and the final dump builds on them through runc.conf.
  */
 import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';

@@ -5,7 +5,7 @@
 import { inspectContainer } from '../docker/container.js';
 import { planFilesystem, type FilesystemOptions } from '../docker/container-fs.js';
 import { sendImage } from '../docker/image-transfer.js';
-import { MigrateError, throwIfAborted } from '../errors.js';
+import { throwIfAborted } from '../errors.js';
 import { ignoreEvents } from '../events.js';
 import { lockHost } from '../host-lock.js';
 import { defaultWorkRoot, type MigrationOptions } from './cold.js';

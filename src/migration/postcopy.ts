@@ -104,8 +104,8 @@ export async function freezeLazily(o: ColdOptions, src: Dirs, dst: Dirs, parent:
     throwIfAborted(o.signal);
     step('transfer', target);
     const sent = await sendImages(source, src.images, target, dst.images, { level: o.zstdLevel, tamper: o.faults?.tamper, signal: o.signal });
-    report.bytes.raw = sent.rawBytes;
-    report.bytes.wire = sent.wireBytes;
+    report.bytes.raw += sent.rawBytes; // after pre-copy's rounds, if any
+    report.bytes.wire += sent.wireBytes;
     await files;
     phases.transfer = lap();
     throwIfAborted(o.signal);

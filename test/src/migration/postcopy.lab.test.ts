@@ -7,7 +7,6 @@ import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalTransport } from '../../../transports/local.js';
 import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
-import type { Transport } from '../../../transports/transport.js';
 import { migrateProcessTree } from '../../../src/migration/tree.js';
 import { cutSshToB, ensureLab, sshOpts } from '../../helpers/lab.js';
 import { continuous, memloadCopies, SHARED_DIR, startTree, tempDir, ticks } from '../../helpers/workload.js';

@@ -116,6 +116,8 @@ test.serial('hybrid in the soft-dirty guest: pre-copy rounds, then a freeze with
     t.true(report.postcopy_ms! >= 0, 'a post-copy window followed');
     const lp = report.lazy_pages!;
     t.true(lp.total > 0 && lp.total < report.precopy!.rounds[0]!.pages_written, `post-copy carried only what the rounds did not: ${JSON.stringify(lp)}`);
+    const roundBytes = report.precopy!.rounds.reduce((sum, r) => sum + r.bytes, 0);
+    t.true(report.bytes.raw > roundBytes, `bytes ${report.bytes.raw} count the rounds' ${roundBytes} too`);
     restored = Number(/^pid (\d+)$/.exec(report.workload.target ?? '')?.[1]);
     await sleep(500);
     t.true(continuous(await ticks(ga, w.out)), 'counter continues without gap or repeat');
