@@ -11,7 +11,7 @@ Migrating a Docker container, with --pid a process tree checkpointed with CRIU d
 must run in its own PID namespace or have its PIDs free on the target), or with --runc a
 container runc runs by itself (its bundle must be at the same path on the target):
   --pid PID        migrate the process tree rooted at PID instead of a container
-  --runc ID        migrate runc's container ID instead (cold or precopy)
+  --runc ID        migrate runc's container ID instead
   --runc-root DIR  runc's state directory on both hosts (default /run/runc)
   --name NAME      container name on the target (default: the same)
   --keep-source    keep the stopped source container (default: remove it)
@@ -40,9 +40,8 @@ container runc runs by itself (its bundle must be at the same path on the target
                    after the restore;
                    precopy (kernels with soft-dirty tracking): memory moves in rounds of CRIU
                    pre-dumps while it runs, the freeze carries only the last dirty pages;
-                   hybrid (process trees and Docker containers, soft-dirty and userfaultfd):
-                   pre-copy rounds, then a post-copy freeze without memory. runc containers
-                   (--runc): cold or precopy
+                   hybrid (soft-dirty and userfaultfd): pre-copy rounds, then a post-copy
+                   freeze without memory. Every strategy works for every kind of workload
   --downtime-target MS
                    precopy: freeze once the predicted final freeze is this short (default 300);
                    rounds also stop when one writes ≤ 64 pages, when one shrinks by < 10 %,

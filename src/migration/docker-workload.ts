@@ -21,14 +21,12 @@ import { logErrors } from '../criu/run.js';
 import type { PageServer } from '../criu/services.js';
 import { withRuncConf } from '../docker/runc-conf.js';
 import { runcCheckpoint } from '../runc/runc.js';
+import { lazyDumpThroughRunc, onParent } from '../runc/lazy-dump.js';
 import { dockerRuncRoot } from '../docker/runc-root.js';
 import { MigrateError } from '../errors.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import { isStaleTwin } from './preflight.js';
 import type { CheckpointOptions, Dirs, Workload } from './workload.js';
-
-/** How long a lazy `docker checkpoint create` may take to dump everything but the memory. */
-const LAZY_READY_MS = 60_000;
 
 /** Name of the checkpoint in Docker's bookkeeping on both hosts. */
 export const CHECKPOINT = 'migrate';
@@ -43,9 +41,6 @@ export async function isRunning(t: Transport, ref: string): Promise<boolean> {
   const r = await t.exec(['docker', 'inspect', '--format', '{{.State.Running}}', ref], { allowFailure: true });
   return r.exitCode === 0 && r.stdout.trim() === 'true';
 }
-
-/** CRIU options (runc.conf) for a dump that builds on the pre-dump in `parent` (relative to the images dir). */
-const onParent = (parent?: string): string[] => (parent ? ['track-mem', `prev-images-dir ${parent}`] : []);
 
 export class DockerWorkload implements Workload {
   readonly kind = 'docker';
@@ -121,32 +116,16 @@ export class DockerWorkload implements Workload {
   }
 
   /**
-   * Post-copy: `docker checkpoint create` with `lazy-pages` in runc.conf dumps everything but the
-   * memory, then blocks while CRIU serves the memory from a page server on the source's loopback
-   * (`leave-stopped` keeps the processes there, stopped, whatever happens to the transfer). It
-   * gives no readiness signal: ready is when that page server listens. Docker writes
-   * descriptors.json only when the command returns, so it is built here as runc builds it: the
-   * targets of the container init's fds 0-2.
+   * Post-copy: `docker checkpoint create` with `lazy-pages` in runc.conf (runc/lazy-dump.ts).
+   * Docker writes descriptors.json only when the command returns, so it is built here as runc
+   * builds it: the targets of the container init's fds 0-2.
    */
   async checkpointLazy(dirs: Dirs, { parent, stopping }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
-    const port = 20000 + Math.floor(Math.random() * 30000);
     await this.prepareDescriptors();
-    const extra = ['lazy-pages', 'leave-stopped', ...onParent(parent), 'address 127.0.0.1', `port ${port}`];
-    const done = withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () => {
+    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label }, () => {
       stopping?.();
       return this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT]);
-    }).then(() => undefined);
-    done.catch(() => {});
-    const listening = ['sh', '-c', 'grep -qi ":$(printf %04X "$1") 00000000:0000 0A" /proc/net/tcp', 'listening', String(port)];
-    let failed: unknown;
-    done.catch((e) => (failed = e));
-    for (const deadline = Date.now() + LAZY_READY_MS; (await this.source.exec(listening, { allowFailure: true })).exitCode !== 0;) {
-      if (failed) throw failed;
-      if (Date.now() > deadline) throw new MigrateError('CRIU_FAILED', `the lazy checkpoint of ${this.label} did not start serving pages`, { host: this.source.name, hint: 'see dump.log in the work directory there' });
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    // Docker cannot be asked to stop; hanging up the page stream ends it (see postcopy.ts).
-    return { port, done, kill: () => {} };
+    });
   }
 
   /** runc's descriptors.json as runc builds it: the targets of the container init's fds 0-2 (they do not change while it runs). */

@@ -42,7 +42,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
   const rss = await residentBytes(source, c.id);
-  const { strategy, reason, lazyFinish } = await pickStrategy(source, target, o.strategy ?? 'auto', 'docker', rss, o.autoMemoryMin);
+  const { strategy, reason, lazyFinish } = await pickStrategy(source, target, o.strategy ?? 'auto', rss, o.autoMemoryMin);
   report.strategy = strategy;
   report.strategy_reason = reason;
   report.restore = await chooseRestore(target, { strategy, restore: o.restore });

@@ -9,7 +9,6 @@ import { requirePrecopy } from './precopy.js';
 import { criuVersion, versionProblem } from '../criu/version.js';
 import { TWIN_LABEL, unsupported, type ContainerInfo } from '../docker/container.js';
 import { MigrateError } from '../errors.js';
-import type { WorkloadKind } from './workload.js';
 
 /** What a target runs for any workload; a container's also needs docker (docker.ts asks for it). */
 const TARGET_TOOLS = ['criu', 'zstd', 'tar', 'sha256sum', 'flock', 'bash', 'find'];
@@ -100,15 +99,15 @@ export async function residentBytes(source: Transport, ref: string): Promise<num
  * workload's size.
  */
 export async function pickStrategy(source: Transport, target: Transport, requested: Strategy | 'auto',
-  kind: WorkloadKind, residentBytes: number, memoryMin?: number): Promise<StrategyChoice> {
+  residentBytes: number, memoryMin?: number): Promise<StrategyChoice> {
   if (requested === 'precopy' || requested === 'hybrid') await requirePrecopy(source, target);
   if (requested !== 'auto') return { strategy: requested, reason: `asked for (--strategy ${requested})` };
-  const need = factsNeeded(kind, residentBytes, memoryMin);
+  const need = factsNeeded(residentBytes, memoryMin);
   const [sourceSoftDirty, targetUffd] = await Promise.all([
     need.softDirty ? hasFeature(source, 'mem_dirty_track') : undefined,
     need.uffd ? hasFeature(target, 'uffd-noncoop') : undefined,
   ]);
-  return chooseStrategy({ kind, residentBytes, sourceSoftDirty, targetUffd, memoryMin });
+  return chooseStrategy({ residentBytes, sourceSoftDirty, targetUffd, memoryMin });
 }
 
 /**

@@ -9,6 +9,8 @@ import type { Transport } from '../../transports/transport.js';
 import { withRuncConf } from '../docker/runc-conf.js';
 import { MigrateError } from '../errors.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
+import type { PageServer } from '../criu/services.js';
+import { lazyDumpThroughRunc } from '../runc/lazy-dump.js';
 import { runcCheckpoint, runcDelete, runcRestore, runcState, type RuncState } from '../runc/runc.js';
 import type { CheckpointOptions, Dirs, Workload } from './workload.js';
 
@@ -35,9 +37,18 @@ export class RuncWorkload implements Workload {
     await runcCheckpoint(this.source, { root: this.root, id: this.state.id, imagesDir, preDump: true, parent });
   }
 
+  /**
+   * Post-copy: `runc checkpoint` with `lazy-pages` in runc.conf (runc/lazy-dump.ts). runc writes
+   * descriptors.json into the images directory before CRIU starts, so it travels with the rest.
+   */
+  checkpointLazy(dirs: Dirs, { parent, stopping }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
+    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label }, () =>
+      runcCheckpoint(this.source, { root: this.root, id: this.state.id, imagesDir: dirs.images, workDir: dirs.work, leaveRunning: true, onStart: stopping }));
+  }
+
+  /** `lazy`: runc restore --lazy-pages finds the lazy-pages daemon through its socket in dirs.work. */
   async restoreOnTarget(dirs: Dirs, lazy: boolean, resumed?: () => void): Promise<string> {
-    if (lazy) throw new MigrateError('BAD_INPUT', `lazy restore of ${this.label} is not implemented`, { hint: 'use --restore eager' });
-    await runcRestore(this.target, { root: this.root, id: this.state.id, bundle: this.state.bundle, imagesDir: dirs.images, workDir: dirs.work });
+    await runcRestore(this.target, { root: this.root, id: this.state.id, bundle: this.state.bundle, imagesDir: dirs.images, workDir: dirs.work, lazyPages: lazy });
     this.restored = true;
     resumed?.();
     const now = await runcState(this.target, this.root, this.state.id);

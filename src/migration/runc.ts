@@ -1,7 +1,6 @@
 /**
  * Migrating a container runc runs by itself: preflight (nothing is frozen until all of it
- * passed), a lock on the container, then the cold migration of a RuncWorkload, with pre-copy
- * rounds before it where asked for (or picked by auto).
+ * passed), a lock on the container, then the strategy's run of a RuncWorkload.
  */
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError, throwIfAborted } from '../errors.js';
@@ -11,7 +10,7 @@ import { describeTree } from '../process/tree.js';
 import { DEFAULT_RUNC_ROOT, runcState, type RuncState } from '../runc/runc.js';
 import { defaultWorkRoot, type MigrationOptions } from './cold.js';
 import { runStrategy } from './run-strategy.js';
-import { checkpointBytes, pickStrategy, requireCriu, requireRoom, requireTools } from './preflight.js';
+import { checkpointBytes, chooseRestore, pickStrategy, requireCriu, requireRoom, requireTools } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
 import { RuncWorkload } from './runc-workload.js';
 
@@ -57,10 +56,6 @@ export async function migrateRuncContainer(o: RuncMigrationOptions): Promise<Mig
   const started = Date.now();
   const report = emptyReport('runc', o.id, o.pages ?? 'page-server');
 
-  if (o.strategy === 'postcopy' || o.strategy === 'hybrid') {
-    throw new MigrateError('BAD_INPUT', `${o.strategy} migration of runc containers is not implemented`, { hint: 'use --strategy cold or precopy' });
-  }
-  if (o.restore === 'lazy') throw new MigrateError('BAD_INPUT', 'lazy restore of runc containers is not implemented', { hint: 'use --restore eager' });
   emit({ kind: 'step', step: 'preflight', host: source.name });
   await requireTools(source, ['runc', 'criu', 'flock']);
   await requireCriu(source);
@@ -68,10 +63,10 @@ export async function migrateRuncContainer(o: RuncMigrationOptions): Promise<Mig
   await requireCriu(target);
   const state = await requireContainer(source, target, root, o.id);
   const { rss } = await describeTree(source, state.pid);
-  const { strategy, reason, lazyFinish } = await pickStrategy(source, target, o.strategy ?? 'auto', 'runc', rss, o.autoMemoryMin);
+  const { strategy, reason, lazyFinish } = await pickStrategy(source, target, o.strategy ?? 'auto', rss, o.autoMemoryMin);
   report.strategy = strategy;
   report.strategy_reason = reason;
-  report.restore = 'eager';
+  report.restore = await chooseRestore(target, { strategy, restore: o.restore });
   await requireRoom(target, workRoot, checkpointBytes(rss), ['runc']);
   const lock = await lockHost(source, `/run/lock/migrate-runc-${o.id}.lock`, `runc container ${o.id}`);
   try {

@@ -9,14 +9,12 @@
  *    target also has userfaultfd, the rounds' own statistics decide the finish: rounds that do
  *    not converge (the workload dirties as fast as they copy) end in post-copy's freeze without
  *    memory (hybrid) instead of a final dump (`lazyFinish`, precopy-policy.ts `converged`).
- * 3. Otherwise post-copy where the workload supports it (process trees, Docker) and the target
+ * 3. Otherwise post-copy where the target
  *    has non-cooperative userfaultfd: the freeze carries no memory at all (measured in the lab:
  *    1 GiB container frozen 2.6 s instead of 7.1 s cold), at the price of a window in which a
  *    broken link rolls it back to the source.
  * 4. Otherwise cold.
  */
-import type { WorkloadKind } from './workload.js';
-
 export type Strategy = 'cold' | 'postcopy' | 'precopy' | 'hybrid';
 
 /**
@@ -28,7 +26,6 @@ export const AUTO_MEMORY_MIN = 256 * 2 ** 20;
 export interface StrategyFacts {
   /** What counts as big (default AUTO_MEMORY_MIN). */
   memoryMin?: number;
-  kind: WorkloadKind;
   residentBytes: number;
   /** Only probed when it matters (undefined: not asked). */
   sourceSoftDirty?: boolean;
@@ -44,35 +41,27 @@ export interface StrategyChoice {
 
 const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
 
-/** What auto may pick per kind: runc's own containers have no post-copy yet. */
-const AUTO_CAN: Record<WorkloadKind, { precopy: boolean; postcopy: boolean }> = {
-  'process-tree': { precopy: true, postcopy: true },
-  runc: { precopy: true, postcopy: false },
-  docker: { precopy: true, postcopy: true },
-};
-
 /** Which facts auto needs probed for this workload (so the caller probes no more than that). */
-export function factsNeeded(kind: WorkloadKind, residentBytes: number, memoryMin = AUTO_MEMORY_MIN): { softDirty: boolean; uffd: boolean } {
+export function factsNeeded(residentBytes: number, memoryMin = AUTO_MEMORY_MIN): { softDirty: boolean; uffd: boolean } {
   const big = residentBytes >= memoryMin;
-  return { softDirty: big && AUTO_CAN[kind].precopy, uffd: big && AUTO_CAN[kind].postcopy };
+  return { softDirty: big, uffd: big };
 }
 
+/** The same rules for every kind of workload: each can do every strategy. */
 export function chooseStrategy(f: StrategyFacts): StrategyChoice {
   const size = `${mib(f.residentBytes)} resident`;
-  const can = AUTO_CAN[f.kind];
   const min = f.memoryMin ?? AUTO_MEMORY_MIN;
   if (f.residentBytes < min) {
     return { strategy: 'cold', reason: `auto: ${size} (< ${mib(min)}): a cold freeze is mostly fixed costs, and no memory is left on the source` };
   }
-  if (can.precopy && f.sourceSoftDirty) {
+  if (f.sourceSoftDirty) {
     const reason = `auto: ${size} and the source's kernel tracks dirty pages: pre-copy moves the memory while it runs`;
-    if (can.postcopy && f.targetUffd) return { strategy: 'precopy', lazyFinish: true, reason: `${reason}; should its rounds not converge, post-copy finishes it (the target has userfaultfd)` };
+    if (f.targetUffd) return { strategy: 'precopy', lazyFinish: true, reason: `${reason}; should its rounds not converge, post-copy finishes it (the target has userfaultfd)` };
     return { strategy: 'precopy', reason };
   }
   const noPre = "the source's kernel lacks soft-dirty (no pre-copy)";
-  if (can.postcopy && f.targetUffd) {
+  if (f.targetUffd) {
     return { strategy: 'postcopy', reason: `auto: ${size}, ${noPre}, and the target has userfaultfd: post-copy freezes without the memory` };
   }
-  const noPost = can.postcopy ? 'the target lacks userfaultfd (no post-copy)' : `post-copy is not implemented for ${f.kind} containers`;
-  return { strategy: 'cold', reason: `auto: ${size}, ${noPre}, and ${noPost}` };
+  return { strategy: 'cold', reason: `auto: ${size}, ${noPre}, and the target lacks userfaultfd (no post-copy)` };
 }

@@ -43,7 +43,7 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
   const { tree, start } = await requireTree(source, target, o.pid);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
-  const { strategy, reason, lazyFinish } = await pickStrategy(source, target, o.strategy ?? 'auto', 'process-tree', tree.rss, o.autoMemoryMin);
+  const { strategy, reason, lazyFinish } = await pickStrategy(source, target, o.strategy ?? 'auto', tree.rss, o.autoMemoryMin);
   report.strategy = strategy;
   report.strategy_reason = reason;
   // A pre-copy chain restores lazily too (verified in the soft-dirty guest: pages of the last dump fill in, the rest is read at restore).

@@ -87,12 +87,15 @@ export interface RuncRestoreOptions {
   bundle: string;
   imagesDir: string;
   workDir?: string;
+  /** The memory comes from a lazy-pages daemon listening in workDir (userfaultfd). */
+  lazyPages?: boolean;
 }
 
 /** Restores the container detached (its stdio as recorded in the images' descriptors.json); returns once it runs. */
 export async function runcRestore(t: Transport, o: RuncRestoreOptions): Promise<void> {
   const args = ['runc', '--root', o.root, 'restore', '--detach', '--image-path', o.imagesDir, '--bundle', o.bundle];
   if (o.workDir) args.push('--work-path', o.workDir);
+  if (o.lazyPages) args.push('--lazy-pages');
   await run(t, [...args, o.id], `runc restore of container ${o.id}`, posix.join(o.workDir ?? o.imagesDir, 'restore.log'));
 }
 

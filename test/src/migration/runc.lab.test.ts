@@ -1,7 +1,8 @@
 /**
  * Containers runc runs by itself, migrated between the soft-dirty guest's hosts A and B: cold,
- * and with pre-copy through runc's own pre-dump (`runc checkpoint --pre-dump --parent-path`),
- * the path Docker's pre-copy takes too. Bad input is refused before anything is frozen.
+ * post-copy (runc.conf's lazy-pages), and pre-copy through runc's own pre-dump (`runc checkpoint
+ * --pre-dump --parent-path`, the path Docker's pre-copy takes too). Bad input is refused before
+ * anything is frozen.
  */
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,7 +42,7 @@ test.serial('bad input for a runc container is refused before anything is frozen
   }
 });
 
-test.serial('a runc container moves A → B (auto: cold at 16 MiB); runc on B runs it; counter and memory intact', async (t) => {
+test.serial('a runc container moves A → B (auto: cold at 16 MiB, lazy restore); runc on B runs it; counter and memory intact', async (t) => {
   const c = await startRuncContainer(a, b, MEMLOAD);
   const output = async () => (await readFileVia(a, c.out)).toString('utf8');
   try {
@@ -50,6 +51,7 @@ test.serial('a runc container moves A → B (auto: cold at 16 MiB); runc on B ru
     t.is(report.outcome, 'migrated', JSON.stringify(report.error));
     t.is(report.workload.kind, 'runc');
     t.is(report.strategy, 'cold');
+    t.is(report.restore, 'lazy', 'the guest has userfaultfd: runc restore --lazy-pages');
     t.is(await runcPid(a, c.id), 0, 'the source container is gone');
     const pid = await runcPid(b, c.id);
     t.true(pid > 0, 'runc on B knows it');
@@ -85,6 +87,51 @@ test.serial('pre-copy of a runc container in the soft-dirty guest: 2 runc pre-du
     t.true(continuous(await ticks(a, c.out)), 'counter continues without gap or repeat');
     await askChecksum(() => b.exec(['kill', '-USR1', String(pid)]), output); // every page verifies (bad=0)
     t.log(`rounds ${JSON.stringify(rounds.map((r) => r.pages_written))}; final dump ${report.criu.dump!.pagesWritten} pages; freeze ${report.freeze_ms} ms ${JSON.stringify(report.phases_ms)}`);
+  } finally {
+    await c.remove();
+  }
+});
+
+test.serial('post-copy of a runc container in the guest: the freeze carries no memory, it arrives after the restore; counter and memory intact', async (t) => {
+  const c = await startRuncContainer(a, b, MEMLOAD);
+  const output = async () => (await readFileVia(a, c.out)).toString('utf8');
+  try {
+    await sleep(300);
+    const report = await migrateRuncContainer({ id: c.id, source: a, target: b, strategy: 'postcopy' });
+    t.is(report.outcome, 'migrated', JSON.stringify(report.error));
+    t.is(report.strategy, 'postcopy');
+    t.true(report.lazy_pages!.total >= 16 * 256, `the memory came after the restore: ${JSON.stringify(report.lazy_pages)}`);
+    t.true(report.postcopy_ms! > 0);
+    t.is(await runcPid(a, c.id), 0, 'the source container is gone once every page arrived');
+    const pid = await runcPid(b, c.id);
+    t.true(pid > 0, 'runc on B knows it');
+    await sleep(500);
+    t.true(continuous(await ticks(a, c.out)), 'counter continues without gap or repeat');
+    await askChecksum(() => b.exec(['kill', '-USR1', String(pid)]), output);
+    t.log(`lazy ${JSON.stringify(report.lazy_pages)}; freeze ${report.freeze_ms} ms ${JSON.stringify(report.phases_ms)}, window ${report.postcopy_ms} ms`);
+  } finally {
+    await c.remove();
+  }
+});
+
+test.serial('hybrid of a runc container in the guest: pre-dump rounds, then a lazy runc checkpoint on top of them; post-copy carries only the rest', async (t) => {
+  const c = await startRuncContainer(a, b, MEMLOAD);
+  const output = async () => (await readFileVia(a, c.out)).toString('utf8');
+  try {
+    await sleep(300);
+    const report = await migrateRuncContainer({ id: c.id, source: a, target: b, strategy: 'hybrid', precopy: { downtimeTargetMs: 0, fewPages: 0, maxRounds: 2 } });
+    t.is(report.outcome, 'migrated', JSON.stringify(report.error));
+    t.is(report.strategy, 'hybrid');
+    const rounds = report.precopy!.rounds;
+    t.is(rounds.length, 2);
+    const lp = report.lazy_pages!;
+    t.true(lp.total > 0 && lp.total < rounds[0]!.pages_written, `post-copy carried only what the rounds did not: ${JSON.stringify(lp)}`);
+    const pid = await runcPid(b, c.id);
+    t.true(pid > 0, 'runc on B knows it');
+    await sleep(500);
+    t.true(continuous(await ticks(a, c.out)), 'counter continues without gap or repeat');
+    await askChecksum(() => b.exec(['kill', '-USR1', String(pid)]), output);
+    t.log(`rounds ${JSON.stringify(rounds.map((r) => r.pages_written))}; lazy ${JSON.stringify(lp)}; freeze ${report.freeze_ms} ms`);
   } finally {
     await c.remove();
   }

@@ -1,0 +1,45 @@
+/**
+ * Post-copy's dump through runc (Docker's `docker checkpoint create`, or `runc checkpoint` of a
+ * container runc runs by itself): `lazy-pages` in the scoped runc.conf makes CRIU dump everything
+ * but the memory and then serve the memory from a page server on the source's loopback;
+ * `leave-stopped` keeps the processes there, stopped, whatever happens to the transfer. The
+ * command blocks until every page was fetched and gives no readiness signal of its own: ready is
+ * when that page server listens.
+ */
+import type { Transport } from '../../transports/transport.js';
+import type { PageServer } from '../criu/services.js';
+import { withRuncConf } from '../docker/runc-conf.js';
+import { MigrateError } from '../errors.js';
+
+/** How long the dump of everything but the memory may take before the page server listens. */
+const LAZY_READY_MS = 60_000;
+
+export interface LazyDumpOptions {
+  /** Symlink to the images directory (runc.conf's images-dir) and CRIU's work dir. */
+  imagesLink: string;
+  workDir: string;
+  /** The pre-dump the dump builds on (hybrid), relative to the images dir. */
+  parent?: string;
+  /** Names the workload in messages. */
+  label: string;
+}
+
+/** runc.conf's lines for a dump that builds on the pre-dump in `parent` (relative to the images dir). */
+export const onParent = (parent?: string): string[] => (parent ? ['track-mem', `prev-images-dir ${parent}`] : []);
+
+/** Starts `dump` (the command that checkpoints through runc) with the lazy override; returns once its page server listens. */
+export async function lazyDumpThroughRunc(t: Transport, o: LazyDumpOptions, dump: () => Promise<unknown>): Promise<PageServer> {
+  const port = 20000 + Math.floor(Math.random() * 30000);
+  const extra = ['lazy-pages', 'leave-stopped', ...onParent(o.parent), 'address 127.0.0.1', `port ${port}`];
+  const done = withRuncConf(t, { imagesLink: o.imagesLink, workDir: o.workDir, extra }, dump).then(() => undefined);
+  let failed: unknown;
+  done.catch((e) => (failed = e));
+  const listening = ['sh', '-c', 'grep -qi ":$(printf %04X "$1") 00000000:0000 0A" /proc/net/tcp', 'listening', String(port)];
+  for (const deadline = Date.now() + LAZY_READY_MS; (await t.exec(listening, { allowFailure: true })).exitCode !== 0;) {
+    if (failed) throw failed;
+    if (Date.now() > deadline) throw new MigrateError('CRIU_FAILED', `the lazy checkpoint of ${o.label} did not start serving pages`, { host: t.name, hint: `see dump.log in ${o.workDir} there` });
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  // The command cannot be asked to stop; hanging up the page stream ends it (see postcopy.ts).
+  return { port, done, kill: () => {} };
+}
