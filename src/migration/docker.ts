@@ -7,9 +7,8 @@ import { planFilesystem, type FilesystemOptions } from '../docker/container-fs.j
 import { sendImage } from '../docker/image-transfer.js';
 import { throwIfAborted } from '../errors.js';
 import { ignoreEvents } from '../events.js';
-import { lockHost } from '../host-lock.js';
 import { defaultWorkRoot, type MigrationOptions } from './cold.js';
-import { runStrategy } from './run-strategy.js';
+import { runStrategy, underLock } from './run-strategy.js';
 import { DockerWorkload } from './docker-workload.js';
 import { dockerRuncRoot } from '../docker/runc-root.js';
 import { checkpointBytes, chooseRestore, hasImage, pickStrategy, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
@@ -53,14 +52,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   await requireDockerTarget(target, c, name, sendImageFirst);
   const fsOptions: FilesystemOptions = { volumeMap: o.volumeMap, force: o.force, copyBindMounts: o.copyBindMounts, zstdLevel: o.zstdLevel, signal: o.signal };
   const plan = await planFilesystem(source, target, c, fsOptions);
-  const lock = await lockHost(source, `/run/lock/migrate-container-${c.id.slice(0, 12)}.lock`, `container ${c.name}`);
-  try {
-    report.phases_ms.preflight = Date.now() - started;
-    if (o.dryRun) {
-      report.outcome = 'dry-run';
-      return report;
-    }
-    throwIfAborted(o.signal);
+  return underLock(source, `/run/lock/migrate-container-${c.id.slice(0, 12)}.lock`, `container ${c.name}`, o, report, started, async () => {
     if (sendImageFirst) {
       emit({ kind: 'step', step: 'image', host: target.name, detail: `sending image ${c.image}` });
       const imageStarted = Date.now();
@@ -73,7 +65,5 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
       workload: new DockerWorkload(source, target, c, name, plan, fsOptions, runcRoot),
       pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, keepSource: o.keepSource, signal: o.signal, faults: o.faults,
     }, o.precopy, c.id.slice(0, 12), lazyFinish);
-  } finally {
-    await lock.release();
-  }
+  });
 }

@@ -8,6 +8,9 @@
  * did not — the workload dirties memory as fast as they copy it — end with post-copy's freeze,
  * which carries no memory (hybrid), and the report's strategy and reason say so.
  */
+import type { Transport } from '../../transports/transport.js';
+import { throwIfAborted } from '../errors.js';
+import { lockHost } from '../host-lock.js';
 import { migrateCold, type ColdOptions } from './cold.js';
 import { freezeLazily, migratePostcopy } from './postcopy.js';
 import { preCopyRounds } from './precopy.js';
@@ -28,4 +31,25 @@ export function runStrategy(strategy: Strategy, o: Omit<ColdOptions, 'preCopy' |
     return freezeLazily(o, src, dst, parent);
   };
   return migrateCold({ ...o, preCopy, finish }, runPrefix);
+}
+
+/**
+ * What every front-end does once preflight passed: takes the workload's lock on the source
+ * (`lockPath`; `what` names it when another run holds it), records the preflight time, stops
+ * there for a dry run, and otherwise runs `move` under the lock.
+ */
+export async function underLock(source: Transport, lockPath: string, what: string, o: { dryRun?: boolean; signal?: AbortSignal },
+  report: MigrationReport, started: number, move: () => Promise<MigrationReport>): Promise<MigrationReport> {
+  const lock = await lockHost(source, lockPath, what);
+  try {
+    report.phases_ms.preflight = Date.now() - started;
+    if (o.dryRun) {
+      report.outcome = 'dry-run';
+      return report;
+    }
+    throwIfAborted(o.signal);
+    return await move();
+  } finally {
+    await lock.release();
+  }
 }

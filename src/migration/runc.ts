@@ -3,13 +3,12 @@
  * passed), a lock on the container, then the strategy's run of a RuncWorkload.
  */
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError, throwIfAborted } from '../errors.js';
+import { MigrateError } from '../errors.js';
 import { ignoreEvents } from '../events.js';
-import { lockHost } from '../host-lock.js';
 import { describeTree } from '../process/tree.js';
 import { DEFAULT_RUNC_ROOT, runcState, type RuncState } from '../runc/runc.js';
 import { defaultWorkRoot, type MigrationOptions } from './cold.js';
-import { runStrategy } from './run-strategy.js';
+import { runStrategy, underLock } from './run-strategy.js';
 import { checkpointBytes, chooseRestore, pickStrategy, requireCriu, requireRoom, requireTools } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
 import { RuncWorkload } from './runc-workload.js';
@@ -68,20 +67,9 @@ export async function migrateRuncContainer(o: RuncMigrationOptions): Promise<Mig
   report.strategy_reason = reason;
   report.restore = await chooseRestore(target, { strategy, restore: o.restore });
   await requireRoom(target, workRoot, checkpointBytes(rss), ['runc']);
-  const lock = await lockHost(source, `/run/lock/migrate-runc-${o.id}.lock`, `runc container ${o.id}`);
-  try {
-    report.phases_ms.preflight = Date.now() - started;
-    if (o.dryRun) {
-      report.outcome = 'dry-run';
-      return report;
-    }
-    throwIfAborted(o.signal);
-    return await runStrategy(strategy, {
-      source, target, report, workRoot, emit,
-      workload: new RuncWorkload(source, target, root, state),
-      pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
-    }, o.precopy, `runc-${o.id}`, lazyFinish);
-  } finally {
-    await lock.release();
-  }
+  return underLock(source, `/run/lock/migrate-runc-${o.id}.lock`, `runc container ${o.id}`, o, report, started, () => runStrategy(strategy, {
+    source, target, report, workRoot, emit,
+    workload: new RuncWorkload(source, target, root, state),
+    pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
+  }, o.precopy, `runc-${o.id}`, lazyFinish));
 }

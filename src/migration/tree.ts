@@ -1,10 +1,9 @@
 /** Migrating a process tree: preflight, a lock on the PID, then the cold migration of a TreeWorkload. */
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError, throwIfAborted } from '../errors.js';
+import { MigrateError } from '../errors.js';
 import { ignoreEvents } from '../events.js';
-import { lockHost } from '../host-lock.js';
 import { defaultWorkRoot, type MigrationOptions } from './cold.js';
-import { runStrategy } from './run-strategy.js';
+import { runStrategy, underLock } from './run-strategy.js';
 import { checkpointBytes, chooseRestore, pickStrategy, requireCriu, requireRoom } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
 import { describeTree, procStat, type TreeInfo } from '../process/tree.js';
@@ -49,20 +48,9 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
   // A pre-copy chain restores lazily too (verified in the soft-dirty guest: pages of the last dump fill in, the rest is read at restore).
   report.restore = await chooseRestore(target, { strategy, restore: o.restore });
   await requireRoom(target, workRoot, checkpointBytes(tree.rss));
-  const lock = await lockHost(source, `/run/lock/migrate-pid-${o.pid}.lock`, `process tree ${o.pid}`);
-  try {
-    report.phases_ms.preflight = Date.now() - started;
-    if (o.dryRun) {
-      report.outcome = 'dry-run';
-      return report;
-    }
-    throwIfAborted(o.signal);
-    return await runStrategy(strategy, {
-      source, target, report, workRoot, emit,
-      workload: new TreeWorkload(source, target, tree, start),
-      pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
-    }, o.precopy, `pid-${o.pid}-${start}`, lazyFinish);
-  } finally {
-    await lock.release();
-  }
+  return underLock(source, `/run/lock/migrate-pid-${o.pid}.lock`, `process tree ${o.pid}`, o, report, started, () => runStrategy(strategy, {
+    source, target, report, workRoot, emit,
+    workload: new TreeWorkload(source, target, tree, start),
+    pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
+  }, o.precopy, `pid-${o.pid}-${start}`, lazyFinish));
 }
