@@ -48,8 +48,8 @@ export class RuncWorkload implements Workload {
 
   /** `lazy`: runc restore --lazy-pages finds the lazy-pages daemon through its socket in dirs.work. */
   async restoreOnTarget(dirs: Dirs, lazy: boolean, resumed?: () => void): Promise<string> {
+    this.restored = true; // from here on the target may hold it (preflight saw no container of this ID there)
     await runcRestore(this.target, { root: this.root, id: this.state.id, bundle: this.state.bundle, imagesDir: dirs.images, workDir: dirs.work, lazyPages: lazy });
-    this.restored = true;
     resumed?.();
     const now = await runcState(this.target, this.root, this.state.id);
     if (now?.status !== 'running') {
