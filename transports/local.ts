@@ -8,6 +8,9 @@ import { quoteCommand } from './quote.js';
 import { commandFailed, tailText } from './command-error.js';
 import type { ExecOptions, ExecResult, Forward, ReverseForward, RunningCommand, Transport } from './transport.js';
 
+/** How long kill() waits after SIGTERM before it sends SIGKILL to the command's process group. */
+const KILL_GRACE_MS = 1000;
+
 export class LocalTransport implements Transport {
   readonly name = 'local';
   readonly isLocal = true;
@@ -69,17 +72,27 @@ export class LocalTransport implements Transport {
     });
     done.catch(() => {}); // the caller handles it; never an unhandled rejection
     // detached: the command leads its own process group, so kill() ends its children too (a
-    // script's tar or zstd left running would hold its pipes, and this process, open).
-    const kill = () => {
+    // script's tar or zstd left running would hold its pipes, and this process, open). SIGTERM
+    // lets a script clean up; SIGKILL follows, because a bash child that is still opening a FIFO
+    // for its redirect (wait_for_partner) takes SIGTERM into bash's own handler and stays blocked:
+    // seen as an orphan of a killed stream-digest script under load.
+    const signalGroup = (signal: NodeJS.Signals) => {
       try {
-        if (child.pid) process.kill(-child.pid, 'SIGTERM');
-        else child.kill();
+        if (child.pid) process.kill(-child.pid, signal);
+        else child.kill(signal);
       } catch {
-        child.kill();
+        child.kill(signal);
       }
+    };
+    const kill = () => {
+      signalGroup('SIGTERM');
+      setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS).unref();
     };
     return { stdin: child.stdin!, stdout, done, kill };
   }
+
+  /** Nothing to ready: no link. */
+  async prime(): Promise<void> {}
 
   async openStream(port: number, host = '127.0.0.1'): Promise<Duplex> {
     const sock = connect(port, host);

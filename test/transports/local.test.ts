@@ -43,3 +43,22 @@ test('spawn rejects on a non-zero exit', async (t) => {
   t.true(isMigrateError(e, 'COMMAND_FAILED'));
   t.regex(e!.message, /nope/);
 });
+
+test('kill ends the whole process group, also children that outlive SIGTERM', async (t) => {
+  // Every process here ignores SIGTERM (as a bash child blocked opening a FIFO can): only the
+  // SIGKILL that follows ends them, and with them the pipes that keep this process waiting.
+  const cmd = local.spawn(['bash', '-c', 'trap "" TERM; sleep 60 & sleep 60 & echo started; wait']);
+  cmd.stdin.end();
+  await new Promise((r) => cmd.stdout.once('data', r));
+  const pgid = Number((await local.exec(['sh', '-c', 'pgrep -f "^sleep 60" | head -1 | xargs ps -o pgid= -p'])).stdout.trim());
+  t.true(pgid > 1);
+  cmd.kill();
+  await t.throwsAsync(cmd.done);
+  let alive = '';
+  for (let i = 0; i < 30; i++) {
+    alive = (await local.exec(['pgrep', '-g', String(pgid)], { allowFailure: true })).stdout.trim();
+    if (!alive) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  t.is(alive, '', 'nothing of the killed command is left');
+});
