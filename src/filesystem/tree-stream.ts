@@ -5,8 +5,8 @@
  *   tar -x.
  * GNU tar rather than tar-stream: the source may be a remote host, and xattrs, ACLs and device
  * nodes need tar's own readers. Nothing is written to a temporary archive. Both ends hash the
- * uncompressed tar stream (sha256sum through a FIFO) and the controller compares the two digests,
- * so what crossed the wire is verified even for files that are still changing (before the freeze).
+ * uncompressed tar stream (stream-digest.ts) and the controller compares the two digests, so
+ * what crossed the wire is verified even for files that are still changing (before the freeze).
  *
  * Extraction is contained: GNU tar refuses member names with `..` and strips leading slashes,
  * and it creates a symlink that points outside (absolute or `..`) only after the archive ends,
@@ -17,6 +17,8 @@ import { MigrateError, isMigrateError, throwIfAborted } from '../errors.js';
 import { pipeline } from 'node:stream/promises';
 import { counter } from '../transfer/send-dir.js';
 import { coalesce } from '../transfer/coalesce.js';
+import { failureOf } from '../transfer/failure.js';
+import { DIGEST_REPORT, DIGEST_START, digestOf } from '../transfer/stream-digest.js';
 
 export interface TreeStreamOptions {
   /** zstd level (filesystem data compresses, unlike memory: 3 is a good trade). */
@@ -41,12 +43,11 @@ const SEND_SCRIPT = `set -o pipefail
 cd "$1" || { echo "cannot enter $1" >&2; exit 3; }
 tmp=$(mktemp -d) || exit 4
 trap 'rm -rf "$tmp"' EXIT
-mkfifo "$tmp/h"
-sha256sum < "$tmp/h" > "$tmp/sum" &
+${DIGEST_START}
 { tar -c -f - --no-recursion --sparse ${TAR_FLAGS} --null --verbatim-files-from -T -; echo $? > "$tmp/rc"; } | tee "$tmp/h" | zstd -q -c "-$2"
 z=$?
 wait
-echo "sha256 $(cut -c1-64 "$tmp/sum")" >&2
+${DIGEST_REPORT}
 [ "$z" = 0 ] || exit 5
 rc=$(cat "$tmp/rc")
 if [ "$rc" = 1 ] && [ "$3" = changing ]; then exit 0; fi
@@ -57,12 +58,11 @@ umask 022
 mkdir -p -- "$1" && cd "$1" || { echo "cannot enter $1" >&2; exit 3; }
 tmp=$(mktemp -d) || exit 4
 trap 'rm -rf "$tmp"' EXIT
-mkfifo "$tmp/h"
-sha256sum < "$tmp/h" > "$tmp/sum" &
+${DIGEST_START}
 zstd -d -q -c | tee "$tmp/h" | tar -x -f - --same-owner --same-permissions ${TAR_FLAGS}
 rc=$?
 wait
-echo "sha256 $(cut -c1-64 "$tmp/sum")" >&2
+${DIGEST_REPORT}
 exit $rc`;
 
 const REMOVE_SCRIPT = `cd "$1" || exit 3
@@ -74,8 +74,6 @@ while IFS= read -r -d '' p; do
   [ "$here" = "$want" ] || { echo "refusing to remove $p: a symlink is on its path" >&2; exit 5; }
   rm -rf -- "$p" || exit 6
 done`;
-
-const digestOf = (stderr: string): string | undefined => /sha256 ([0-9a-f]{64})\s*$/.exec(stderr)?.[1];
 
 function checkNames(names: readonly string[], host: string): void {
   const bad = names.find((n) => !safeTreeName(n));
@@ -117,13 +115,14 @@ export class TreeStream {
     try {
       [, sent, received] = (await this.flowing) as [unknown, { stderr: string }, { stderr: string }];
     } catch (e) {
+      const why = this.o.signal?.aborted ? e : await failureOf(e, this.sender.done, this.receiver.done);
       this.abort();
       throwIfAborted(this.o.signal);
       throw new MigrateError('TRANSFER_FAILED', `copying files from ${this.srcRoot} on ${this.source.name} to ${this.dstRoot} failed`, {
-        host: this.target.name,
-        stderr: isMigrateError(e) ? `${e.message}\n${e.stderr ?? ''}`.trim() : String(e),
+        host: (isMigrateError(why) && why.host) || this.target.name,
+        stderr: isMigrateError(why) ? `${why.message}\n${why.stderr ?? ''}`.trim() : String(why),
         hint: 'check the link and free space on the target',
-        cause: e,
+        cause: why,
       });
     }
     const [a, b] = [digestOf(sent.stderr), digestOf(received.stderr)];

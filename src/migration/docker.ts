@@ -36,7 +36,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   requireMigratable(c, source.name);
   const name = o.name ?? c.name;
   report.workload.source = c.name;
-  await requireTools(source, ['docker', 'criu', 'flock', 'bash', 'tar', 'zstd', 'sha256sum', 'find']);
+  await requireTools(source, ['docker', 'criu', 'flock', 'bash', 'tar', 'zstd', 'sha256sum', 'tee', 'mkfifo', 'mktemp', 'find']);
   await requireCriu(source);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);

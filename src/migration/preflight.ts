@@ -11,7 +11,7 @@ import { TWIN_LABEL, unsupported, type ContainerInfo } from '../docker/container
 import { MigrateError } from '../errors.js';
 
 /** What a target runs for any workload; a container's also needs docker (docker.ts asks for it). */
-const TARGET_TOOLS = ['criu', 'zstd', 'tar', 'sha256sum', 'flock', 'bash', 'find'];
+const TARGET_TOOLS = ['criu', 'zstd', 'tar', 'sha256sum', 'tee', 'mkfifo', 'mktemp', 'flock', 'bash', 'find'];
 
 export async function requireTools(t: Transport, tools: string[]): Promise<void> {
   const r = await t.exec(['sh', '-c', 'for c; do command -v "$c" >/dev/null || echo "$c"; done', 'tools', ...tools]);

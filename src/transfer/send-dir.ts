@@ -1,20 +1,21 @@
 /**
  * Streams a local directory of CRIU images to another host: tar (tar-stream) → zstd
  * (zstd-napi) → the transport → `zstd -d | tar -x` on the target. Nothing is written to a
- * temporary archive on either side. Every file is hashed while it is read; the target checks
- * the manifest with `sha256sum -c` before the caller restores anything.
+ * temporary archive on either side. Both ends hash the tar stream as it flows (stream-digest.ts);
+ * the images count as arrived only when the digests agree.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { CompressStream } from 'zstd-napi';
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError, isMigrateError, throwIfAborted } from '../errors.js';
-import { manifestText, safeRelativeName, type Manifest } from './manifest.js';
+import { failureOf } from './failure.js';
+import { safeRelativeName } from './safe-name.js';
+import { DIGEST_REPORT, DIGEST_START, digestOf, hashing, streamHash } from './stream-digest.js';
 
 export interface SendOptions {
   /** zstd level (1 = fastest; memory images are mostly incompressible). */
@@ -31,7 +32,8 @@ export interface SendResult {
   files: number;
   rawBytes: number;
   wireBytes: number;
-  manifest: Manifest;
+  /** The tar stream's digest, the same at both ends. */
+  digest: string;
 }
 
 /** Read size: ssh2 costs per write, so big chunks are much faster (measured 44 → ~150 MB/s). */
@@ -40,9 +42,25 @@ const CHUNK = 1 << 20;
 /** CRIU's link from a dump to the pre-dump it builds on (`--prev-images-dir`). */
 export const PARENT_LINK = 'parent';
 
-export const RECEIVE_SCRIPT =
-  'set -e; umask 077; mkdir -p -m 0700 "$1"; cd "$1"; ' +
-  'zstd -d -q -c | tar -x --no-same-owner --no-same-permissions --no-overwrite-dir -f -';
+/**
+ * zstd's own worker threads: with one, compression runs beside this process's main thread (tar,
+ * hashing, ssh2's cipher) instead of taking turns with it. Measured on 256 MiB of memory pages:
+ * 650 MB/s on the main thread, 1560 MB/s of the main thread's time with a worker.
+ */
+const ZSTD_WORKERS = 1;
+
+/** The receiving end (bash): zstd -d | tar -x into a private directory, hashing the tar stream on the way. */
+export const RECEIVE_SCRIPT = `set -o pipefail
+umask 077
+mkdir -p -m 0700 -- "$1" && cd "$1" || { echo "cannot enter $1" >&2; exit 3; }
+tmp=$(mktemp -d) || exit 4
+trap 'rm -rf "$tmp"' EXIT
+${DIGEST_START}
+zstd -d -q -c | tee "$tmp/h" | tar -x --no-same-owner --no-same-permissions --no-overwrite-dir -f -
+rc=$?
+wait
+${DIGEST_REPORT}
+exit $rc`;
 
 /** Regular files below dir, as safe relative names; anything else is refused. */
 async function listFiles(dir: string, prefix = ''): Promise<Array<{ name: string; path: string; size: number }>> {
@@ -73,61 +91,52 @@ export function counter(onBytes: (n: number) => void, tamper?: SendOptions['tamp
 
 export async function sendDirectory(localDir: string, target: Transport, remoteDir: string, options: SendOptions = {}): Promise<SendResult> {
   const files = (await listFiles(localDir)).filter((f) => !options.exclude?.(f.name));
-  const manifest: Manifest = new Map();
-  let rawBytes = 0;
+  const rawBytes = files.reduce((sum, f) => sum + f.size, 0);
   let wireBytes = 0;
+  const hash = streamHash();
 
   const pack = tar.pack();
   const packing = (async () => {
     for (const f of files) {
-      const hash = createHash('sha256');
-      const entry = pack.entry({ name: f.name, size: f.size, mode: 0o600, type: 'file' });
-      const tap = new PassThrough();
-      tap.on('data', (b: Buffer) => {
-        hash.update(b);
-        rawBytes += b.length;
-      });
-      await pipeline(createReadStream(f.path, { highWaterMark: CHUNK }), tap, entry);
-      manifest.set(f.name, hash.digest('hex'));
+      // tar-stream fails the entry if the file's size changed since it was listed.
+      await pipeline(createReadStream(f.path, { highWaterMark: CHUNK }), pack.entry({ name: f.name, size: f.size, mode: 0o600, type: 'file' }));
     }
     pack.finalize();
   })();
 
-  const receiver = target.spawn(['sh', '-c', RECEIVE_SCRIPT, 'receive', remoteDir]);
+  const receiver = target.spawn(['bash', '-c', RECEIVE_SCRIPT, 'receive', remoteDir]);
   receiver.stdout.resume();
+  let received: { stderr: string };
   try {
-    await Promise.all([
+    [, , received] = await Promise.all([
       packing,
-      pipeline(pack, new CompressStream({ compressionLevel: options.level ?? 1 }), counter((n) => (wireBytes += n), options.tamper), receiver.stdin,
-        ...(options.signal ? [{ signal: options.signal }] : [])),
+      pipeline(pack, hashing(hash), new CompressStream({ compressionLevel: options.level ?? 1, nbWorkers: ZSTD_WORKERS }),
+        counter((n) => (wireBytes += n), options.tamper), receiver.stdin, ...(options.signal ? [{ signal: options.signal }] : [])),
       receiver.done,
     ]);
   } catch (e) {
     pack.destroy();
+    const why = options.signal?.aborted ? e : await failureOf(e, receiver.done);
     receiver.kill();
     throwIfAborted(options.signal);
     throw new MigrateError('TRANSFER_FAILED', 'sending the checkpoint images failed', {
       host: target.name,
-      stderr: isMigrateError(e) ? e.message : String(e),
+      stderr: isMigrateError(why) ? `${why.message}\n${why.stderr ?? ''}`.trim() : String(why),
       hint: 'check the link and free space under the target directory',
-      cause: e,
+      cause: why,
     });
   }
-  await verifyRemote(target, remoteDir, manifest);
-  return { files: files.length, rawBytes, wireBytes, manifest };
+  const digest = hash.digest('hex');
+  checkArrived(target, digest, digestOf(received.stderr));
+  return { files: files.length, rawBytes, wireBytes, digest };
 }
 
-/** Checks every file on the target against the manifest (and that no file is missing). */
-export async function verifyRemote(target: Transport, remoteDir: string, manifest: Manifest): Promise<void> {
-  const r = await target.exec(['sh', '-c', 'cd "$1" && sha256sum -c --strict --quiet -', 'verify', remoteDir], {
-    input: manifestText(manifest),
-    allowFailure: true,
+/** The digests of what was sent and what the target extracted must agree. */
+export function checkArrived(target: Transport, sent: string | undefined, received: string | undefined): void {
+  if (sent && sent === received) return;
+  throw new MigrateError('TRANSFER_FAILED', 'checkpoint images arrived corrupted (checksum mismatch)', {
+    host: target.name,
+    stderr: `sent sha256 ${sent ?? '?'}, received ${received ?? '?'}`,
+    hint: 'nothing was restored from them; retry the migration, and check the link if it happens again',
   });
-  if (r.exitCode !== 0) {
-    throw new MigrateError('TRANSFER_FAILED', 'checkpoint images arrived corrupted (checksum mismatch)', {
-      host: target.name,
-      stderr: (r.stdout + r.stderr).trim(),
-      hint: 'nothing was restored from them; retry the migration, and check the link if it happens again',
-    });
-  }
 }

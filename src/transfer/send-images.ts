@@ -2,13 +2,16 @@
  * Ships a checkpoint's image files from the source host to the target host, whichever of them
  * the controller runs on: a local source streams through tar-stream and zstd-napi in this
  * process (send-dir.ts); a remote source runs `tar | zstd` there and the controller relays the
- * stream to the target. Either way the target verifies every file against a SHA-256 manifest.
+ * stream to the target. Either way both ends hash the tar stream as it flows and the controller
+ * compares the digests (stream-digest.ts) before anything is restored.
  */
 import { pipeline } from 'node:stream/promises';
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError, isMigrateError, throwIfAborted } from '../errors.js';
-import { safeRelativeName, type Manifest } from './manifest.js';
-import { RECEIVE_SCRIPT, counter, sendDirectory, verifyRemote, type SendOptions, type SendResult } from './send-dir.js';
+import { safeRelativeName } from './safe-name.js';
+import { failureOf } from './failure.js';
+import { RECEIVE_SCRIPT, checkArrived, counter, sendDirectory, type SendOptions, type SendResult } from './send-dir.js';
+import { DIGEST_REPORT, DIGEST_START, digestOf } from './stream-digest.js';
 
 export type { SendOptions, SendResult } from './send-dir.js';
 
@@ -20,59 +23,70 @@ export async function sendImages(source: Transport, srcDir: string, target: Tran
   return relayDirectory(source, srcDir, target, dstDir, o);
 }
 
-/** Regular files under a remote directory with their SHA-256; anything else is refused. */
-async function remoteManifest(source: Transport, dir: string, exclude?: (name: string) => boolean): Promise<{ manifest: Manifest; rawBytes: number }> {
+/** Regular files under a remote directory (names relative to it) and their total size; anything else is refused. */
+async function remoteFiles(source: Transport, dir: string, exclude?: (name: string) => boolean): Promise<{ names: string[]; rawBytes: number }> {
   // A pre-dump chain's `parent` link is left out: the target makes its own.
   const odd = await source.exec(['find', dir, '-mindepth', '1', '!', '-type', 'f', '!', '-type', 'd', '!', '(', '-path', `${dir}/parent`, '-type', 'l', ')']);
   if (odd.stdout.trim()) {
     throw new MigrateError('BAD_INPUT', `refusing to send ${dir}: it holds entries that are not regular files`, { host: source.name, stderr: odd.stdout });
   }
   const listing = await source.exec(['sh', '-c', 'cd "$1" && find . -type f -printf "%s %P\\n"', 'list', dir]);
-  const files: string[] = [];
+  const names: string[] = [];
   let rawBytes = 0;
   for (const line of listing.stdout.split('\n').filter(Boolean)) {
     const [size, name] = [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)];
     if (!safeRelativeName(name)) throw new MigrateError('BAD_INPUT', `refusing to send ${dir}/${name}: unsafe name`, { host: source.name });
     if (exclude?.(name)) continue;
-    files.push(name);
+    names.push(name);
     rawBytes += Number(size);
   }
-  const manifest: Manifest = new Map();
-  if (files.length > 0) {
-    const sums = await source.exec(['sh', '-c', 'cd "$1" && shift && sha256sum -- "$@"', 'sums', dir, ...files]);
-    for (const line of sums.stdout.split('\n').filter(Boolean)) manifest.set(line.slice(66), line.slice(0, 64));
-  }
-  return { manifest, rawBytes };
+  return { names: names.sort(), rawBytes };
 }
 
+/** The sending end on a remote source (bash): tar | zstd, hashing the tar stream on the way. */
+const SEND_SCRIPT = `set -o pipefail
+cd "$1" || { echo "cannot enter $1" >&2; exit 3; }
+level=$2
+shift 2
+tmp=$(mktemp -d) || exit 4
+trap 'rm -rf "$tmp"' EXIT
+${DIGEST_START}
+tar -c -f - -- "$@" | tee "$tmp/h" | zstd -q -c "-$level"
+rc=$?
+wait
+${DIGEST_REPORT}
+exit $rc`;
+
 async function relayDirectory(source: Transport, srcDir: string, target: Transport, dstDir: string, o: SendOptions): Promise<SendResult> {
-  const { manifest, rawBytes } = await remoteManifest(source, srcDir, o.exclude);
+  const { names, rawBytes } = await remoteFiles(source, srcDir, o.exclude);
   let wireBytes = 0;
-  const names = [...manifest.keys()];
-  const sender = source.spawn(['sh', '-c', 'set -e; cd "$1"; shift; level=$1; shift; tar -c -f - -- "$@" | zstd -q -c "-$level"',
-    'send', srcDir, String(o.level ?? 1), ...names]);
+  const sender = source.spawn(['bash', '-c', SEND_SCRIPT, 'send', srcDir, String(o.level ?? 1), ...names]);
   sender.stdin.end();
-  const receiver = target.spawn(['sh', '-c', RECEIVE_SCRIPT, 'receive', dstDir]);
+  const receiver = target.spawn(['bash', '-c', RECEIVE_SCRIPT, 'receive', dstDir]);
   receiver.stdout.resume();
+  let sent: { stderr: string };
+  let received: { stderr: string };
   try {
-    await Promise.all([
+    [, sent, received] = await Promise.all([
       pipeline(sender.stdout, counter((n) => (wireBytes += n), o.tamper), receiver.stdin, ...(o.signal ? [{ signal: o.signal }] : [])),
       sender.done,
       receiver.done,
     ]);
   } catch (e) {
+    const why = o.signal?.aborted ? e : await failureOf(e, sender.done, receiver.done);
     sender.kill();
     receiver.kill();
     throwIfAborted(o.signal);
     throw new MigrateError('TRANSFER_FAILED', `relaying the checkpoint images from ${source.name} failed`, {
-      host: target.name,
-      stderr: isMigrateError(e) ? e.message : String(e),
+      host: (isMigrateError(why) && why.host) || target.name,
+      stderr: isMigrateError(why) ? `${why.message}\n${why.stderr ?? ''}`.trim() : String(why),
       hint: 'check both links and free space under the target directory',
-      cause: e,
+      cause: why,
     });
   }
-  await verifyRemote(target, dstDir, manifest);
-  return { files: names.length, rawBytes, wireBytes, manifest };
+  const digest = digestOf(sent.stderr);
+  checkArrived(target, digest, digestOf(received.stderr));
+  return { files: names.length, rawBytes, wireBytes, digest: digest! };
 }
 
 /**

@@ -101,7 +101,7 @@ test.serial('a corrupted byte in the stream is caught; the workload runs on the 
       container: name, source: a, target: b,
       faults: {
         // Pages went to the page server: the stream holds the other images. Flip a byte inside
-        // a zstd block: either zstd or the manifest must catch it.
+        // a zstd block: either zstd or the stream digests must catch it.
         tamper: (chunk) => {
           if (flipped || chunk.length < 1024) return chunk;
           flipped = true;

@@ -1,0 +1,38 @@
+/**
+ * Verifies what crossed the wire by one digest of the uncompressed tar stream, taken at both ends
+ * while the stream flows: the sender hashes the tar bytes it compresses, the receiver hashes what
+ * `zstd -d` hands to `tar -x` (`tee` into a FIFO read by `sha256sum`), and the controller compares
+ * the two. The check costs no pass of its own after the transfer, so it adds nothing to a freeze
+ * beyond the CPU it shares with the stream; a per-file `sha256sum -c` afterwards cost 0.65 s per
+ * 256 MiB on the lab hosts (bench/results/pipeline.md).
+ *
+ * The shell fragments run under bash with `set -o pipefail` and a private directory in `$tmp`.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Transform } from 'node:stream';
+
+/**
+ * Starts the hasher: write the stream into "$tmp/h" (`tee "$tmp/h"`), then `wait`. sha256sum
+ * opens the FIFO itself: a `< "$tmp/h"` redirect would block inside a bash child, which does not
+ * always die of SIGTERM there (LocalTransport's kill).
+ */
+export const DIGEST_START = 'mkfifo "$tmp/h"\nsha256sum "$tmp/h" > "$tmp/sum" &';
+
+/** After `wait`: the digest as the last line of stderr, where digestOf() finds it. */
+export const DIGEST_REPORT = 'echo "sha256 $(cut -c1-64 "$tmp/sum")" >&2';
+
+/** The digest a script printed with DIGEST_REPORT, if any. */
+export const digestOf = (stderr: string): string | undefined => /sha256 ([0-9a-f]{64})\s*$/.exec(stderr)?.[1];
+
+/** The controller's side of the same digest. */
+export const streamHash = (): Hash => createHash('sha256');
+
+/** Passes bytes through unchanged and feeds them to `hash` on the way. */
+export function hashing(hash: Hash): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+}
