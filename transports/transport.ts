@@ -65,5 +65,10 @@ export interface Transport {
   forward(port: number, host?: string): Promise<Forward>;
   /** Let the transport's host reach `host:port` on the controller through `remotePort` there. */
   reverseForward(remotePort: number, port: number, host?: string): Promise<ReverseForward>;
+  /**
+   * Readies the link for bulk data toward this host, so that a transfer while a workload is
+   * frozen does not pay one-time costs (SshTransport: sshd's first megabytes).
+   */
+  prime(): Promise<void>;
   close(): Promise<void>;
 }

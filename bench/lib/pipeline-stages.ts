@@ -5,16 +5,15 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { CompressStream } from 'zstd-napi';
 import type { Transport } from '../../transports/transport.js';
-import { manifestText, type Manifest } from '../../src/transfer/manifest.js';
+import { hashing, streamHash } from '../../src/transfer/stream-digest.js';
 import { fail } from './fail.js';
 import { openSshArgs, type Lab } from './lab.js';
 
@@ -45,37 +44,32 @@ function collector(keep: boolean): { sink: Writable; chunks: Buffer[]; bytes: ()
   return { sink, chunks, bytes: () => n };
 }
 
-export interface Packed { chunks: Buffer[]; bytes: number; manifest: Manifest }
+export interface Packed { chunks: Buffer[]; bytes: number; digest: string }
 
 /**
- * Read + SHA-256 + tar (tar-stream), as sendDirectory packs: every file read in 1 MiB chunks,
- * hashed while read, written as a tar entry. With `keep` the archive stays in memory for the
- * next stages.
+ * Read + tar (tar-stream) + the stream's digest, as sendDirectory packs: every file read in 1 MiB
+ * chunks into a tar entry, the archive hashed as it leaves the packer. With `keep` the archive
+ * stays in memory for the next stages.
  */
 export async function packDirectory(dir: string, keep: boolean): Promise<Packed> {
   const files = await imageFiles(dir);
-  const manifest: Manifest = new Map();
   const pack = tar.pack();
+  const hash = streamHash();
   const out = collector(keep);
   const packing = (async () => {
     for (const f of files) {
-      const hash = createHash('sha256');
-      const entry = pack.entry({ name: f.name, size: f.size, mode: 0o600, type: 'file' });
-      const tap = new PassThrough();
-      tap.on('data', (b: Buffer) => hash.update(b));
-      await pipeline(createReadStream(f.path, { highWaterMark: CHUNK }), tap, entry);
-      manifest.set(f.name, hash.digest('hex'));
+      await pipeline(createReadStream(f.path, { highWaterMark: CHUNK }), pack.entry({ name: f.name, size: f.size, mode: 0o600, type: 'file' }));
     }
     pack.finalize();
   })();
-  await Promise.all([packing, pipeline(pack, out.sink)]);
-  return { chunks: out.chunks, bytes: out.bytes(), manifest };
+  await Promise.all([packing, pipeline(pack, hashing(hash), out.sink)]);
+  return { chunks: out.chunks, bytes: out.bytes(), digest: hash.digest('hex') };
 }
 
-/** zstd level 1 through zstd-napi's CompressStream, as sendDirectory compresses. */
+/** zstd level 1 through zstd-napi's CompressStream with one worker thread, as sendDirectory compresses. */
 export async function compress(chunks: Buffer[], keep: boolean, level = 1): Promise<{ chunks: Buffer[]; bytes: number }> {
   const out = collector(keep);
-  await pipeline(Readable.from(chunks), new CompressStream({ compressionLevel: level }), out.sink);
+  await pipeline(Readable.from(chunks), new CompressStream({ compressionLevel: level, nbWorkers: 1 }), out.sink);
   return { chunks: out.chunks, bytes: out.bytes() };
 }
 
@@ -112,6 +106,5 @@ export const zstdDecompressThere = (t: Transport, zstFile: string): Promise<numb
 export const untarThere = (t: Transport, tarFile: string, dir: string): Promise<number> =>
   timedThere(t, 'mkdir -p -m 0700 "$2"; tar -x --no-same-owner --no-same-permissions --no-overwrite-dir -f - -C "$2" < "$1"', [tarFile, dir]);
 
-/** `sha256sum -c` of a received directory against the manifest, as verifyRemote checks. */
-export const verifyThere = (t: Transport, dir: string, manifest: Manifest): Promise<number> =>
-  timedThere(t, 'cd "$1"; sha256sum -c --strict --quiet -', [dir], manifestText(manifest));
+/** The receiver's digest of the tar stream (`sha256sum` of a file holding it), as RECEIVE_SCRIPT takes it beside `tar -x`. */
+export const digestThere = (t: Transport, tarFile: string): Promise<number> => timedThere(t, 'sha256sum < "$1" > /dev/null', [tarFile]);

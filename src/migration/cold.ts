@@ -299,7 +299,8 @@ export async function prepareMove(o: ColdOptions, src: Dirs, dst: Dirs): Promise
   const { source, target, workload, report } = o;
   const started = Date.now();
   o.emit({ kind: 'step', step: 'create', host: target.name, detail: workload.label });
-  await workload.prepareTarget();
+  // The link gets its one-time costs over with while the target is prepared (SshTransport.prime).
+  await Promise.all([workload.prepareTarget(), target.prime()]);
   await Promise.all([makeDirs(source, src), makeDirs(target, dst)]);
   throwIfAborted(o.signal);
   await copyFilesBeforeFreeze(o); // timed on its own

@@ -63,6 +63,17 @@ test('200 MiB stream through the SSH transport arrives byte-identical', async (t
   t.log(`200 MiB in ${Date.now() - started} ms`);
 });
 
+test('prime pushes its megabytes through a fresh connection and leaves it serving commands', async (t) => {
+  const fresh = new SshTransport(lab.target, sshOpts(lab));
+  try {
+    await fresh.prime();
+    await fresh.prime(); // again: harmless
+    t.is((await fresh.exec(['echo', 'still here'])).stdout, 'still here\n');
+  } finally {
+    await fresh.close();
+  }
+});
+
 test('a wrong host key is refused (SSH_HOST_KEY_CHANGED), without retries', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kh-'));
   const wrong = join(dir, 'known_hosts');
