@@ -142,9 +142,10 @@ export class DockerWorkload implements Workload {
     // checkpoint directory, not in CRIU's images dir.
     const descriptors = this.descriptors ?? await readFileVia(this.source, posix.join(this.sourceCheckpoint!, 'descriptors.json'));
     await writeFileVia(this.target, posix.join(this.targetCheckpoint!, 'descriptors.json'), descriptors);
-    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: lazy ? ['lazy-pages'] : [] }, () =>
-      this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id]));
-    resumed?.();
+    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: lazy ? ['lazy-pages'] : [] }, async () => {
+      await this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id]);
+      resumed?.(); // it runs now; putting runc.conf back is not part of its freeze
+    });
     if (!(await isRunning(this.target, id))) {
       throw new MigrateError('RESTORE_FAILED', `container ${this.name} is not running after restore`, { host: this.target.name, hint: 'see docker logs there' });
     }
