@@ -13,12 +13,12 @@
  * so no member is written through one. Removals refuse any path with a symlink among its parents.
  */
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError, isMigrateError, throwIfAborted } from '../errors.js';
+import { MigrateError, throwIfAborted } from '../errors.js';
 import { pipeline } from 'node:stream/promises';
 import { counter } from '../transfer/send-dir.js';
 import { coalesce } from '../transfer/coalesce.js';
-import { failureOf } from '../transfer/failure.js';
-import { DIGEST_REPORT, DIGEST_START, digestOf } from '../transfer/stream-digest.js';
+import { transferFailed } from '../transfer/failure.js';
+import { DIGEST_REPORT, DIGEST_START, checkDigests, digestOf } from '../transfer/stream-digest.js';
 
 export interface TreeStreamOptions {
   /** zstd level (filesystem data compresses, unlike memory: 3 is a good trade). */
@@ -115,24 +115,15 @@ export class TreeStream {
     try {
       [, sent, received] = (await this.flowing) as [unknown, { stderr: string }, { stderr: string }];
     } catch (e) {
-      const why = this.o.signal?.aborted ? e : await failureOf(e, this.sender.done, this.receiver.done);
+      const failed = await transferFailed(e, [this.sender.done, this.receiver.done], {
+        what: `copying files from ${this.srcRoot} on ${this.source.name} to ${this.dstRoot} failed`, host: this.target.name,
+        hint: 'check the link and free space on the target', signal: this.o.signal,
+      });
       this.abort();
       throwIfAborted(this.o.signal);
-      throw new MigrateError('TRANSFER_FAILED', `copying files from ${this.srcRoot} on ${this.source.name} to ${this.dstRoot} failed`, {
-        host: (isMigrateError(why) && why.host) || this.target.name,
-        stderr: isMigrateError(why) ? `${why.message}\n${why.stderr ?? ''}`.trim() : String(why),
-        hint: 'check the link and free space on the target',
-        cause: why,
-      });
+      throw failed;
     }
-    const [a, b] = [digestOf(sent.stderr), digestOf(received.stderr)];
-    if (!a || a !== b) {
-      throw new MigrateError('TRANSFER_FAILED', `files copied from ${this.srcRoot} arrived corrupted in ${this.dstRoot} (checksum mismatch)`, {
-        host: this.target.name,
-        stderr: `sent ${a ?? '?'}, received ${b ?? '?'}`,
-        hint: 'nothing was restored from them; retry the migration, and check the link if it happens again',
-      });
-    }
+    checkDigests(this.target.name, `files copied from ${this.srcRoot} to ${this.dstRoot}`, digestOf(sent.stderr), digestOf(received.stderr));
     return { wireBytes: this.wireBytes };
   }
 

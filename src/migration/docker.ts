@@ -11,7 +11,7 @@ import { defaultWorkRoot, type MigrationOptions } from './cold.js';
 import { runStrategy, underLock } from './run-strategy.js';
 import { DockerWorkload } from './docker-workload.js';
 import { dockerRuncRoot } from '../docker/runc-root.js';
-import { checkpointBytes, chooseRestore, hasImage, pickStrategy, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
+import { IMAGE_TOOLS, checkpointBytes, chooseRestore, hasImage, pickStrategy, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
 
 export interface DockerMigrationOptions extends MigrationOptions, Pick<FilesystemOptions, 'volumeMap' | 'force' | 'copyBindMounts'> {
@@ -36,7 +36,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   requireMigratable(c, source.name);
   const name = o.name ?? c.name;
   report.workload.source = c.name;
-  await requireTools(source, ['docker', 'criu', 'flock', 'bash', 'tar', 'zstd', 'sha256sum', 'tee', 'mkfifo', 'mktemp', 'find']);
+  await requireTools(source, ['docker', ...IMAGE_TOOLS]);
   await requireCriu(source);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);

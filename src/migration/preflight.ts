@@ -10,8 +10,11 @@ import { criuVersion, versionProblem } from '../criu/version.js';
 import { TWIN_LABEL, unsupported, type ContainerInfo } from '../docker/container.js';
 import { MigrateError } from '../errors.js';
 
-/** What a target runs for any workload; a container's also needs docker (docker.ts asks for it). */
-const TARGET_TOOLS = ['criu', 'zstd', 'tar', 'sha256sum', 'tee', 'mkfifo', 'mktemp', 'flock', 'bash', 'find'];
+/**
+ * What a host runs to checkpoint, stream and restore images (the target always; a container's
+ * source too, which docker.ts asks for with docker itself).
+ */
+export const IMAGE_TOOLS = ['criu', 'zstd', 'tar', 'sha256sum', 'tee', 'mkfifo', 'mktemp', 'flock', 'bash', 'find'];
 
 export async function requireTools(t: Transport, tools: string[]): Promise<void> {
   const r = await t.exec(['sh', '-c', 'for c; do command -v "$c" >/dev/null || echo "$c"; done', 'tools', ...tools]);
@@ -44,7 +47,7 @@ export function requireMigratable(c: ContainerInfo, host: string): void {
 
 /** The target can receive a checkpoint: tools present and room under workRoot. */
 export async function requireRoom(target: Transport, workRoot: string, needBytes: number, extraTools: string[] = []): Promise<void> {
-  await requireTools(target, [...TARGET_TOOLS, ...extraTools]);
+  await requireTools(target, [...IMAGE_TOOLS, ...extraTools]);
   const df = await target.exec(['sh', '-c', 'mkdir -p -m 0700 "$1" && df -Pk "$1" | tail -n 1', 'df', workRoot]);
   const availKiB = Number(df.stdout.trim().split(/\s+/)[3]);
   if (Number.isFinite(availKiB) && availKiB * 1024 < needBytes) {

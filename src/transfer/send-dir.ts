@@ -12,10 +12,10 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { CompressStream } from 'zstd-napi';
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError, isMigrateError, throwIfAborted } from '../errors.js';
-import { failureOf } from './failure.js';
+import { MigrateError, throwIfAborted } from '../errors.js';
+import { transferFailed } from './failure.js';
 import { safeRelativeName } from './safe-name.js';
-import { DIGEST_REPORT, DIGEST_START, digestOf, hashing, streamHash } from './stream-digest.js';
+import { DIGEST_REPORT, DIGEST_START, checkDigests, digestOf, hashing, streamHash } from './stream-digest.js';
 
 export interface SendOptions {
   /** zstd level (1 = fastest; memory images are mostly incompressible). */
@@ -116,27 +116,14 @@ export async function sendDirectory(localDir: string, target: Transport, remoteD
     ]);
   } catch (e) {
     pack.destroy();
-    const why = options.signal?.aborted ? e : await failureOf(e, receiver.done);
+    const failed = await transferFailed(e, [receiver.done], {
+      what: 'sending the checkpoint images failed', host: target.name, hint: 'check the link and free space under the target directory', signal: options.signal,
+    });
     receiver.kill();
     throwIfAborted(options.signal);
-    throw new MigrateError('TRANSFER_FAILED', 'sending the checkpoint images failed', {
-      host: target.name,
-      stderr: isMigrateError(why) ? `${why.message}\n${why.stderr ?? ''}`.trim() : String(why),
-      hint: 'check the link and free space under the target directory',
-      cause: why,
-    });
+    throw failed;
   }
   const digest = hash.digest('hex');
-  checkArrived(target, digest, digestOf(received.stderr));
+  checkDigests(target.name, 'checkpoint images', digest, digestOf(received.stderr));
   return { files: files.length, rawBytes, wireBytes, digest };
-}
-
-/** The digests of what was sent and what the target extracted must agree. */
-export function checkArrived(target: Transport, sent: string | undefined, received: string | undefined): void {
-  if (sent && sent === received) return;
-  throw new MigrateError('TRANSFER_FAILED', 'checkpoint images arrived corrupted (checksum mismatch)', {
-    host: target.name,
-    stderr: `sent sha256 ${sent ?? '?'}, received ${received ?? '?'}`,
-    hint: 'nothing was restored from them; retry the migration, and check the link if it happens again',
-  });
 }

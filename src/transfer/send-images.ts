@@ -7,11 +7,11 @@
  */
 import { pipeline } from 'node:stream/promises';
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError, isMigrateError, throwIfAborted } from '../errors.js';
+import { MigrateError, throwIfAborted } from '../errors.js';
 import { safeRelativeName } from './safe-name.js';
-import { failureOf } from './failure.js';
-import { RECEIVE_SCRIPT, checkArrived, counter, sendDirectory, type SendOptions, type SendResult } from './send-dir.js';
-import { DIGEST_REPORT, DIGEST_START, digestOf } from './stream-digest.js';
+import { transferFailed } from './failure.js';
+import { RECEIVE_SCRIPT, counter, sendDirectory, type SendOptions, type SendResult } from './send-dir.js';
+import { DIGEST_REPORT, DIGEST_START, checkDigests, digestOf } from './stream-digest.js';
 
 export type { SendOptions, SendResult } from './send-dir.js';
 
@@ -73,19 +73,16 @@ async function relayDirectory(source: Transport, srcDir: string, target: Transpo
       receiver.done,
     ]);
   } catch (e) {
-    const why = o.signal?.aborted ? e : await failureOf(e, sender.done, receiver.done);
+    const failed = await transferFailed(e, [sender.done, receiver.done], {
+      what: `relaying the checkpoint images from ${source.name} failed`, host: target.name, hint: 'check both links and free space under the target directory', signal: o.signal,
+    });
     sender.kill();
     receiver.kill();
     throwIfAborted(o.signal);
-    throw new MigrateError('TRANSFER_FAILED', `relaying the checkpoint images from ${source.name} failed`, {
-      host: (isMigrateError(why) && why.host) || target.name,
-      stderr: isMigrateError(why) ? `${why.message}\n${why.stderr ?? ''}`.trim() : String(why),
-      hint: 'check both links and free space under the target directory',
-      cause: why,
-    });
+    throw failed;
   }
   const digest = digestOf(sent.stderr);
-  checkArrived(target, digest, digestOf(received.stderr));
+  checkDigests(target.name, 'checkpoint images', digest, digestOf(received.stderr));
   return { files: names.length, rawBytes, wireBytes, digest: digest! };
 }
 

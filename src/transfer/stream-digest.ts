@@ -10,6 +10,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform } from 'node:stream';
+import { MigrateError } from '../errors.js';
 
 /**
  * Starts the hasher: write the stream into "$tmp/h" (`tee "$tmp/h"`), then `wait`. sha256sum
@@ -34,5 +35,15 @@ export function hashing(hash: Hash): Transform {
       hash.update(chunk);
       cb(null, chunk);
     },
+  });
+}
+
+/** The digests of what was sent and what arrived must agree; `what` says what arrived corrupted. */
+export function checkDigests(host: string, what: string, sent: string | undefined, received: string | undefined): void {
+  if (sent && sent === received) return;
+  throw new MigrateError('TRANSFER_FAILED', `${what} arrived corrupted (checksum mismatch)`, {
+    host,
+    stderr: `sent sha256 ${sent ?? '?'}, received ${received ?? '?'}`,
+    hint: 'nothing was restored from them; retry the migration, and check the link if it happens again',
   });
 }
