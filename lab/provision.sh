@@ -7,14 +7,18 @@ set -euo pipefail
 CRIU_PREFIX=/usr/local/sbin
 CRIU_CACHE=${MIGRATE_CACHE:-/var/cache/migrate}/criu
 CRIU_MIN_MAJOR=4
-CRIU_MIN_MINOR=1
-# Debian suite whose CRIU source builds and works on this kernel (bookworm's 3.17 does not).
-CRIU_SOURCE_SUITE=trixie
+CRIU_MIN_MINOR=2
+# Debian suite whose CRIU source builds and works on this kernel. bookworm's 3.17 fails
+# `criu check`; trixie's 4.1.1 cannot dump a TCP socket on kernels >= 6.16 (it asks every socket
+# for SO_PASSCRED, which those kernels refuse for TCP); sid's 4.2.1 asks only Unix and netlink ones.
+CRIU_SOURCE_SUITE=sid
 
 PACKAGES=(
   docker.io openssh-server busybox-static iproute2 util-linux procps zstd xz-utils kmod
   e2fsprogs gcc libc6-dev make
   attr  # getfattr/setfattr: tests compare xattrs of copied container layers
+  redis-server redis-tools  # real software in the tests: a Redis image built from Debian's binary
+  shellcheck  # the suite lints every host script
   qemu-system-x86 cpio  # lab/guest: a QEMU (TCG) guest with a soft-dirty kernel for pre-copy tests
   # CRIU build dependencies
   libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev libnl-3-dev
@@ -35,7 +39,7 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# criu_ok BIN: true when BIN is CRIU >= 4.1 and passes `criu check` on this kernel.
+# criu_ok BIN: true when BIN is CRIU >= $CRIU_MIN_MAJOR.$CRIU_MIN_MINOR and passes `criu check` on this kernel.
 criu_ok() {
   local bin=$1 ver major minor
   [[ -x $bin ]] || return 1

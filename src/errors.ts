@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'LOCKED' // another migrate run holds the lock
   | 'PREFLIGHT' // a precondition failed before anything was frozen
   | 'TRANSFER_FAILED' // the image stream broke or did not verify
+  | 'NO_SPACE' // a host's filesystem filled up (blocks or inodes) during the run
   | 'RESTORE_FAILED' // the workload could not be started on the target
   | 'INTERRUPTED'; // the user stopped the run (Ctrl-C)
 

@@ -10,7 +10,7 @@ export interface HostInfo {
   criu: {
     installed: boolean;
     version: string | null;
-    /** Version >= MIN_CRIU and `criu check` passed. */
+    /** Version good enough for this kernel (versionProblem) and `criu check` passed. */
     usable: boolean;
     problems: string[];
     features: Partial<FeatureMap>;
@@ -49,7 +49,7 @@ export async function hostInfo(t: Transport): Promise<HostInfo> {
     criu.version = v.text;
     const check = await checkCriu(t);
     criu.features = check.features;
-    const tooOld = versionProblem(v);
+    const tooOld = versionProblem(v, kernel);
     criu.problems = tooOld ? [tooOld, ...check.problems] : check.problems;
     criu.usable = check.ok && !tooOld;
   } catch (e) {

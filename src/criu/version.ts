@@ -24,9 +24,37 @@ export function compareVersions(a: CriuVersion, b: CriuVersion): number {
   return a.major - b.major || a.minor - b.minor || a.sublevel - b.sublevel;
 }
 
-/** Why this version is not good enough, or undefined when it is. */
-export function versionProblem(v: CriuVersion): string | undefined {
-  return compareVersions(v, MIN_CRIU) < 0 ? `CRIU ${v.text} is older than ${MIN_CRIU.text}` : undefined;
+/**
+ * Since Linux 6.16, getsockopt(SO_PASSCRED/SO_PASSSEC) fails on TCP sockets. CRIU before 4.2 asks
+ * every socket for them, so it cannot dump any process holding a TCP socket (a listening server
+ * included): "sockets: Can't get 1:16 opt: Operation not supported". CRIU 4.2 asks only Unix and
+ * netlink sockets (criu/sockets.c, dump_socket_opts).
+ */
+export const TCP_KERNEL: Readonly<KernelVersion> = { major: 6, minor: 16 };
+export const MIN_CRIU_TCP: Readonly<CriuVersion> = { major: 4, minor: 2, sublevel: 0, text: '4.2' };
+
+export interface KernelVersion { major: number; minor: number }
+
+/** `uname -r` ("6.18.3-cloud-amd64") as numbers; undefined when it does not start with them. */
+export function parseKernelRelease(release: string): KernelVersion | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(release.trim());
+  return m ? { major: Number(m[1]), minor: Number(m[2]) } : undefined;
+}
+
+const kernelAtLeast = (k: KernelVersion, min: KernelVersion) => k.major > min.major || (k.major === min.major && k.minor >= min.minor);
+
+/**
+ * Why this CRIU is not good enough on a host running `kernel` (its `uname -r`), or undefined
+ * when it is.
+ */
+export function versionProblem(v: CriuVersion, kernel?: string): string | undefined {
+  if (compareVersions(v, MIN_CRIU) < 0) return `CRIU ${v.text} is older than ${MIN_CRIU.text}`;
+  const k = kernel === undefined ? undefined : parseKernelRelease(kernel);
+  if (k && kernelAtLeast(k, TCP_KERNEL) && compareVersions(v, MIN_CRIU_TCP) < 0) {
+    return `CRIU ${v.text} cannot dump a process with a TCP socket on kernel ${kernel!.trim()} (since Linux ${TCP_KERNEL.major}.${TCP_KERNEL.minor} ` +
+      `TCP sockets refuse SO_PASSCRED, which CRIU before ${MIN_CRIU_TCP.text} asks every socket for): CRIU ${MIN_CRIU_TCP.text} or newer is needed`;
+  }
+  return undefined;
 }
 
 export async function criuVersion(t: Transport): Promise<CriuVersion> {

@@ -21,6 +21,7 @@ import { MigrateError, errorJson, isMigrateError, throwIfAborted } from '../erro
 import type { EventSink } from '../events.js';
 import { relayEndpointOn, startPageRelay, type Endpoint, type PageRelay } from '../transfer/page-relay.js';
 import { isPageImage, sendImages, verifyPageImages, type SendOptions } from '../transfer/send-images.js';
+import { noSpaceError } from '../transfer/disk-full.js';
 import { recordFilesystem, type MigrationReport, type PageTransport, type RestoreMode } from './report.js';
 import { SourceGuard } from './source-guard.js';
 import type { StopPolicy } from './precopy-policy.js';
@@ -213,7 +214,8 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
     // Nothing was frozen, or the dump failed and CRIU resumed the tree: undo what was prepared.
     // The page server's own failure (full disk, broken link) explains a failed dump best.
     const pageErrors = (await pagePath?.abort(clock.entered)) ?? [];
-    const e = !clock.entered ? err : pageErrors.find((x) => isMigrateError(x, 'CRIU_FAILED')) ?? pageErrors[0] ?? err;
+    const first = !clock.entered ? err : pageErrors.find((x) => isMigrateError(x, 'CRIU_FAILED')) ?? pageErrors[0] ?? err;
+    const e = clock.entered ? await whenDiskFull(o, first) : first; // asked before the clean-up frees the space
     await cleanupTarget();
     await cleanupSource();
     if (!clock.entered) throw e;
@@ -272,11 +274,12 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
     }
     report.criu.restore = await readRestoreStats(target, dst.work).catch(() => null);
     if (lazy) report.lazy_pages = await lazyPagesOf(target, dst.work);
-  } catch (e) {
-    report.error = errorJson(e);
+  } catch (err) {
     lazy?.kill();
     await pagePath?.abort(false);
     await files.catch(() => {}); // let a copy in flight end before the target is cleared
+    const e = await whenDiskFull(o, err);
+    report.error = errorJson(e);
     return await rollBack(o, cleanupTarget, cleanupSource, clock, e);
   }
 
@@ -329,6 +332,15 @@ export function copyFilesWhileFrozen(o: Pick<ColdOptions, 'workload' | 'report'>
   const p = o.workload.copyFilesWhileFrozen().then((pass) => recordFilesystem(o.report, 'frozen', pass));
   p.catch(() => {});
   return p;
+}
+
+/**
+ * `e`, or NO_SPACE when a host's work directory filled up (target first: it receives the images;
+ * the source writes them in stream mode). Asked before anything is cleaned up.
+ */
+export async function whenDiskFull(o: Pick<ColdOptions, 'source' | 'target' | 'workRoot'>, e: unknown): Promise<unknown> {
+  if (isMigrateError(e, 'NO_SPACE')) return e;
+  return (await noSpaceError(o.target, o.workRoot, e)) ?? (await noSpaceError(o.source, o.workRoot, e)) ?? e;
 }
 
 /** The report's lazy_pages: how a lazy-pages daemon filled the memory (undefined if its log is unreadable). */

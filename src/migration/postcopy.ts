@@ -22,7 +22,7 @@ import { readRestoreStats } from '../criu/run.js';
 import { MigrateError, errorJson, throwIfAborted } from '../errors.js';
 import { relayEndpointOn, startPageRelay, type PageRelay } from '../transfer/page-relay.js';
 import { sendImages } from '../transfer/send-images.js';
-import { copyFilesWhileFrozen, lazyPagesOf, prepareMove, removeStaleDirs, type ColdOptions } from './cold.js';
+import { copyFilesWhileFrozen, lazyPagesOf, prepareMove, removeStaleDirs, whenDiskFull, type ColdOptions } from './cold.js';
 import type { MigrationReport } from './report.js';
 import { FreezeClock, dirsUnder, type Dirs, type Workload } from './workload.js';
 
@@ -78,7 +78,8 @@ export async function freezeLazily(o: ColdOptions, src: Dirs, dst: Dirs, parent:
   let dump: PageServer;
   try {
     dump = await checkpointLazy(src, { parent, stopping: clock.stopping });
-  } catch (e) {
+  } catch (err) {
+    const e = await whenDiskFull(o, err);
     await workload.removeFromTarget();
     await cleanup();
     report.error = errorJson(e);
@@ -129,10 +130,11 @@ export async function freezeLazily(o: ColdOptions, src: Dirs, dst: Dirs, parent:
     report.bytes.wire += pageBytes;
     report.criu.restore = await readRestoreStats(target, dst.work).catch(() => null);
     report.lazy_pages = await lazyPagesOf(target, dst.work);
-  } catch (e) {
+  } catch (err) {
+    lazy?.kill();
+    const e = await whenDiskFull(o, err);
     report.error = errorJson(e);
     step('rollback', source, `${workload.label} cannot go on on the target; resuming it on the source`);
-    lazy?.kill();
     await files.catch(() => {});
     await workload.removeFromTarget().catch(() => {});
     await Promise.allSettled(closers.map((c) => c()));

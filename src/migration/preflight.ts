@@ -6,7 +6,7 @@ import { basicCheck, hasFeature } from '../criu/features.js';
 import type { RestoreMode } from './report.js';
 import { chooseStrategy, factsNeeded, type Strategy, type StrategyChoice } from './strategy.js';
 import { requirePrecopy } from './precopy.js';
-import { criuVersion, versionProblem } from '../criu/version.js';
+import { MIN_CRIU_TCP, criuVersion, versionProblem } from '../criu/version.js';
 import { TWIN_LABEL, unsupported, type ContainerInfo } from '../docker/container.js';
 import { MigrateError } from '../errors.js';
 
@@ -25,9 +25,10 @@ export async function requireTools(t: Transport, tools: string[]): Promise<void>
 }
 
 export async function requireCriu(t: Transport): Promise<void> {
-  const tooOld = versionProblem(await criuVersion(t));
+  const [version, kernel] = await Promise.all([criuVersion(t), t.exec(['uname', '-r'])]);
+  const tooOld = versionProblem(version, kernel.stdout);
   if (tooOld) {
-    throw new MigrateError('CRIU_UNUSABLE', tooOld, { host: t.name, hint: 'install a newer CRIU (lab/provision.sh builds one)' });
+    throw new MigrateError('CRIU_UNUSABLE', tooOld, { host: t.name, hint: `install CRIU ${MIN_CRIU_TCP.text} or newer there (lab/provision.sh builds it from Debian's source package)` });
   }
   const check = await basicCheck(t);
   if (!check.ok) {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { compareVersions, parseCriuVersion } from '../../../src/criu/version.js';
+import { compareVersions, parseCriuVersion, versionProblem } from '../../../src/criu/version.js';
 import { criuErrorLines } from '../../../src/criu/log.js';
 import { dumpArgs, restoreArgs } from '../../../src/criu/run.js';
 
@@ -21,4 +21,17 @@ test('typed options become criu arguments', (t) => {
   t.deepEqual(dumpArgs({ pid: 5, imagesDir: '/i', workDir: '/w', lazyPages: true, pageServer: { address: '127.0.0.1', port: 27 } }),
     ['dump', '-t', '5', '-D', '/i', '-o', 'dump.log', '-v4', '-W', '/w', '--lazy-pages', '--page-server', '--address', '127.0.0.1', '--port', '27']);
   t.deepEqual(restoreArgs({ imagesDir: '/i', pidfile: '/p' }), ['restore', '-D', '/i', '-o', 'restore.log', '-v4', '-d', '--pidfile', '/p']);
+});
+
+test('CRIU before 4.2 is refused on kernels from 6.16 on, which refuse SO_PASSCRED on TCP sockets', (t) => {
+  const v411 = parseCriuVersion('Version: 4.1.1')!;
+  const v421 = parseCriuVersion('Version: 4.2.1')!;
+  t.regex(versionProblem(v411, '6.18.0-1-cloud-amd64\n')!, /CRIU 4\.1\.1 cannot dump a process with a TCP socket on kernel 6\.18\.0-1-cloud-amd64 .*4\.2 or newer/);
+  t.regex(versionProblem(v411, '6.16.0')!, /TCP socket/);
+  t.is(versionProblem(v411, '6.15.9'), undefined);
+  t.is(versionProblem(v411, '6.1.0-27-cloud-amd64'), undefined, 'the soft-dirty guest kernel');
+  t.is(versionProblem(v421, '6.18.0'), undefined);
+  t.is(versionProblem(v421, '7.0.1'), undefined);
+  t.regex(versionProblem(v411, '7.0')!, /TCP/);
+  t.regex(versionProblem(parseCriuVersion('Version: 3.17.1')!, '6.1.0')!, /older than 4\.1/);
 });
