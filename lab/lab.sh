@@ -101,7 +101,10 @@ docker_sock() { if [[ $1 == a ]]; then echo "$A_DOCKER"; else echo "$B_DOCKER"; 
 
 images() {
   local h
-  for h in a b; do "$HERE/image/build.sh" "$(docker_sock "$h")"; done
+  for h in a b; do
+    "$HERE/image/build.sh" "$(docker_sock "$h")"
+    "$HERE/image/redis.sh" "$(docker_sock "$h")"
+  done
 }
 
 up() {
@@ -146,6 +149,7 @@ export MIGRATE_LAB_KNOWN_HOSTS=$STATE/known_hosts
 export MIGRATE_LAB_SOURCE_DOCKER_HOST=$A_DOCKER
 export MIGRATE_LAB_TARGET_DOCKER_HOST=$B_DOCKER
 export MIGRATE_LAB_IMAGE=migrate-workload:latest
+export MIGRATE_LAB_REDIS_IMAGE=migrate-redis:latest
 export MIGRATE_SSH_KEY=$STATE/id_ed25519
 export MIGRATE_KNOWN_HOSTS=$STATE/known_hosts
 EOT

@@ -25,6 +25,10 @@ container runc runs by itself (its bundle must be at the same path on the target
                    must exist there already)
   --force          replace the contents of a non-empty target volume or bind directory
   --dry-run        run every preflight check, freeze nothing
+  --tcp POLICY     its open TCP connections: refuse (default): preflight lists them and stops,
+                   nothing frozen; close: they are dropped on the target (clients see a reset
+                   and reconnect); keep: they move with it (only where the peers still reach its
+                   address, e.g. both ends inside the container). Listening sockets always move
   --pages MODE     page-server (default): memory goes straight to a CRIU page server on the
                    target through the SSH tunnel while the dump runs; stream: dump first,
                    then stream every image

@@ -10,6 +10,7 @@ import { MigrateError, isMigrateError } from '../../src/errors.js';
 import { migrateDockerContainer } from '../../src/migration/docker.js';
 import type { MigrationReport, PageTransport, RestoreMode } from '../../src/migration/report.js';
 import { migrateProcessTree } from '../../src/migration/tree.js';
+import { TCP_POLICIES, type TcpPolicy } from '../../src/criu/tcp-policy.js';
 import { openTransport } from '../../transports/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
 import type { Output } from '../output.js';
@@ -27,6 +28,7 @@ function parse(argv: string[]) {
       yes: { type: 'boolean', short: 'y' }, 'zstd-level': { type: 'string' }, strategy: { type: 'string' },
       pages: { type: 'string' }, restore: { type: 'string' }, 'transfer-image': { type: 'boolean' },
       'downtime-target': { type: 'string' }, 'max-rounds': { type: 'string' },
+      tcp: { type: 'string' },
       'volume-map': { type: 'string', multiple: true }, force: { type: 'boolean' }, 'copy-bind-mounts': { type: 'boolean' },
       ...SSH_FLAGS,
     },
@@ -65,11 +67,13 @@ function parse(argv: string[]) {
   if (!PAGES.includes(pages)) throw new MigrateError('BAD_INPUT', `Expected --pages to be one of ${PAGES.join(', ')}, got \`${values.pages}\``);
   const restore = values.restore as RestoreMode | undefined;
   if (restore !== undefined && !RESTORE.includes(restore)) throw new MigrateError('BAD_INPUT', `Expected --restore to be one of ${RESTORE.join(', ')}, got \`${values.restore}\``);
+  const tcp = (values.tcp ?? 'refuse') as TcpPolicy;
+  if (!TCP_POLICIES.includes(tcp)) throw new MigrateError('BAD_INPUT', `Expected --tcp to be one of ${TCP_POLICIES.join(', ')}, got \`${values.tcp}\``);
   const level = values['zstd-level'] === undefined ? 1 : Number(values['zstd-level']);
   if (!Number.isInteger(level) || level < 1 || level > 19) {
     throw new MigrateError('BAD_INPUT', `Expected --zstd-level to be an integer from 1 to 19, got \`${values['zstd-level']}\``);
   }
-  return { values, container: positionals[0], pid, runc, pages, restore, level, strategy, precopy, volumeMap: volumeMap(values['volume-map'] ?? []) };
+  return { values, container: positionals[0], pid, runc, pages, restore, level, strategy, precopy, tcp, volumeMap: volumeMap(values['volume-map'] ?? []) };
 }
 
 /** --volume-map SOURCE=TARGET (repeatable). */
@@ -84,7 +88,7 @@ function volumeMap(pairs: string[]): Map<string, string> {
 }
 
 export async function migrateCommand(argv: string[], out: Output): Promise<number> {
-  const { values, container, pid, runc, pages, restore, level, strategy, precopy, volumeMap } = parse(argv);
+  const { values, container, pid, runc, pages, restore, level, strategy, precopy, tcp, volumeMap } = parse(argv);
   out.json = values.json ?? false;
   const ssh = sshOptions(values);
   const source = openTransport(values.from, ssh, (m) => out.warn(m));
@@ -95,7 +99,7 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
     abort.abort();
   };
   process.on('SIGINT', onSigint);
-  const common = { source, target, strategy, precopy, dryRun: values['dry-run'], zstdLevel: level, pages, restore, signal: abort.signal, onEvent: out.event.bind(out) };
+  const common = { source, target, strategy, precopy, tcp, dryRun: values['dry-run'], zstdLevel: level, pages, restore, signal: abort.signal, onEvent: out.event.bind(out) };
   try {
     const report = pid !== undefined ? await migrateProcessTree({ ...common, pid })
       : runc !== undefined ? await migrateRuncContainer({ ...common, id: runc, runcRoot: values['runc-root'] })
@@ -134,6 +138,8 @@ function formatReport(r: MigrationReport): string {
     ...(r.lazy_pages ? [`  pages      ${r.lazy_pages.on_demand} fetched on demand (page faults), ${r.lazy_pages.background} in the background`] : []),
     `  before     preflight ${r.phases_ms.preflight} ms, ${r.phases_ms.image ? `image ${r.phases_ms.image} ms, ` : ''}prepare target ${r.phases_ms.create} ms` +
       (r.phases_ms.filesystem_before_freeze !== undefined ? `, files ${r.phases_ms.filesystem_before_freeze} ms` : ''),
+    ...(r.tcp.established > 0 || r.tcp.policy !== 'refuse'
+      ? [`  tcp        ${r.tcp.established} connection${r.tcp.established === 1 ? '' : 's'} (--tcp ${r.tcp.policy}${r.tcp.policy === 'close' ? `: ${r.tcp.closed} closed` : r.tcp.policy === 'keep' ? ': moved' : ''})`] : []),
     `  bytes      ${mib(r.bytes.raw)} MiB of images, ${mib(r.bytes.wire)} MiB on the wire (pages: ${r.pages})`,
   ];
   if (r.precopy) {

@@ -123,6 +123,15 @@ export async function readLazyPagesStats(t: Transport, workDir: string): Promise
   return parseLazyPagesLog(r.stdout);
 }
 
+/**
+ * How many TCP connections the restore re-created (kept, or shut down with tcp-close): CRIU logs
+ * "Restoring TCP connection" for each (sk-tcp.c, restore_one_tcp). Undefined without a log.
+ */
+export async function readRestoredTcp(t: Transport, workDir: string): Promise<number | undefined> {
+  const r = await t.exec(['grep', '-c', 'Restoring TCP connection', posix.join(workDir, 'restore.log')], { allowFailure: true });
+  return r.exitCode <= 1 && /^\d+$/.test(r.stdout.trim()) ? Number(r.stdout.trim()) : undefined;
+}
+
 export async function readRestoreStats(t: Transport, workDir: string): Promise<RestoreStats> {
   return decodeRestoreStats(await readFileVia(t, posix.join(workDir, 'stats-restore')));
 }

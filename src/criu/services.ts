@@ -94,11 +94,11 @@ export function startPageServer(t: Transport, d: ServiceDirs): Promise<PageServe
  * `--leave-stopped`: the tree stays on the source, stopped, memory intact, until migrate knows
  * from the target's daemon whether every page arrived (then SIGKILL) or not (then SIGCONT).
  */
-export function startLazyDump(t: Transport, pid: number, d: ServiceDirs, parent?: string): Promise<PageServer> {
+export function startLazyDump(t: Transport, pid: number, d: ServiceDirs, parent?: string, extraArgs: readonly string[] = []): Promise<PageServer> {
   // Hybrid: on top of pre-copy rounds, only what they did not carry is left to serve.
   const chain = parent ? ['--track-mem', '--prev-images-dir', parent] : [];
   return onFreePort(async (port) => ({
-    ...(await startService(t, 'dump', ['-t', String(pid), '--lazy-pages', '--leave-stopped', ...chain, '--address', '127.0.0.1', '--port', String(port)], d, 'dump.log',
+    ...(await startService(t, 'dump', ['-t', String(pid), '--lazy-pages', '--leave-stopped', ...chain, ...extraArgs, '--address', '127.0.0.1', '--port', String(port)], d, 'dump.log',
       'see dump.log in the work directory there')),
     port,
   }));

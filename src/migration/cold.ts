@@ -15,14 +15,15 @@
  * a successful restore on the target ends it.
  */
 import type { Transport } from '../../transports/transport.js';
-import { readDumpStats, readLazyPagesStats, readRestoreStats } from '../criu/run.js';
+import { readDumpStats, readLazyPagesStats, readRestoreStats, readRestoredTcp } from '../criu/run.js';
+import type { TcpPolicy } from '../criu/tcp-policy.js';
 import { startLazyPages, startPageServer, type CriuService, type PageServer } from '../criu/services.js';
 import { MigrateError, errorJson, isMigrateError, throwIfAborted } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { relayEndpointOn, startPageRelay, type Endpoint, type PageRelay } from '../transfer/page-relay.js';
 import { isPageImage, sendImages, verifyPageImages, type SendOptions } from '../transfer/send-images.js';
 import { noSpaceError } from '../transfer/disk-full.js';
-import { recordFilesystem, type MigrationReport, type PageTransport, type RestoreMode } from './report.js';
+import { recordFilesystem, recordTcp, type MigrationReport, type PageTransport, type RestoreMode } from './report.js';
 import { SourceGuard } from './source-guard.js';
 import type { StopPolicy } from './precopy-policy.js';
 import { FreezeClock, dirsUnder, type Dirs, type Workload } from './workload.js';
@@ -86,6 +87,8 @@ export interface MigrationOptions {
   restore?: RestoreMode;
   /** Where image directories live on both hosts (default /var/lib/migrate, or MIGRATE_WORK_DIR). */
   workRoot?: string;
+  /** The workload's TCP connections: refused in preflight (default), dropped, or moved (criu/tcp-policy.ts). */
+  tcp?: TcpPolicy;
   onEvent?: EventSink;
   /** Aborts the migration (Ctrl-C): before the freeze nothing happens, after it a rollback. */
   signal?: AbortSignal;
@@ -273,6 +276,7 @@ async function freezeAndMove(o: ColdOptions, stamp: string, guard: SourceGuard):
       phases.fill = lap();
     }
     report.criu.restore = await readRestoreStats(target, dst.work).catch(() => null);
+    recordTcp(report, await readRestoredTcp(target, dst.work));
     if (lazy) report.lazy_pages = await lazyPagesOf(target, dst.work);
   } catch (err) {
     lazy?.kill();

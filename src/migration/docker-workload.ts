@@ -24,6 +24,7 @@ import { runcCheckpoint } from '../runc/runc.js';
 import { lazyDumpThroughRunc, onParent } from '../runc/lazy-dump.js';
 import { dockerRuncRoot } from '../docker/runc-root.js';
 import { MigrateError } from '../errors.js';
+import { criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import { isStaleTwin } from './preflight.js';
 import type { CheckpointOptions, Dirs, Workload } from './workload.js';
@@ -54,12 +55,15 @@ export class DockerWorkload implements Workload {
   /** Pre-copy: runc's state directory of Docker's containers on the source. */
   private runcRoot?: string;
 
+  /** CRIU options for its dump and restore, in runc.conf (the TCP policy's). */
+  private readonly criuOptions: string[];
   /** Its writable layer, volumes and copied bind mounts (container-fs.ts). */
   private readonly files: ContainerFiles;
 
   constructor(private readonly source: Transport, private readonly target: Transport, private readonly c: ContainerInfo, private readonly name: string,
-    private readonly plan: FilesystemPlan, filesOptions: FilesystemOptions = {}, runcRoot?: string) {
+    private readonly plan: FilesystemPlan, filesOptions: FilesystemOptions = {}, runcRoot?: string, tcp: TcpPolicy = 'refuse') {
     this.runcRoot = runcRoot;
+    this.criuOptions = criuTcpOptions(tcp);
     this.label = `container ${c.name}`;
     this.files = new ContainerFiles(source, target, c, plan, filesOptions);
   }
@@ -101,7 +105,7 @@ export class DockerWorkload implements Workload {
   }
 
   async checkpoint(dirs: Dirs, { pageServer, parent, stopping }: CheckpointOptions = {}): Promise<void> {
-    const extra = ['leave-stopped', ...onParent(parent), ...(pageServer ? ['page-server', `address ${pageServer.host}`, `port ${pageServer.port}`] : [])];
+    const extra = ['leave-stopped', ...this.criuOptions, ...onParent(parent), ...(pageServer ? ['page-server', `address ${pageServer.host}`, `port ${pageServer.port}`] : [])];
     try {
       await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () => {
         stopping?.();
@@ -122,7 +126,7 @@ export class DockerWorkload implements Workload {
    */
   async checkpointLazy(dirs: Dirs, { parent, stopping }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
     await this.prepareDescriptors();
-    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label }, () => {
+    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label, criuOptions: this.criuOptions }, () => {
       stopping?.();
       return this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT]);
     });
@@ -142,7 +146,7 @@ export class DockerWorkload implements Workload {
     // checkpoint directory, not in CRIU's images dir.
     const descriptors = this.descriptors ?? await readFileVia(this.source, posix.join(this.sourceCheckpoint!, 'descriptors.json'));
     await writeFileVia(this.target, posix.join(this.targetCheckpoint!, 'descriptors.json'), descriptors);
-    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: lazy ? ['lazy-pages'] : [] }, async () => {
+    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [...(lazy ? ['lazy-pages'] : []), ...this.criuOptions] }, async () => {
       await this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id]);
       resumed?.(); // it runs now; putting runc.conf back is not part of its freeze
     });

@@ -13,6 +13,8 @@ import { DockerWorkload } from './docker-workload.js';
 import { dockerRuncRoot } from '../docker/runc-root.js';
 import { IMAGE_TOOLS, checkpointBytes, chooseRestore, hasImage, pickStrategy, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
+import { requireDumpable } from './dumpable.js';
+import { describeTree } from '../process/tree.js';
 
 export interface DockerMigrationOptions extends MigrationOptions, Pick<FilesystemOptions, 'volumeMap' | 'force' | 'copyBindMounts'> {
   container: string;
@@ -41,6 +43,9 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
   const rss = await residentBytes(source, c.id);
+  const tcp = o.tcp ?? 'refuse';
+  const open = await requireDumpable(source, (await describeTree(source, c.raw.State.Pid)).pids, `container ${c.name}`, tcp);
+  report.tcp = { policy: tcp, established: open.length, closed: 0 };
   const { strategy, reason, lazyFinish } = await pickStrategy(source, target, o.strategy ?? 'auto', rss, o.autoMemoryMin);
   report.strategy = strategy;
   report.strategy_reason = reason;
@@ -62,7 +67,7 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
     throwIfAborted(o.signal);
     return await runStrategy(strategy, {
       source, target, report, workRoot, emit,
-      workload: new DockerWorkload(source, target, c, name, plan, fsOptions, runcRoot),
+      workload: new DockerWorkload(source, target, c, name, plan, fsOptions, runcRoot, tcp),
       pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, keepSource: o.keepSource, signal: o.signal, faults: o.faults,
     }, o.precopy, c.id.slice(0, 12), lazyFinish);
   });

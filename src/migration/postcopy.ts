@@ -18,12 +18,12 @@
 import type { Duplex } from 'node:stream';
 import type { PageServer } from '../criu/services.js';
 import { startRemoteLazyPages, type CriuService } from '../criu/services.js';
-import { readRestoreStats } from '../criu/run.js';
+import { readRestoreStats, readRestoredTcp } from '../criu/run.js';
 import { MigrateError, errorJson, throwIfAborted } from '../errors.js';
 import { relayEndpointOn, startPageRelay, type PageRelay } from '../transfer/page-relay.js';
 import { sendImages } from '../transfer/send-images.js';
 import { copyFilesWhileFrozen, lazyPagesOf, prepareMove, removeStaleDirs, whenDiskFull, type ColdOptions } from './cold.js';
-import type { MigrationReport } from './report.js';
+import { recordTcp, type MigrationReport } from './report.js';
 import { FreezeClock, dirsUnder, type Dirs, type Workload } from './workload.js';
 
 function requireLazy(w: Workload): NonNullable<Workload['checkpointLazy']> {
@@ -129,6 +129,7 @@ export async function freezeLazily(o: ColdOptions, src: Dirs, dst: Dirs, parent:
     report.bytes.raw += pageBytes;
     report.bytes.wire += pageBytes;
     report.criu.restore = await readRestoreStats(target, dst.work).catch(() => null);
+    recordTcp(report, await readRestoredTcp(target, dst.work));
     report.lazy_pages = await lazyPagesOf(target, dst.work);
   } catch (err) {
     lazy?.kill();

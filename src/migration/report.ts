@@ -3,6 +3,7 @@ import type { DumpStats, RestoreStats } from '../criu/stats.js';
 import type { FilesystemPass } from '../filesystem/tree-sync.js';
 import type { WorkloadKind } from './workload.js';
 import type { StopReason } from './precopy-policy.js';
+import type { TcpPolicy } from '../criu/tcp-policy.js';
 
 export type PageTransport = 'page-server' | 'stream';
 /** eager: CRIU reads all memory before the workload resumes; lazy: it resumes at once and a lazy-pages daemon fills its memory from the local images. */
@@ -49,6 +50,12 @@ export interface MigrationReport {
   lazy_pages?: { on_demand: number; background: number; total: number };
   /** Pre-copy: every round, and why they stopped. */
   precopy?: PrecopyReport;
+  /**
+   * The workload's TCP connections (`--tcp`): `established` — connections it held (counted by
+   * CRIU's restore when it moved, else by preflight); `closed` — how many of them were dropped
+   * (policy close).
+   */
+  tcp: { policy: TcpPolicy; established: number; closed: number };
   /** Post-copy: from the restore until the last page arrived from the source (the memory lived on both hosts). */
   postcopy_ms?: number;
   error?: Record<string, unknown>;
@@ -64,6 +71,12 @@ export interface PrecopyReport {
 }
 
 export interface TreePass { entries: number; removed: number; bytes: number; wire_bytes: number; ms: number }
+
+/** The report's tcp after a restore that re-created `restored` connections (undefined: CRIU's log did not say). */
+export function recordTcp(report: MigrationReport, restored: number | undefined): void {
+  if (restored !== undefined) report.tcp.established = restored;
+  report.tcp.closed = report.tcp.policy === 'close' ? report.tcp.established : 0;
+}
 
 /** Adds one pass of a workload's file copies to the report. */
 export function recordFilesystem(report: MigrationReport, when: 'before_freeze' | 'frozen', pass: FilesystemPass): void {
@@ -84,6 +97,6 @@ export function emptyReport(kind: MigrationReport['workload']['kind'], source: s
   return {
     outcome: 'failed', runs_on: 'source', strategy: 'cold', pages, restore: 'eager', workload: { kind, source },
     freeze_ms: null, phases_ms: { preflight: 0, create: 0, checkpoint: 0, transfer: 0, restore: 0 },
-    bytes: { raw: 0, wire: 0 }, criu: { dump: null, restore: null },
+    bytes: { raw: 0, wire: 0 }, criu: { dump: null, restore: null }, tcp: { policy: 'refuse', established: 0, closed: 0 },
   };
 }

@@ -8,6 +8,7 @@
 import type { Transport } from '../../transports/transport.js';
 import { withRuncConf } from '../docker/runc-conf.js';
 import { MigrateError } from '../errors.js';
+import { criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import type { PageServer } from '../criu/services.js';
 import { lazyDumpThroughRunc } from '../runc/lazy-dump.js';
@@ -19,15 +20,20 @@ export class RuncWorkload implements Workload {
   readonly label: string;
   private restored = false;
 
-  constructor(private readonly source: Transport, private readonly target: Transport, private readonly root: string, private readonly state: RuncState) {
+  /** CRIU options for its dump and restore, in runc.conf (the TCP policy's). */
+  private readonly criuOptions: string[];
+
+  constructor(private readonly source: Transport, private readonly target: Transport, private readonly root: string, private readonly state: RuncState,
+    tcp: TcpPolicy = 'refuse') {
     this.label = `runc container ${state.id}`;
+    this.criuOptions = criuTcpOptions(tcp);
   }
 
   async prepareTarget(): Promise<void> {}
 
   async checkpoint(dirs: Dirs, { pageServer, parent, stopping }: CheckpointOptions = {}): Promise<void> {
     // images-dir in runc.conf would override --image-path: point it at the same directory.
-    await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra: ['leave-stopped'] }, () =>
+    await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra: ['leave-stopped', ...this.criuOptions] }, () =>
       runcCheckpoint(this.source, {
         root: this.root, id: this.state.id, imagesDir: dirs.images, workDir: dirs.work, parent, leaveRunning: true, pageServer, onStart: stopping,
       }));
@@ -42,14 +48,16 @@ export class RuncWorkload implements Workload {
    * descriptors.json into the images directory before CRIU starts, so it travels with the rest.
    */
   checkpointLazy(dirs: Dirs, { parent, stopping }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
-    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label }, () =>
+    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label, criuOptions: this.criuOptions }, () =>
       runcCheckpoint(this.source, { root: this.root, id: this.state.id, imagesDir: dirs.images, workDir: dirs.work, leaveRunning: true, onStart: stopping }));
   }
 
   /** `lazy`: runc restore --lazy-pages finds the lazy-pages daemon through its socket in dirs.work. */
   async restoreOnTarget(dirs: Dirs, lazy: boolean, resumed?: () => void): Promise<string> {
     this.restored = true; // from here on the target may hold it (preflight saw no container of this ID there)
-    await runcRestore(this.target, { root: this.root, id: this.state.id, bundle: this.state.bundle, imagesDir: dirs.images, workDir: dirs.work, lazyPages: lazy });
+    // runc has no flag for every CRIU option (tcp-close): they reach CRIU through runc.conf.
+    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: this.criuOptions }, () =>
+      runcRestore(this.target, { root: this.root, id: this.state.id, bundle: this.state.bundle, imagesDir: dirs.images, workDir: dirs.work, lazyPages: lazy }));
     resumed?.();
     const now = await runcState(this.target, this.root, this.state.id);
     if (now?.status !== 'running') {

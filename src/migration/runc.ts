@@ -11,6 +11,7 @@ import { defaultWorkRoot, type MigrationOptions } from './cold.js';
 import { runStrategy, underLock } from './run-strategy.js';
 import { checkpointBytes, chooseRestore, pickStrategy, requireCriu, requireRoom, requireTools } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
+import { requireDumpable } from './dumpable.js';
 import { RuncWorkload } from './runc-workload.js';
 
 export interface RuncMigrationOptions extends MigrationOptions {
@@ -61,7 +62,10 @@ export async function migrateRuncContainer(o: RuncMigrationOptions): Promise<Mig
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
   const state = await requireContainer(source, target, root, o.id);
-  const { rss } = await describeTree(source, state.pid);
+  const { rss, pids } = await describeTree(source, state.pid);
+  const tcp = o.tcp ?? 'refuse';
+  const open = await requireDumpable(source, pids, `runc container ${o.id}`, tcp);
+  report.tcp = { policy: tcp, established: open.length, closed: 0 };
   const { strategy, reason, lazyFinish } = await pickStrategy(source, target, o.strategy ?? 'auto', rss, o.autoMemoryMin);
   report.strategy = strategy;
   report.strategy_reason = reason;
@@ -69,7 +73,7 @@ export async function migrateRuncContainer(o: RuncMigrationOptions): Promise<Mig
   await requireRoom(target, workRoot, checkpointBytes(rss), ['runc']);
   return underLock(source, `/run/lock/migrate-runc-${o.id}.lock`, `runc container ${o.id}`, o, report, started, () => runStrategy(strategy, {
     source, target, report, workRoot, emit,
-    workload: new RuncWorkload(source, target, root, state),
+    workload: new RuncWorkload(source, target, root, state, tcp),
     pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
   }, o.precopy, `runc-${o.id}`, lazyFinish));
 }

@@ -9,6 +9,7 @@ import type { Transport } from '../../transports/transport.js';
 import { dump, restore } from '../criu/run.js';
 import { startLazyDump, type PageServer } from '../criu/services.js';
 import { MigrateError } from '../errors.js';
+import { asCriuFlags, criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll, type TreeInfo } from '../process/tree.js';
 import type { CheckpointOptions, Dirs, Workload } from './workload.js';
 
@@ -17,8 +18,13 @@ export class TreeWorkload implements Workload {
   readonly label: string;
   private restoredPid?: number;
 
-  constructor(private readonly source: Transport, private readonly target: Transport, private readonly tree: TreeInfo, private readonly startTime: string) {
+  /** criu flags for its dump and restore (the TCP policy's). */
+  private readonly criuFlags: string[];
+
+  constructor(private readonly source: Transport, private readonly target: Transport, private readonly tree: TreeInfo, private readonly startTime: string,
+    tcp: TcpPolicy = 'refuse') {
     this.label = `process tree ${tree.pids[0]}`;
+    this.criuFlags = asCriuFlags(criuTcpOptions(tcp));
   }
 
   async prepareTarget(): Promise<void> {}
@@ -28,7 +34,7 @@ export class TreeWorkload implements Workload {
       pid: this.tree.pids[0]!, imagesDir: dirs.images, workDir: dirs.work, leaveStopped: true,
       pageServer: pageServer && { address: pageServer.host, port: pageServer.port },
       ...(parent ? { trackMem: true, prevImagesDir: parent } : {}),
-      onStart: stopping,
+      onStart: stopping, extraArgs: this.criuFlags,
     });
   }
 
@@ -38,12 +44,12 @@ export class TreeWorkload implements Workload {
 
   checkpointLazy(dirs: Dirs, { parent, stopping }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
     stopping?.();
-    return startLazyDump(this.source, this.tree.pids[0]!, { imagesDir: dirs.images, workDir: dirs.work }, parent);
+    return startLazyDump(this.source, this.tree.pids[0]!, { imagesDir: dirs.images, workDir: dirs.work }, parent, this.criuFlags);
   }
 
   async restoreOnTarget(dirs: Dirs, lazy: boolean, resumed?: () => void): Promise<string> {
     const pidfile = posix.join(dirs.work, 'restored.pid');
-    await restore(this.target, { imagesDir: dirs.images, workDir: dirs.work, pidfile, lazyPages: lazy });
+    await restore(this.target, { imagesDir: dirs.images, workDir: dirs.work, pidfile, lazyPages: lazy, extraArgs: this.criuFlags });
     resumed?.();
     this.restoredPid = Number((await this.target.exec(['cat', pidfile])).stdout.trim());
     const st = await procStat(this.target, this.restoredPid);

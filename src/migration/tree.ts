@@ -6,6 +6,7 @@ import { defaultWorkRoot, type MigrationOptions } from './cold.js';
 import { runStrategy, underLock } from './run-strategy.js';
 import { checkpointBytes, chooseRestore, pickStrategy, requireCriu, requireRoom } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
+import { requireDumpable } from './dumpable.js';
 import { describeTree, procStat, type TreeInfo } from '../process/tree.js';
 import { TreeWorkload } from './tree-workload.js';
 
@@ -40,6 +41,9 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
   emit({ kind: 'step', step: 'preflight', host: source.name });
   await requireCriu(source);
   const { tree, start } = await requireTree(source, target, o.pid);
+  const tcp = o.tcp ?? 'refuse';
+  const open = await requireDumpable(source, tree.pids, `process tree ${o.pid}`, tcp);
+  report.tcp = { policy: tcp, established: open.length, closed: 0 };
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);
   const { strategy, reason, lazyFinish } = await pickStrategy(source, target, o.strategy ?? 'auto', tree.rss, o.autoMemoryMin);
@@ -50,7 +54,7 @@ export async function migrateProcessTree(o: TreeMigrationOptions): Promise<Migra
   await requireRoom(target, workRoot, checkpointBytes(tree.rss));
   return underLock(source, `/run/lock/migrate-pid-${o.pid}.lock`, `process tree ${o.pid}`, o, report, started, () => runStrategy(strategy, {
     source, target, report, workRoot, emit,
-    workload: new TreeWorkload(source, target, tree, start),
+    workload: new TreeWorkload(source, target, tree, start, tcp),
     pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, signal: o.signal, faults: o.faults,
   }, o.precopy, `pid-${o.pid}-${start}`, lazyFinish));
 }
