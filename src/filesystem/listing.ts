@@ -34,10 +34,12 @@ const FORMAT = '%y\\t%i\\t%n\\t%s\\t%T@\\t%C@\\t%m\\t%U\\t%G\\t%p\\0';
 /**
  * Lists `root` on `host`: everything below it when it is a directory, or just `root` itself
  * when it is a file (then the entry is named by its basename and the tree's root is its parent).
+ * A running workload may create and delete files meanwhile: an entry that vanishes between
+ * readdir and stat is left out, not an error (`-ignore_readdir_race`).
  */
 export async function listTree(host: Transport, root: string): Promise<Listing> {
   const r = await host.exec(['sh', '-c',
-    'cd "$1" || exit 3; date +%s.%N; printf "\\0"; find . -printf "$2"', 'list', root, FORMAT], { allowFailure: true });
+    'cd "$1" || exit 3; date +%s.%N; printf "\\0"; find . -ignore_readdir_race -printf "$2"', 'list', root, FORMAT], { allowFailure: true });
   if (r.exitCode === 3) {
     throw new MigrateError('PREFLIGHT', `cannot read directory ${root}`, { host: host.name, stderr: r.stderr.trim() });
   }

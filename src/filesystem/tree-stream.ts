@@ -23,7 +23,10 @@ import { DIGEST_REPORT, DIGEST_START, checkDigests, digestOf } from '../transfer
 export interface TreeStreamOptions {
   /** zstd level (filesystem data compresses, unlike memory: 3 is a good trade). */
   level?: number;
-  /** Before the freeze files may change while tar reads them: accept that (they are sent again later). */
+  /**
+   * Before the freeze files may change, vanish or appear while tar reads them: accept that (the
+   * frozen pass sends the truth). Frozen, every listed entry must be read.
+   */
   changing?: boolean;
   signal?: AbortSignal;
   /** Test hook: alter the compressed stream. */
@@ -44,7 +47,9 @@ cd "$1" || { echo "cannot enter $1" >&2; exit 3; }
 tmp=$(mktemp -d) || exit 4
 trap 'rm -rf "$tmp"' EXIT
 ${DIGEST_START}
-{ tar -c -f - --no-recursion --sparse ${TAR_FLAGS} --null --verbatim-files-from -T -; echo $? > "$tmp/rc"; } | tee "$tmp/h" | zstd -q -c "-$2"
+# Before the freeze a listed entry may be gone by the time tar reads it: a warning, not an error.
+ignore=; [ "$3" = changing ] && ignore=--ignore-failed-read
+{ tar -c -f - --no-recursion --sparse \${ignore:+"$ignore"} ${TAR_FLAGS} --null --verbatim-files-from -T -; echo $? > "$tmp/rc"; } | tee "$tmp/h" | zstd -q -c "-$2"
 z=$?
 wait
 ${DIGEST_REPORT}

@@ -103,3 +103,47 @@ test('removals refuse a path through a symlink and name what they refused', asyn
   await t.throwsAsync(removeFromTree(local, root, ['../x']), { message: /not a safe relative name/ });
   await sh('rm -rf "$1" "$2"', root, outside);
 });
+
+test('before the freeze an entry that vanished since the listing is skipped; frozen, it is an error', async (t) => {
+  const [a, b] = [await scratch(), await scratch()];
+  await sh('cd "$1" && echo kept > kept', a);
+  await sendTree(local, a, local, b, ['kept', 'gone', 'gone-dir/x'], { changing: true });
+  t.is(await sh('cd "$1" && find . | sort', b), '.\n./kept');
+  const e = await t.throwsAsync(sendTree(local, a, local, b, ['kept', 'gone']));
+  t.true(isMigrateError(e, 'TRANSFER_FAILED'), String(e));
+  t.regex(e!.message, /gone/);
+  await sh('rm -rf "$1" "$2"', a, b);
+});
+
+test('a tree churning thousands of files during the running copy arrives exactly as it was when frozen', async (t) => {
+  const a = await scratch();
+  // Temp files, a spool and directories that come and go (what caches, lock files and rotated
+  // logs do), as fast as a shell can make them.
+  const churn = execa('bash', ['-c', `cd "$1"; mkdir -p spool; i=0
+    while :; do
+      i=$((i+1)); echo $i > spool/tmp.$i; rm -f spool/tmp.$((i-20))
+      if [ $((i % 50)) = 0 ]; then mkdir -p d.$i && echo x > d.$i/f; rm -rf d.$((i-100)); fi
+      if [ $((i % 77)) = 0 ]; then rm -rf flip; if [ $((i % 2)) = 0 ]; then mkdir flip; else echo f > flip; fi; fi
+    done`, 'churn', a]);
+  churn.catch(() => {});
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const created = async () => Number(await sh('ls "$1"/spool | sort -t. -k2 -n | tail -n 1 | cut -d. -f2', a));
+    // One migration's two passes at a time, into a fresh target, until a thousand files came and went.
+    for (let i = 0; i < 30 && (i < 3 || (await created()) < 1000); i++) {
+      const b = await scratch();
+      const sync = new TreeSync('layer', local, a, local, b);
+      await sync.beforeFreeze(); // races the churn
+      churn.kill('SIGSTOP'); // "frozen"
+      await new Promise((r) => setTimeout(r, 50));
+      await sync.whileFrozen();
+      t.is(await describe(b), await describe(a), `pass ${i}`);
+      await sh('rm -rf "$1"', b);
+      churn.kill('SIGCONT');
+    }
+    t.true((await created()) >= 1000, `only ${await created()} files churned`);
+  } finally {
+    churn.kill('SIGKILL');
+    await sh('rm -rf "$1"', a);
+  }
+});
