@@ -41,14 +41,17 @@ export function decodeAddress(hex: string): string {
 }
 
 function compressIpv6(groups: string[]): string {
-  const text = groups.join(':');
-  let best = '';
-  for (const m of text.matchAll(/(?:^|:)(0(?::0)+)(?:$|:)/g)) if (m[1]!.length > best.length) best = m[1]!;
-  if (!best) return text;
-  const at = text.indexOf(best);
-  const head = text.slice(0, at).replace(/:$/, '');
-  const tail = text.slice(at + best.length).replace(/^:/, '');
-  return `${head}::${tail}`;
+  // The longest run of two or more zero groups becomes "::".
+  let start = -1;
+  let len = 0;
+  for (let i = 0; i < groups.length;) {
+    let j = i;
+    while (j < groups.length && groups[j] === '0') j++;
+    if (j - i > len && j - i >= 2) [start, len] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  if (start < 0) return groups.join(':');
+  return `${groups.slice(0, start).join(':')}::${groups.slice(start + len).join(':')}`;
 }
 
 /** The rows of one or more /proc/net/tcp{,6} tables (header lines are skipped). */
