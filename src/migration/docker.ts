@@ -11,9 +11,9 @@ import { defaultWorkRoot, type MigrationOptions } from './cold.js';
 import { runStrategy, underLock } from './run-strategy.js';
 import { DockerWorkload } from './docker-workload.js';
 import { dockerRuncRoot } from '../docker/runc-root.js';
-import { IMAGE_TOOLS, checkpointBytes, chooseRestore, hasImage, pickStrategy, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
+import { IMAGE_TOOLS, checkpointBytes, chooseRestore, containerProcesses, hasImage, pickStrategy, requireCriu, requireDockerTarget, requireMigratable, requireRoom, requireTools, residentBytes } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
-import { requireDumpable } from './dumpable.js';
+import { requireDumpable, requireOneTree } from './dumpable.js';
 import { describeTree } from '../process/tree.js';
 
 export interface DockerMigrationOptions extends MigrationOptions, Pick<FilesystemOptions, 'volumeMap' | 'force' | 'copyBindMounts'> {
@@ -44,7 +44,9 @@ export async function migrateDockerContainer(o: DockerMigrationOptions): Promise
   await requireCriu(target);
   const rss = await residentBytes(source, c.id);
   const tcp = o.tcp ?? 'refuse';
-  const open = await requireDumpable(source, (await describeTree(source, c.raw.State.Pid)).pids, `container ${c.name}`, tcp);
+  const { pids } = await describeTree(source, c.raw.State.Pid);
+  await requireOneTree(source, `container ${c.name}`, pids, await containerProcesses(source, c.id));
+  const open = await requireDumpable(source, pids, `container ${c.name}`, tcp);
   report.tcp = { policy: tcp, established: open.length, closed: 0 };
   const { strategy, reason, lazyFinish } = await pickStrategy(source, target, o.strategy ?? 'auto', rss, o.autoMemoryMin);
   report.strategy = strategy;

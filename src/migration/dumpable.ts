@@ -9,6 +9,18 @@ import { CAP_SYS_RESOURCE, hasCapability, sameCredentials } from '../process/cre
 import { probeTree, type TreeProbe } from '../process/probe.js';
 import { CONNECTED_STATES, type TcpSocket } from '../process/tcp-table.js';
 
+/** Args: the main PID, then PIDs; prints those that run and do not descend from the main PID. */
+const ANCESTRY = `init=$1; shift
+for p; do
+  q=$p
+  while [ "$q" -gt 1 ] && [ "$q" != "$init" ]; do
+    q=$(sed 's/.*) //' /proc/"$q"/stat 2>/dev/null | cut -d' ' -f2)
+    [ -n "$q" ] || break
+  done
+  [ "$q" != "$init" ] && [ -d /proc/"$p" ] && echo "$p"
+done
+true`;
+
 /** How many connections a refusal names. */
 const LISTED = 5;
 
@@ -22,6 +34,29 @@ export function foreignProcesses(p: TreeProbe): TreeProbe['processes'] {
 
 /** The connections CRIU would need --tcp-established or --tcp-close for. */
 export const connections = (p: TreeProbe): TcpSocket[] => p.sockets.filter((s) => CONNECTED_STATES.has(s.state));
+
+/**
+ * Refuses (PREFLIGHT) a container with processes outside its main process's tree: those started
+ * with `docker exec` hang below the runtime, not below the container's init, so CRIU (which dumps
+ * init's tree) would leave them behind and they would die with the source container.
+ * `all`: every process in the container's cgroup, as "PID COMMAND" rows (docker top).
+ */
+export async function requireOneTree(host: Transport, label: string, tree: readonly number[], all: ReadonlyArray<{ pid: number; command: string }>): Promise<void> {
+  const inTree = new Set(tree);
+  const candidates = all.filter((p) => !inTree.has(p.pid));
+  if (candidates.length === 0) return;
+  // The two listings were not taken at once: keep only processes that still run and whose
+  // ancestors do not include the main process (one forked or ended in between is no outsider).
+  const r = await host.exec(['sh', '-c', ANCESTRY, 'ancestry', String(tree[0]), ...candidates.map((p) => String(p.pid))]);
+  const still = new Set(r.stdout.split('\n').filter(Boolean).map(Number));
+  const outside = candidates.filter((p) => still.has(p.pid));
+  if (outside.length === 0) return;
+  const listed = outside.slice(0, LISTED).map((p) => `PID ${p.pid} ${p.command}`).join(', ');
+  throw new MigrateError('PREFLIGHT', `${label} runs processes outside its main process's tree (${listed}), started with docker exec: CRIU checkpoints only the main process and its children, so they would be lost`, {
+    host: host.name,
+    hint: 'wait for them to end or stop them, then migrate; work that must move with the container belongs under its main process',
+  });
+}
 
 /**
  * Refuses (PREFLIGHT) a workload CRIU cannot dump here or whose connections `tcp` does not allow;

@@ -89,6 +89,13 @@ export async function hasImage(t: Transport, image: string): Promise<boolean> {
   return (await t.exec(['docker', 'image', 'inspect', '--format', '{{.Id}}', image], { allowFailure: true })).exitCode === 0;
 }
 
+/** Every process in the container (its cgroup, as docker top lists it). */
+export async function containerProcesses(source: Transport, ref: string): Promise<Array<{ pid: number; command: string }>> {
+  const r = await source.exec(['docker', 'top', ref, '-eo', 'pid,args']);
+  return r.stdout.trim().split('\n').slice(1).map((l) => /^\s*(\d+)\s+(.*)$/.exec(l)).filter((m) => m !== null)
+    .map((m) => ({ pid: Number(m![1]), command: m![2]!.slice(0, 60) }));
+}
+
 /** Resident memory of the container's processes: what its checkpoint will roughly weigh. */
 export async function residentBytes(source: Transport, ref: string): Promise<number> {
   const r = await source.exec(['sh', '-c',

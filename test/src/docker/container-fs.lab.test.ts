@@ -86,6 +86,37 @@ test.serial('a container appending to a file in its writable layer through an op
   t.log(`A → B frozen files ${there.phases_ms.filesystem} ms of ${there.freeze_ms} ms; B → A ${back.phases_ms.filesystem} ms of ${back.freeze_ms} ms`);
 });
 
+/**
+ * Churns its writable layer as fast as a shell can: writes /spool/tmp.N and deletes tmp.(N-20),
+ * makes a directory every 100 files and deletes the one from 200 files before, and keeps every
+ * 1000th file as keep.N.
+ */
+const CHURNER = 'mkdir -p /spool; i=0; while :; do i=$((i+1)); echo $i > /spool/tmp.$i; rm -f /spool/tmp.$((i-20)); ' +
+  'if [ $((i % 100)) = 0 ]; then mkdir /spool/d.$i; echo $i > /spool/d.$i/f; rm -rf /spool/d.$((i-200)); fi; ' +
+  'if [ $((i % 1000)) = 0 ]; then echo $i > /spool/keep.$i; fi; done';
+
+test.serial('a container creating and deleting thousands of files during the whole migration arrives with exactly the files it had', async (t) => {
+  const name = await startShell(a, CHURNER);
+  const highest = async (h: Transport) => Number((await inside(h, name, 'ls /spool | sed -n "s/^tmp\\.//p" | sort -n | tail -n 1')).trim());
+  for (let i = 0; i < 100 && (await highest(a).catch(() => 0)) < 2000; i++) await sleep(100);
+  const report = await migrateDockerContainer({ container: name, source: a, target: b });
+  t.is(report.outcome, 'migrated', JSON.stringify(report.error));
+  // Stop it on B at once and read its layer from the host: what it holds must fit one moment of the loop.
+  await b.exec(['docker', 'pause', name]);
+  const upper = (await b.exec(['docker', 'inspect', '--format', '{{.GraphDriver.Data.UpperDir}}', name])).stdout.trim();
+  const entries = (await b.exec(['ls', `${upper}/spool`])).stdout.split('\n').filter(Boolean);
+  await b.exec(['docker', 'unpause', name]);
+  const nums = (prefix: string) => entries.filter((e) => e.startsWith(prefix)).map((e) => Number(e.slice(prefix.length))).sort((x, y) => x - y);
+  const tmp = nums('tmp.');
+  const m = tmp[tmp.length - 1]!;
+  t.true(m > 2000, `it churned ${m} files`);
+  t.deepEqual(tmp.filter((k) => k < m - 20), [], 'no file it had deleted came back (stale copies)');
+  t.deepEqual(tmp.filter((k) => k >= m - 19), Array.from({ length: 20 }, (_, i) => m - 19 + i), 'no file it had is missing');
+  t.deepEqual(nums('d.').filter((k) => k <= m - 300), [], 'no directory it had deleted came back');
+  t.deepEqual(nums('keep.'), Array.from({ length: Math.floor(m / 1000) }, (_, i) => (i + 1) * 1000), 'every kept file is there');
+  t.log(`${m} files churned; frozen pass: ${JSON.stringify(report.filesystem?.map((f) => f.frozen))}`);
+});
+
 test.serial('named and anonymous volumes reach the target (--volume-map renames one); the process keeps writing into the volume', async (t) => {
   const vol = `fsvol-${process.pid}-${++n}`;
   const mapped = `${vol}-on-b`;
