@@ -5,16 +5,14 @@
  */
 import type { Transport } from '../transports/transport.js';
 import { MigrateError, isMigrateError } from './errors.js';
+import { EXIT, hostScript } from './host-scripts/index.js';
 
 export interface HostLock {
   release(): Promise<void>;
 }
 
-/** flock's exit code when the lock is held by someone else (anything else is a real failure). */
-const HELD = 75;
-
 export async function lockHost(t: Transport, path: string, what: string, waitS = 0): Promise<HostLock> {
-  const cmd = t.spawn(['flock', '-E', String(HELD), '-w', String(waitS), path, 'sh', '-c', 'echo locked; exec cat > /dev/null']);
+  const cmd = t.spawn(hostScript('lock-host', path, String(waitS)));
   const outcome = await new Promise<{ locked: boolean; exitCode?: number; stderr?: string }>((resolve) => {
     cmd.stdout.once('data', () => resolve({ locked: true }));
     cmd.done.then((r) => resolve({ locked: false, exitCode: r.exitCode }),
@@ -22,7 +20,7 @@ export async function lockHost(t: Transport, path: string, what: string, waitS =
   });
   if (!outcome.locked) {
     cmd.kill();
-    if (outcome.exitCode === HELD) {
+    if (outcome.exitCode === EXIT.LOCK_HELD) {
       throw new MigrateError('LOCKED', `${what} is locked by another migrate run`, {
         host: t.name,
         hint: `wait for the other run to finish (lock: ${path}); a lock dies with the process that holds it`,

@@ -1,4 +1,5 @@
 /** Whole-file reads and small writes through any transport (binary-safe). */
+import { transportScript } from './host-scripts/index.js';
 import type { Transport } from './transport.js';
 
 export async function readFileVia(t: Transport, path: string): Promise<Buffer> {
@@ -11,5 +12,5 @@ export async function readFileVia(t: Transport, path: string): Promise<Buffer> {
 }
 
 export async function writeFileVia(t: Transport, path: string, data: string | Buffer, mode = '0600'): Promise<void> {
-  await t.exec(['sh', '-c', 'umask 077 && cat > "$1" && chmod "$2" "$1"', 'write-file', path, mode], { input: data });
+  await t.exec(transportScript('write-file', path, mode), { input: data });
 }

@@ -106,5 +106,5 @@ export const zstdDecompressThere = (t: Transport, zstFile: string): Promise<numb
 export const untarThere = (t: Transport, tarFile: string, dir: string): Promise<number> =>
   timedThere(t, 'mkdir -p -m 0700 "$2"; tar -x --no-same-owner --no-same-permissions --no-overwrite-dir -f - -C "$2" < "$1"', [tarFile, dir]);
 
-/** The receiver's digest of the tar stream (`sha256sum` of a file holding it), as RECEIVE_SCRIPT takes it beside `tar -x`. */
+/** The receiver's digest of the tar stream (`sha256sum` of a file holding it), as src/host-scripts/receive-tar.sh takes it beside `tar -x`. */
 export const digestThere = (t: Transport, tarFile: string): Promise<number> => timedThere(t, 'sha256sum < "$1" > /dev/null', [tarFile]);

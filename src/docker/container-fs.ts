@@ -11,6 +11,7 @@
  */
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError } from '../errors.js';
+import { hostScript } from '../host-scripts/index.js';
 import { TreeSync, runPass, type FilesystemPass } from '../filesystem/tree-sync.js';
 import { TWIN_LABEL, bindSources, volumeMounts, type ContainerInfo } from './container.js';
 
@@ -45,7 +46,7 @@ async function inspectVolume(t: Transport, name: string): Promise<VolumeInfo | u
 
 /** Whether a directory on a host is missing or empty. */
 async function isEmptyDir(t: Transport, path: string): Promise<boolean> {
-  const r = await t.exec(['sh', '-c', '[ ! -e "$1" ] || [ -d "$1" ] && [ -z "$(ls -A "$1" 2>/dev/null)" ]', 'empty', path], { allowFailure: true });
+  const r = await t.exec(hostScript('is-empty-dir', path), { allowFailure: true });
   return r.exitCode === 0;
 }
 

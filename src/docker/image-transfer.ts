@@ -7,13 +7,14 @@ import { pipeline } from 'node:stream/promises';
 import { CompressStream } from 'zstd-napi';
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError, throwIfAborted } from '../errors.js';
+import { hostScript } from '../host-scripts/index.js';
 import { counter } from '../transfer/send-dir.js';
 
 export async function sendImage(source: Transport, target: Transport, image: string, signal?: AbortSignal): Promise<{ wireBytes: number }> {
   let wireBytes = 0;
   const save = source.spawn(['docker', 'save', image]);
   save.stdin.end();
-  const load = target.spawn(['sh', '-c', 'zstd -d -q -c | docker load -q']);
+  const load = target.spawn(hostScript('load-image'));
   load.stdout.resume();
   try {
     await Promise.all([

@@ -14,6 +14,7 @@
  */
 import type { Transport } from '../../transports/transport.js';
 import { lockHost } from '../host-lock.js';
+import { hostScript } from '../host-scripts/index.js';
 
 export const RUNC_CONF = '/etc/criu/runc.conf';
 /**
@@ -47,15 +48,11 @@ export async function withRuncConf<T>(t: Transport, o: RuncConfOverride, fn: () 
   try {
     // Under the lock, a file that starts with our marker was left by a run that died mid-way:
     // put its backup back (or remove it) before saving the real previous content.
-    await t.exec(['sh', '-c',
-      'set -e; mkdir -p /etc/criu; ' +
-      'if [ -e "$1" ] && [ "$(head -n 1 "$1")" = "$3" ]; then if [ -e "$2" ]; then mv -f "$2" "$1"; else rm -f "$1"; fi; fi; ' +
-      'if [ -e "$1" ]; then cp -p "$1" "$2"; else rm -f "$2"; fi; cat > "$1"',
-      'runc-conf', RUNC_CONF, backup, MARKER], { input: runcConfText(o) });
+    await t.exec(hostScript('override-runc-conf', RUNC_CONF, backup, MARKER), { input: runcConfText(o) });
     return await fn();
   } finally {
     try {
-      await t.exec(['sh', '-c', 'if [ -e "$2" ]; then mv -f "$2" "$1"; else rm -f "$1"; fi', 'runc-conf', RUNC_CONF, backup]);
+      await t.exec(hostScript('restore-runc-conf', RUNC_CONF, backup));
     } finally {
       await lock.release();
     }

@@ -2,13 +2,14 @@
 import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError } from '../errors.js';
+import { hostScript } from '../host-scripts/index.js';
 
 /**
  * runc's state directory for Docker's containers: `<dockerd exec-root>/runtime-runc/moby`
  * (/run/docker/... unless dockerd runs with --exec-root), found by the container's state.json.
  */
 export async function dockerRuncRoot(t: Transport, id: string): Promise<string> {
-  const r = await t.exec(['sh', '-c', 'find /run /var/run -maxdepth 8 -path "*/runtime-runc/moby/$1/state.json" 2>/dev/null | head -n 1', 'runc-root', id]);
+  const r = await t.exec(hostScript('find-runc-state', id));
   const found = r.stdout.trim();
   if (!found) {
     throw new MigrateError('PREFLIGHT', `cannot find runc's state of container ${id.slice(0, 12)} (looked for runtime-runc/moby/${id.slice(0, 12)}... under /run)`, {

@@ -4,6 +4,7 @@
  */
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError } from '../errors.js';
+import { EXIT, hostScript } from '../host-scripts/index.js';
 
 /** find's %y: f file, d directory, l symlink, c/b device (overlay whiteouts are c 0:0), p fifo, s socket. */
 export type EntryType = 'f' | 'd' | 'l' | 'c' | 'b' | 'p' | 's';
@@ -38,9 +39,8 @@ const FORMAT = '%y\\t%i\\t%n\\t%s\\t%T@\\t%C@\\t%m\\t%U\\t%G\\t%p\\0';
  * readdir and stat is left out, not an error (`-ignore_readdir_race`).
  */
 export async function listTree(host: Transport, root: string): Promise<Listing> {
-  const r = await host.exec(['sh', '-c',
-    'cd "$1" || exit 3; date +%s.%N; printf "\\0"; find . -ignore_readdir_race -printf "$2"', 'list', root, FORMAT], { allowFailure: true });
-  if (r.exitCode === 3) {
+  const r = await host.exec(hostScript('list-tree', root, FORMAT), { allowFailure: true });
+  if (r.exitCode === EXIT.CANNOT_ENTER) {
     throw new MigrateError('PREFLIGHT', `cannot read directory ${root}`, { host: host.name, stderr: r.stderr.trim() });
   }
   if (r.exitCode !== 0) {

@@ -18,7 +18,8 @@ import { pipeline } from 'node:stream/promises';
 import { counter } from '../transfer/send-dir.js';
 import { coalesce } from '../transfer/coalesce.js';
 import { transferFailed } from '../transfer/failure.js';
-import { DIGEST_REPORT, DIGEST_START, checkDigests, digestOf } from '../transfer/stream-digest.js';
+import { checkDigests, digestOf } from '../transfer/stream-digest.js';
+import { hostScript } from '../host-scripts/index.js';
 
 export interface TreeStreamOptions {
   /** zstd level (filesystem data compresses, unlike memory: 3 is a good trade). */
@@ -40,46 +41,6 @@ export function safeTreeName(name: string): boolean {
   return name.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
-const TAR_FLAGS = "--xattrs --xattrs-include='*' --acls --numeric-owner";
-
-const SEND_SCRIPT = `set -o pipefail
-cd "$1" || { echo "cannot enter $1" >&2; exit 3; }
-tmp=$(mktemp -d) || exit 4
-trap 'rm -rf "$tmp"' EXIT
-${DIGEST_START}
-# Before the freeze a listed entry may be gone by the time tar reads it: a warning, not an error.
-ignore=; [ "$3" = changing ] && ignore=--ignore-failed-read
-{ tar -c -f - --no-recursion --sparse \${ignore:+"$ignore"} ${TAR_FLAGS} --null --verbatim-files-from -T -; echo $? > "$tmp/rc"; } | tee "$tmp/h" | zstd -q -c "-$2"
-z=$?
-wait
-${DIGEST_REPORT}
-[ "$z" = 0 ] || exit 5
-rc=$(cat "$tmp/rc")
-if [ "$rc" = 1 ] && [ "$3" = changing ]; then exit 0; fi
-exit "$rc"`;
-
-export const RECEIVE_TREE_SCRIPT = `set -o pipefail
-umask 022
-mkdir -p -- "$1" && cd "$1" || { echo "cannot enter $1" >&2; exit 3; }
-tmp=$(mktemp -d) || exit 4
-trap 'rm -rf "$tmp"' EXIT
-${DIGEST_START}
-zstd -d -q -c | tee "$tmp/h" | tar -x -f - --same-owner --same-permissions ${TAR_FLAGS}
-rc=$?
-wait
-${DIGEST_REPORT}
-exit $rc`;
-
-const REMOVE_SCRIPT = `cd "$1" || exit 3
-real=$(pwd -P)
-while IFS= read -r -d '' p; do
-  d=\${p%/*}; [ "$d" = "$p" ] && d=.
-  here=$(cd -- "$d" 2>/dev/null && pwd -P) || continue
-  want=$real; [ "$d" = . ] || want="$real/$d"
-  [ "$here" = "$want" ] || { echo "refusing to remove $p: a symlink is on its path" >&2; exit 5; }
-  rm -rf -- "$p" || exit 6
-done`;
-
 function checkNames(names: readonly string[], host: string): void {
   const bad = names.find((n) => !safeTreeName(n));
   if (bad !== undefined) throw new MigrateError('BAD_INPUT', `refusing to copy ${JSON.stringify(bad)}: not a safe relative name`, { host });
@@ -99,8 +60,8 @@ export class TreeStream {
 
   constructor(private readonly source: Transport, private readonly srcRoot: string, private readonly target: Transport,
     private readonly dstRoot: string, private readonly o: TreeStreamOptions = {}) {
-    this.sender = source.spawn(['bash', '-c', SEND_SCRIPT, 'send-tree', srcRoot, String(o.level ?? 3), o.changing ? 'changing' : 'still']);
-    this.receiver = target.spawn(['bash', '-c', RECEIVE_TREE_SCRIPT, 'receive-tree', dstRoot]);
+    this.sender = source.spawn(hostScript('send-tree', srcRoot, String(o.level ?? 3), o.changing ? 'changing' : 'still'));
+    this.receiver = target.spawn(hostScript('receive-tar', dstRoot, 'tree'));
     this.receiver.stdout.resume();
     this.sender.stdin.on('error', () => {}); // a sender that failed early says why in its exit
     this.flowing = Promise.all([
@@ -156,7 +117,7 @@ export async function sendTree(source: Transport, srcRoot: string, target: Trans
 export async function removeFromTree(host: Transport, root: string, names: readonly string[]): Promise<void> {
   checkNames(names, host.name);
   if (names.length === 0) return;
-  const r = await host.exec(['bash', '-c', REMOVE_SCRIPT, 'remove-tree', root], { input: names.map((n) => `${n}\0`).join(''), allowFailure: true });
+  const r = await host.exec(hostScript('remove-from-tree', root), { input: names.map((n) => `${n}\0`).join(''), allowFailure: true });
   if (r.exitCode !== 0) {
     throw new MigrateError('TRANSFER_FAILED', `removing deleted files under ${root} failed`, { host: host.name, stderr: r.stderr.trim() });
   }

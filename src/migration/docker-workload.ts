@@ -24,6 +24,7 @@ import { runcCheckpoint } from '../runc/runc.js';
 import { lazyDumpThroughRunc, onParent } from '../runc/lazy-dump.js';
 import { dockerRuncRoot } from '../docker/runc-root.js';
 import { MigrateError } from '../errors.js';
+import { hostScript } from '../host-scripts/index.js';
 import { criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import { isStaleTwin } from './preflight.js';
@@ -136,7 +137,7 @@ export class DockerWorkload implements Workload {
   async prepareDescriptors(): Promise<void> {
     if (this.descriptors) return;
     const init = Number((await this.source.exec(['docker', 'inspect', '--format', '{{.State.Pid}}', this.c.id])).stdout.trim());
-    const fds = await this.source.exec(['sh', '-c', 'for f in 0 1 2; do readlink /proc/"$1"/fd/$f; done', 'fds', String(init)]);
+    const fds = await this.source.exec(hostScript('read-stdio-links', String(init)));
     this.descriptors = JSON.stringify(fds.stdout.trim().split('\n'));
   }
 

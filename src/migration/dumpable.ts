@@ -5,21 +5,10 @@
 import type { Transport } from '../../transports/transport.js';
 import type { TcpPolicy } from '../criu/tcp-policy.js';
 import { MigrateError } from '../errors.js';
+import { hostScript } from '../host-scripts/index.js';
 import { CAP_SYS_RESOURCE, hasCapability, sameCredentials } from '../process/credentials.js';
 import { probeTree, type TreeProbe } from '../process/probe.js';
 import { CONNECTED_STATES, type TcpSocket } from '../process/tcp-table.js';
-
-/** Args: the main PID, then PIDs; prints those that run and do not descend from the main PID. */
-const ANCESTRY = `init=$1; shift
-for p; do
-  q=$p
-  while [ "$q" -gt 1 ] && [ "$q" != "$init" ]; do
-    q=$(sed 's/.*) //' /proc/"$q"/stat 2>/dev/null | cut -d' ' -f2)
-    [ -n "$q" ] || break
-  done
-  [ "$q" != "$init" ] && [ -d /proc/"$p" ] && echo "$p"
-done
-true`;
 
 /** How many connections a refusal names. */
 const LISTED = 5;
@@ -47,7 +36,7 @@ export async function requireOneTree(host: Transport, label: string, tree: reado
   if (candidates.length === 0) return;
   // The two listings were not taken at once: keep only processes that still run and whose
   // ancestors do not include the main process (one forked or ended in between is no outsider).
-  const r = await host.exec(['sh', '-c', ANCESTRY, 'ancestry', String(tree[0]), ...candidates.map((p) => String(p.pid))]);
+  const r = await host.exec(hostScript('list-outside-tree', String(tree[0]), ...candidates.map((p) => String(p.pid))));
   const still = new Set(r.stdout.split('\n').filter(Boolean).map(Number));
   const outside = candidates.filter((p) => still.has(p.pid));
   if (outside.length === 0) return;

@@ -9,6 +9,7 @@ import { requirePrecopy } from './precopy.js';
 import { MIN_CRIU_TCP, criuVersion, versionProblem } from '../criu/version.js';
 import { TWIN_LABEL, unsupported, type ContainerInfo } from '../docker/container.js';
 import { MigrateError } from '../errors.js';
+import { hostScript } from '../host-scripts/index.js';
 
 /**
  * What a host runs to checkpoint, stream and restore images (the target always; a container's
@@ -17,7 +18,7 @@ import { MigrateError } from '../errors.js';
 export const IMAGE_TOOLS = ['criu', 'zstd', 'tar', 'sha256sum', 'tee', 'mkfifo', 'mktemp', 'flock', 'bash', 'find'];
 
 export async function requireTools(t: Transport, tools: string[]): Promise<void> {
-  const r = await t.exec(['sh', '-c', 'for c; do command -v "$c" >/dev/null || echo "$c"; done', 'tools', ...tools]);
+  const r = await t.exec(hostScript('list-missing-tools', ...tools));
   const missing = r.stdout.split('\n').filter(Boolean);
   if (missing.length > 0) {
     throw new MigrateError('PREFLIGHT', `missing on this host: ${missing.join(', ')}`, { host: t.name, hint: `install ${missing.join(' ')} there` });
@@ -49,7 +50,7 @@ export function requireMigratable(c: ContainerInfo, host: string): void {
 /** The target can receive a checkpoint: tools present and room under workRoot. */
 export async function requireRoom(target: Transport, workRoot: string, needBytes: number, extraTools: string[] = []): Promise<void> {
   await requireTools(target, [...IMAGE_TOOLS, ...extraTools]);
-  const df = await target.exec(['sh', '-c', 'mkdir -p -m 0700 "$1" && df -Pk "$1" | tail -n 1', 'df', workRoot]);
+  const df = await target.exec(hostScript('make-work-root', workRoot));
   const availKiB = Number(df.stdout.trim().split(/\s+/)[3]);
   if (Number.isFinite(availKiB) && availKiB * 1024 < needBytes) {
     throw new MigrateError('PREFLIGHT', `not enough free space under ${workRoot} on the target: ${Math.round(availKiB / 1024)} MiB free, about ${Math.ceil(needBytes / 2 ** 20)} MiB needed`, {
@@ -98,9 +99,7 @@ export async function containerProcesses(source: Transport, ref: string): Promis
 
 /** Resident memory of the container's processes: what its checkpoint will roughly weigh. */
 export async function residentBytes(source: Transport, ref: string): Promise<number> {
-  const r = await source.exec(['sh', '-c',
-    'for p in $(docker top "$1" -eo pid | tail -n +2); do grep VmRSS /proc/$p/status; done | awk \'{s+=$2} END {print s+0}\'',
-    'rss', ref], { allowFailure: true });
+  const r = await source.exec(hostScript('sum-container-rss', ref), { allowFailure: true });
   return Number(r.stdout.trim() || 0) * 1024;
 }
 

@@ -2,7 +2,8 @@
  * A dead man's switch on the source host. Between the dump and the start of the restore on the
  * target, the workload exists only as stopped processes on the source. If migrate itself dies
  * in that window (killed, host crash, lost SSH connection to the source), nobody would resume
- * them; this guard does. It is a shell on the source reading commands from migrate:
+ * them; this guard does. It is a shell on the source (host-scripts/source-guard.sh) reading
+ * commands from migrate:
  *
  *   arm PID...   the workload is stopped: resume these PIDs if migrate goes away
  *   disarm       the restore on the target is about to start: from now on, never resume
@@ -15,14 +16,7 @@
  */
 import type { Transport, RunningCommand } from '../../transports/transport.js';
 import { MigrateError } from '../errors.js';
-
-const SCRIPT =
-  'pids=; echo ready; ' +
-  'while IFS= read -r line; do case "$line" in ' +
-  '"arm "*) pids=${line#arm }; echo armed;; ' +
-  'disarm) pids=; echo disarmed;; ' +
-  'done) exit 0;; esac; done; ' +
-  '[ -n "$pids" ] && kill -CONT $pids; exit 0';
+import { hostScript } from '../host-scripts/index.js';
 
 export class SourceGuard {
   private lines: string[] = [];
@@ -46,7 +40,7 @@ export class SourceGuard {
   }
 
   static async start(t: Transport): Promise<SourceGuard> {
-    const g = new SourceGuard(t.spawn(['sh', '-c', SCRIPT]), t.name);
+    const g = new SourceGuard(t.spawn(hostScript('source-guard')), t.name);
     await g.expect('ready');
     return g;
   }

@@ -1,6 +1,7 @@
 /** Migrating a process tree: preflight, a lock on the PID, then the cold migration of a TreeWorkload. */
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError } from '../errors.js';
+import { hostScript } from '../host-scripts/index.js';
 import { ignoreEvents } from '../events.js';
 import { defaultWorkRoot, type MigrationOptions } from './cold.js';
 import { runStrategy, underLock } from './run-strategy.js';
@@ -20,7 +21,7 @@ async function requireTree(source: Transport, target: Transport, pid: number): P
   if (!stat) throw new MigrateError('PREFLIGHT', `no process with PID ${pid}`, { host: source.name, hint: 'give the PID of the tree\'s root process' });
   const tree = await describeTree(source, pid);
   if (!tree.nsInit) {
-    const taken = await target.exec(['sh', '-c', 'for p; do [ -d /proc/$p ] && echo $p; done; true', 'pids', ...tree.pids.map(String)]);
+    const taken = await target.exec(hostScript('list-pids-in-use', ...tree.pids.map(String)));
     if (taken.stdout.trim()) {
       throw new MigrateError('PREFLIGHT', `PIDs ${taken.stdout.trim().split('\n').join(', ')} of the tree are in use on the target`, {
         host: target.name,

@@ -4,6 +4,7 @@
  * against the tables of their network namespaces), and the capabilities of the host's root.
  */
 import type { Transport } from '../../transports/transport.js';
+import { hostScript } from '../host-scripts/index.js';
 import { parseIdLine, type Ids } from './credentials.js';
 import { parseTcpTable, type TcpSocket } from './tcp-table.js';
 
@@ -15,24 +16,7 @@ export interface TreeProbe {
   sockets: TcpSocket[];
 }
 
-/**
- * Per PID: "P pid", its Uid and Gid lines, "S socket:[inode]" per socket fd; the TCP tables of
- * each network namespace once ("T pid", then the table). First the caller's own lines ("C").
- * Processes that end meanwhile are skipped.
- */
-const PROBE = `awk '/^(Uid|Gid|CapEff):/ {print "C " $0}' /proc/self/status
-seen=' '
-for p; do
-  s=$(cat /proc/"$p"/status 2>/dev/null) || continue
-  echo "P $p"; printf '%s\\n' "$s" | grep -E '^(Uid|Gid):'
-  find /proc/"$p"/fd -lname 'socket:*' -printf 'S %l\\n' 2>/dev/null
-  ns=$(readlink /proc/"$p"/ns/net) || continue
-  case $seen in *" $ns "*) continue ;; esac
-  seen="$seen$ns "
-  echo "T $p"; cat /proc/"$p"/net/tcp /proc/"$p"/net/tcp6 2>/dev/null
-done
-true`;
-
+/** Reads probe-tree.sh's output (its header describes the lines). */
 export function parseProbe(text: string): TreeProbe {
   const caller: TreeProbe['caller'] = { uids: [], gids: [], capEff: '' };
   const processes: TreeProbe['processes'] = [];
@@ -57,6 +41,6 @@ export function parseProbe(text: string): TreeProbe {
 }
 
 export async function probeTree(t: Transport, pids: readonly number[]): Promise<TreeProbe> {
-  const r = await t.exec(['sh', '-c', PROBE, 'probe', ...pids.map(String)]);
+  const r = await t.exec(hostScript('probe-tree', ...pids.map(String)));
   return parseProbe(r.stdout);
 }

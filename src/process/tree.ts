@@ -1,5 +1,6 @@
 /** A process tree on a host, read from /proc through a transport: its PIDs, state and memory. */
 import type { Transport } from '../../transports/transport.js';
+import { hostScript } from '../host-scripts/index.js';
 
 export interface TreeInfo {
   /** The root first, then its descendants (depth first). */
@@ -11,9 +12,7 @@ export interface TreeInfo {
 }
 
 export async function describeTree(t: Transport, pid: number): Promise<TreeInfo> {
-  const r = await t.exec(['sh', '-c',
-    'walk() { echo "$1 $(awk \'/^VmRSS/ {print $2}\' /proc/$1/status)"; for c in $(cat /proc/$1/task/*/children 2>/dev/null); do walk $c; done; }; ' +
-    'grep "^NSpid" /proc/$1/status; walk $1', 'tree', String(pid)]);
+  const r = await t.exec(hostScript('describe-tree', String(pid)));
   const [nsLine, ...rows] = r.stdout.trim().split('\n');
   const nspid = (nsLine ?? '').split(/\s+/).slice(1);
   const pids = rows.map((l) => Number(l.split(' ')[0]));
@@ -29,7 +28,7 @@ export interface ProcStat {
 }
 
 export async function procStat(t: Transport, pid: number): Promise<ProcStat | undefined> {
-  const r = await t.exec(['sh', '-c', 'cat /proc/"$1"/stat 2>/dev/null', 'stat', String(pid)], { allowFailure: true });
+  const r = await t.exec(hostScript('read-proc-stat', String(pid)), { allowFailure: true });
   const fields = r.stdout.slice(r.stdout.lastIndexOf(')') + 2).split(' ');
   return r.exitCode === 0 && fields.length > 19 ? { state: fields[0]!, startTime: fields[19]! } : undefined;
 }

@@ -10,6 +10,7 @@ import type { Transport } from '../../transports/transport.js';
 import type { PageServer } from '../criu/services.js';
 import { withRuncConf } from '../docker/runc-conf.js';
 import { MigrateError } from '../errors.js';
+import { hostScript } from '../host-scripts/index.js';
 
 /** How long the dump of everything but the memory may take before the page server listens. */
 const LAZY_READY_MS = 60_000;
@@ -36,7 +37,7 @@ export async function lazyDumpThroughRunc(t: Transport, o: LazyDumpOptions, dump
   const done = withRuncConf(t, { imagesLink: o.imagesLink, workDir: o.workDir, extra }, dump).then(() => undefined);
   let failed: unknown;
   done.catch((e) => (failed = e));
-  const listening = ['sh', '-c', 'grep -qi ":$(printf %04X "$1") 00000000:0000 0A" /proc/net/tcp', 'listening', String(port)];
+  const listening = hostScript('is-listening', String(port));
   for (const deadline = Date.now() + LAZY_READY_MS; (await t.exec(listening, { allowFailure: true })).exitCode !== 0;) {
     if (failed) throw failed;
     if (Date.now() > deadline) throw new MigrateError('CRIU_FAILED', `the lazy checkpoint of ${o.label} did not start serving pages`, { host: t.name, hint: `see dump.log in ${o.workDir} there` });

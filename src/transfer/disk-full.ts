@@ -6,6 +6,7 @@
  */
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError } from '../errors.js';
+import { hostScript } from '../host-scripts/index.js';
 
 /** Below this much free space (or no free inode) a failed write is taken to be the disk's fault. */
 export const FULL_BELOW_BYTES = 1024 * 1024;
@@ -36,7 +37,7 @@ export function isFull(f: FreeSpace): boolean {
  * is not (or cannot be asked: the host may be what broke).
  */
 export async function noSpaceError(host: Transport, dir: string, cause: unknown): Promise<MigrateError | undefined> {
-  const r = await host.exec(['sh', '-c', 'df -Pk "$1" && df -Pi "$1"', 'df', dir], { allowFailure: true, timeoutMs: 5000 }).catch(() => undefined);
+  const r = await host.exec(hostScript('free-space', dir), { allowFailure: true, timeoutMs: 5000 }).catch(() => undefined);
   const free = r && r.exitCode === 0 ? parseFreeSpace(r.stdout) : undefined;
   if (!free || !isFull(free)) return undefined;
   const what = free.freeInodes === 0 ? 'no free inode left' : `${Math.floor(free.availBytes / 1024)} KiB free`;

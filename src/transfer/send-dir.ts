@@ -15,7 +15,8 @@ import type { Transport } from '../../transports/transport.js';
 import { MigrateError, throwIfAborted } from '../errors.js';
 import { transferFailed } from './failure.js';
 import { safeRelativeName } from './safe-name.js';
-import { DIGEST_REPORT, DIGEST_START, checkDigests, digestOf, hashing, streamHash } from './stream-digest.js';
+import { hostScript } from '../host-scripts/index.js';
+import { checkDigests, digestOf, hashing, streamHash } from './stream-digest.js';
 
 export interface SendOptions {
   /** zstd level (1 = fastest; memory images are mostly incompressible). */
@@ -48,19 +49,6 @@ export const PARENT_LINK = 'parent';
  * 650 MB/s on the main thread, 1560 MB/s of the main thread's time with a worker.
  */
 const ZSTD_WORKERS = 1;
-
-/** The receiving end (bash): zstd -d | tar -x into a private directory, hashing the tar stream on the way. */
-export const RECEIVE_SCRIPT = `set -o pipefail
-umask 077
-mkdir -p -m 0700 -- "$1" && cd "$1" || { echo "cannot enter $1" >&2; exit 3; }
-tmp=$(mktemp -d) || exit 4
-trap 'rm -rf "$tmp"' EXIT
-${DIGEST_START}
-zstd -d -q -c | tee "$tmp/h" | tar -x --no-same-owner --no-same-permissions --no-overwrite-dir -f -
-rc=$?
-wait
-${DIGEST_REPORT}
-exit $rc`;
 
 /** Regular files below dir, as safe relative names; anything else is refused. */
 async function listFiles(dir: string, prefix = ''): Promise<Array<{ name: string; path: string; size: number }>> {
@@ -104,7 +92,7 @@ export async function sendDirectory(localDir: string, target: Transport, remoteD
     pack.finalize();
   })();
 
-  const receiver = target.spawn(['bash', '-c', RECEIVE_SCRIPT, 'receive', remoteDir]);
+  const receiver = target.spawn(hostScript('receive-tar', remoteDir, 'files'));
   receiver.stdout.resume();
   let received: { stderr: string };
   try {

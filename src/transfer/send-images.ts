@@ -10,8 +10,9 @@ import type { Transport } from '../../transports/transport.js';
 import { MigrateError, throwIfAborted } from '../errors.js';
 import { safeRelativeName } from './safe-name.js';
 import { transferFailed } from './failure.js';
-import { RECEIVE_SCRIPT, counter, sendDirectory, type SendOptions, type SendResult } from './send-dir.js';
-import { DIGEST_REPORT, DIGEST_START, checkDigests, digestOf } from './stream-digest.js';
+import { hostScript } from '../host-scripts/index.js';
+import { counter, sendDirectory, type SendOptions, type SendResult } from './send-dir.js';
+import { checkDigests, digestOf } from './stream-digest.js';
 
 export type { SendOptions, SendResult } from './send-dir.js';
 
@@ -30,7 +31,7 @@ async function remoteFiles(source: Transport, dir: string, exclude?: (name: stri
   if (odd.stdout.trim()) {
     throw new MigrateError('BAD_INPUT', `refusing to send ${dir}: it holds entries that are not regular files`, { host: source.name, stderr: odd.stdout });
   }
-  const listing = await source.exec(['sh', '-c', 'cd "$1" && find . -type f -printf "%s %P\\n"', 'list', dir]);
+  const listing = await source.exec(hostScript('list-file-sizes', dir));
   const names: string[] = [];
   let rawBytes = 0;
   for (const line of listing.stdout.split('\n').filter(Boolean)) {
@@ -43,26 +44,12 @@ async function remoteFiles(source: Transport, dir: string, exclude?: (name: stri
   return { names: names.sort(), rawBytes };
 }
 
-/** The sending end on a remote source (bash): tar | zstd, hashing the tar stream on the way. */
-const SEND_SCRIPT = `set -o pipefail
-cd "$1" || { echo "cannot enter $1" >&2; exit 3; }
-level=$2
-shift 2
-tmp=$(mktemp -d) || exit 4
-trap 'rm -rf "$tmp"' EXIT
-${DIGEST_START}
-tar -c -f - -- "$@" | tee "$tmp/h" | zstd -q -c "-$level"
-rc=$?
-wait
-${DIGEST_REPORT}
-exit $rc`;
-
 async function relayDirectory(source: Transport, srcDir: string, target: Transport, dstDir: string, o: SendOptions): Promise<SendResult> {
   const { names, rawBytes } = await remoteFiles(source, srcDir, o.exclude);
   let wireBytes = 0;
-  const sender = source.spawn(['bash', '-c', SEND_SCRIPT, 'send', srcDir, String(o.level ?? 1), ...names]);
+  const sender = source.spawn(hostScript('send-files', srcDir, String(o.level ?? 1), ...names));
   sender.stdin.end();
-  const receiver = target.spawn(['bash', '-c', RECEIVE_SCRIPT, 'receive', dstDir]);
+  const receiver = target.spawn(hostScript('receive-tar', dstDir, 'files'));
   receiver.stdout.resume();
   let sent: { stderr: string };
   let received: { stderr: string };
@@ -92,8 +79,7 @@ async function relayDirectory(source: Transport, srcDir: string, target: Transpo
  * catches truncation and a full disk without re-reading gigabytes while frozen.
  */
 export async function verifyPageImages(target: Transport, dir: string, pagesWritten: number | undefined): Promise<void> {
-  const r = await target.exec(['sh', '-c',
-    'cd "$1" && { stat -c %s pages-*.img 2>/dev/null | awk \'{s+=$1} END {print s+0}\'; ls pagemap-*.img 2>/dev/null | wc -l; }', 'pages', dir]);
+  const r = await target.exec(hostScript('count-page-images', dir));
   const [bytes, pagemaps] = r.stdout.trim().split('\n').map(Number);
   if (!pagemaps) throw new MigrateError('TRANSFER_FAILED', 'the page server wrote no memory images', { host: target.name, hint: 'see page-server.log in the work directory there' });
   if (pagesWritten !== undefined && bytes !== pagesWritten * PAGE_SIZE) {

@@ -6,23 +6,13 @@
  * beyond the CPU it shares with the stream; a per-file `sha256sum -c` afterwards cost 0.65 s per
  * 256 MiB on the lab hosts (bench/results/pipeline.md).
  *
- * The shell fragments run under bash with `set -o pipefail` and a private directory in `$tmp`.
+ * The hosts' ends are src/host-scripts/send-files.sh, send-tree.sh and receive-tar.sh.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform } from 'node:stream';
 import { MigrateError } from '../errors.js';
 
-/**
- * Starts the hasher: write the stream into "$tmp/h" (`tee "$tmp/h"`), then `wait`. sha256sum
- * opens the FIFO itself: a `< "$tmp/h"` redirect would block inside a bash child, which does not
- * always die of SIGTERM there (LocalTransport's kill).
- */
-export const DIGEST_START = 'mkfifo "$tmp/h"\nsha256sum "$tmp/h" > "$tmp/sum" &';
-
-/** After `wait`: the digest as the last line of stderr, where digestOf() finds it. */
-export const DIGEST_REPORT = 'echo "sha256 $(cut -c1-64 "$tmp/sum")" >&2';
-
-/** The digest a script printed with DIGEST_REPORT, if any. */
+/** The digest a host script printed as the last line of its stderr ("sha256 HEX"), if any. */
 export const digestOf = (stderr: string): string | undefined => /sha256 ([0-9a-f]{64})\s*$/.exec(stderr)?.[1];
 
 /** The controller's side of the same digest. */

@@ -10,16 +10,14 @@ import { pipeline } from 'node:stream/promises';
 import type { Client, ClientChannel } from 'ssh2';
 import { MigrateError } from '../../src/errors.js';
 import { commandFailed, tailText } from '../command-error.js';
+import { transportScript } from '../host-scripts/index.js';
 import { quoteCommand } from '../quote.js';
 import type { ExecOptions, ExecResult, Forward, ReverseForward, RunningCommand, Transport } from '../transport.js';
 import { connectSsh, type Warn } from './connect.js';
-
-/** Kills the process group of PID $1 (its pgrp from /proc, after the comm field), or PID $1 alone. */
-const KILL_GROUP = 'pg=$(sed "s/.*) //" "/proc/$1/stat" 2>/dev/null | cut -d" " -f3); ' +
-  'if [ -n "$pg" ] && [ "$pg" -gt 1 ]; then kill -KILL -- "-$pg" 2>/dev/null || kill -KILL "$1"; else kill -KILL "$1"; fi';
 import { destinationName, resolveDestination, type Destination, type SshOptions } from './destination.js';
 
-const PID_TAG = 'migrate-remote-pid=';
+/** What host-scripts/exec-reporting-pid.sh prints before the PID of the command it runs. */
+export const PID_TAG = 'migrate-remote-pid=';
 
 /**
  * What prime() pushes toward the host. OpenSSH's sshd spends about a second of CPU on the first
@@ -163,8 +161,8 @@ export class SshTransport implements Transport {
   /**
    * Streams a remote command. SSH has no reliable way to kill a remote process (sshd ignores
    * `signal` requests in many configurations, and closing the channel does not hang up a
-   * command without a tty), so the command is started through `sh`, which reports its PID on
-   * stderr before exec'ing it; kill() then kills that PID's process group.
+   * command without a tty), so the command is started through a shell that reports its PID on
+   * stderr before exec'ing it (exec-reporting-pid.sh); kill() then kills that PID's process group.
    */
   spawn(argv: readonly string[], options: { env?: Record<string, string> } = {}): RunningCommand {
     // Large buffers: every write into an ssh2 channel has a fixed cost.
@@ -173,14 +171,14 @@ export class SshTransport implements Transport {
     let channel: ClientChannel | undefined;
     let killed = false;
     let remotePid: number | undefined;
-    const wrapped = ['sh', '-c', `echo "${PID_TAG}$$" >&2; exec "$@"`, 'sh', ...argv];
+    const wrapped = transportScript('exec-reporting-pid', ...argv);
     let finished = false;
     const killRemote = () => {
       // Never after it exited: the PID may belong to another process by then.
       if (finished) return;
       // Its whole process group (sshd starts each channel's command in a session of its own): a
       // script's children would otherwise live on and hold the channel open.
-      if (remotePid !== undefined) void this.exec(['sh', '-c', KILL_GROUP, 'kill', String(remotePid)], { allowFailure: true }).catch(() => {});
+      if (remotePid !== undefined) void this.exec(transportScript('kill-group', String(remotePid)), { allowFailure: true }).catch(() => {});
       channel?.close();
     };
     const done = (async () => {

@@ -6,7 +6,8 @@ import test from 'ava';
 import { execa } from 'execa';
 import { LocalTransport } from '../../../transports/local.js';
 import { TreeSync } from '../../../src/filesystem/tree-sync.js';
-import { RECEIVE_TREE_SCRIPT, removeFromTree, sendTree } from '../../../src/filesystem/tree-stream.js';
+import { removeFromTree, sendTree } from '../../../src/filesystem/tree-stream.js';
+import { hostScript } from '../../../src/host-scripts/index.js';
 import { listTree } from '../../../src/filesystem/listing.js';
 import { isMigrateError } from '../../../src/errors.js';
 
@@ -86,7 +87,7 @@ test('extraction writes nothing outside the target: not through a symlink, not w
   await sh('set -e; ln -s "$3" "$1/esc"; mkdir -p "$2/esc"; echo bad > "$2/esc/evil"; echo bad > "$2/up"', a, b, outside);
   await sh(`set -e; { tar -cf - -C "$1" esc -C "$2" esc/evil; } > "$4/one.tar"
     tar -cf - -C "$2" --transform 's,^up,../up,' up > "$4/two.tar"
-    for f in one two; do zstd -q -c "$4/$f.tar" | bash -c "$5" receive "$3/dst" || true; done`, a, b, c, outside, RECEIVE_TREE_SCRIPT);
+    for f in one two; do zstd -q -c "$4/$f.tar" | "\${@:5}" || true; done`, a, b, c, outside, ...hostScript('receive-tar', `${c}/dst`, 'tree'));
   t.is(await sh('ls -A "$1" | grep -v tar || true', outside), '');
   t.is(await sh('ls -A "$1" | grep -v dst || true', c), '');
   await sh('rm -rf "$1" "$2" "$3" "$4"', a, b, c, outside);

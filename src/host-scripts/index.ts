@@ -1,0 +1,48 @@
+/**
+ * The shell scripts migrate runs on the hosts: one `NAME.sh` in this folder each, whose header
+ * says what it does, its arguments, what it reads and prints, and its exit codes.
+ */
+import { scriptRunner } from '../../transports/host-scripts/load.js';
+
+export const HOST_SCRIPTS = [
+  'count-page-images',
+  'describe-tree',
+  'find-runc-state',
+  'free-space',
+  'is-empty-dir',
+  'is-listening',
+  'list-file-sizes',
+  'list-missing-tools',
+  'list-outside-tree',
+  'list-pids-in-use',
+  'list-tree',
+  'load-image',
+  'lock-host',
+  'make-dirs',
+  'make-work-root',
+  'override-runc-conf',
+  'probe-tree',
+  'read-proc-stat',
+  'read-stdio-links',
+  'receive-tar',
+  'remove-from-tree',
+  'remove-stale-dirs',
+  'restore-runc-conf',
+  'send-files',
+  'send-tree',
+  'source-guard',
+  'sum-container-rss',
+] as const;
+
+export type HostScript = (typeof HOST_SCRIPTS)[number];
+
+/** Exit codes callers tell apart; a script's header names the constant beside the number. */
+export const EXIT = {
+  /** The directory given cannot be (made or) entered. */
+  CANNOT_ENTER: 3,
+  /** lock-host.sh: another process holds the lock (flock -E). */
+  LOCK_HELD: 75,
+} as const;
+
+/** The argv that runs a script on a host: `[shell, '-c', body, name, ...args]`, e.g. `hostScript('send-tree', root, '3', 'still')`. */
+export const hostScript: (name: HostScript, ...args: string[]) => string[] = scriptRunner(import.meta.url);

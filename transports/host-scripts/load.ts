@@ -1,0 +1,44 @@
+/**
+ * Runs shell scripts kept as files: `NAME.sh` beside the registry module that names it. A file's
+ * shebang says its shell (`#!/bin/sh` or `#!/usr/bin/env bash`). Its header comment (what it
+ * does, its arguments, its exit codes) is for readers and stays behind: the host gets the rest,
+ * which is also what an error message quotes of a failed command.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const SHELLS: Readonly<Record<string, 'sh' | 'bash'>> = { '#!/bin/sh': 'sh', '#!/usr/bin/env bash': 'bash' };
+
+export interface ScriptFile {
+  shell: 'sh' | 'bash';
+  /** The file without its shebang and header comment. */
+  body: string;
+}
+
+/** Reads `NAME.sh` next to the module at `base` (its import.meta.url). */
+export function readScript(base: string, name: string): ScriptFile {
+  const path = fileURLToPath(new URL(`./${name}.sh`, base));
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`host script ${name} cannot be read at ${path} (npm run build copies the .sh files into dist/)`, { cause: e });
+  }
+  const shebang = text.slice(0, text.indexOf('\n'));
+  const shell = SHELLS[shebang];
+  if (!shell) throw new Error(`${path}: the first line must be #!/bin/sh or #!/usr/bin/env bash, not ${JSON.stringify(shebang)}`);
+  return { shell, body: text.replace(/^(?:#.*\n|[ \t]*\n)*/, '') };
+}
+
+/**
+ * The argv builder of a registry at `base`: `run(name, ...args)` is `[shell, '-c', body, name,
+ * ...args]` (the name is the script's $0). Each file is read once, when first run.
+ */
+export function scriptRunner<Name extends string>(base: string): (name: Name, ...args: string[]) => string[] {
+  const files = new Map<Name, ScriptFile>();
+  return (name, ...args) => {
+    let file = files.get(name);
+    if (!file) files.set(name, (file = readScript(base, name)));
+    return [file.shell, '-c', file.body, name, ...args];
+  };
+}
