@@ -30,7 +30,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Transport } from '../transports/transport.js';
-import { errorJson } from '../src/errors.js';
+import { errorJson } from '../transports/errors.js';
 import { migrateDockerContainer, type DockerMigrationOptions } from '../src/migration/docker.js';
 import type { MigrationReport } from '../src/migration/report.js';
 import { BASELINE, dockerBaselineMove, dockerRoot, type BaselineHosts, type Move as BaselineMove } from './lib/docker-baseline.js';

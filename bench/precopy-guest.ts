@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { SshTransport } from '../transports/ssh/ssh-transport.js';
 import type { Transport } from '../transports/transport.js';
 import { readFileVia } from '../transports/files.js';
-import { errorJson } from '../src/errors.js';
+import { errorJson } from '../transports/errors.js';
 import { migrateProcessTree } from '../src/migration/tree.js';
 import type { MigrationReport } from '../src/migration/report.js';
 import { fail } from './lib/fail.js';

@@ -4,7 +4,7 @@
  * crash can never leave a host locked.
  */
 import type { Transport } from '../transports/transport.js';
-import { MigrateError, isMigrateError } from './errors.js';
+import { MigrateError, isMigrateError } from '../transports/errors.js';
 import { EXIT, hostScript } from './host-scripts/index.js';
 
 export interface HostLock {

@@ -1,5 +1,5 @@
 /** Turns a finished command into the COMMAND_FAILED error both transports raise. */
-import { MigrateError } from '../src/errors.js';
+import { MigrateError } from './errors.js';
 import { quoteCommand } from './quote.js';
 import type { ExecResult } from './transport.js';
 

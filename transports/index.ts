@@ -3,7 +3,7 @@ import { LocalTransport } from './local.js';
 import type { SshOptions } from './ssh/destination.js';
 import { SshTransport } from './ssh/ssh-transport.js';
 import type { Transport } from './transport.js';
-import { MigrateError } from '../src/errors.js';
+import { MigrateError } from './errors.js';
 
 export type { Transport, ExecOptions, ExecResult, RunningCommand, Forward, ReverseForward } from './transport.js';
 export { LocalTransport } from './local.js';

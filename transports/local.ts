@@ -3,7 +3,7 @@ import { execa, type ResultPromise } from 'execa';
 import { connect } from 'node:net';
 import { once } from 'node:events';
 import { PassThrough, type Duplex } from 'node:stream';
-import { MigrateError } from '../src/errors.js';
+import { MigrateError } from './errors.js';
 import { quoteCommand } from './quote.js';
 import { commandFailed, tailText } from './command-error.js';
 import type { ExecOptions, ExecResult, Forward, ReverseForward, RunningCommand, Transport } from './transport.js';

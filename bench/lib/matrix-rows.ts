@@ -12,6 +12,7 @@
  * figure of theirs is ever made up here.
  */
 import type { Transport } from '../../transports/transport.js';
+import type { Strategy } from '../../src/migration/strategy.js';
 import { migrateDockerContainer } from '../../src/migration/docker.js';
 import { requirePrecopy } from '../../src/migration/precopy.js';
 import type { MigrateEvent } from '../../src/events.js';
@@ -81,7 +82,6 @@ const asTree = (s: Subject): TreeSubject => {
   return s;
 };
 
-type Strategy = 'cold' | 'postcopy' | 'precopy' | 'hybrid';
 
 function containerRow(strategy: 'cold' | 'postcopy'): Row {
   return {

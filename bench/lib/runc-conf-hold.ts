@@ -6,7 +6,7 @@
  * override while the baseline runs, and refuses a runc.conf that is overridden already.
  */
 import type { Transport } from '../../transports/transport.js';
-import { MARKER, RUNC_CONF, RUNC_CONF_LOCK } from '../../src/docker/runc-conf.js';
+import { MARKER, RUNC_CONF, RUNC_CONF_LOCK } from '../../src/runc/runc-conf.js';
 import { lockHost, type HostLock } from '../../src/host-lock.js';
 import { out } from './commands.js';
 import { fail } from './fail.js';

@@ -1,7 +1,7 @@
 /** `migrate check`: print both hosts' capabilities and what they mean for migration. */
 import { parseArgs } from 'node:util';
 import { checkHosts, type CheckReport, type HostInfo } from '../../src/check/index.js';
-import { MigrateError } from '../../src/errors.js';
+import { MigrateError } from '../../transports/errors.js';
 import { openTransport } from '../../transports/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
 import type { Output } from '../output.js';

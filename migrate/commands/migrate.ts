@@ -6,11 +6,12 @@
 import type { StopPolicy } from '../../src/migration/precopy-policy.js';
 import { migrateRuncContainer } from '../../src/migration/runc.js';
 import { parseArgs } from 'node:util';
-import { MigrateError, isMigrateError } from '../../src/errors.js';
+import { MigrateError, isMigrateError } from '../../transports/errors.js';
 import { migrateDockerContainer } from '../../src/migration/docker.js';
 import type { MigrationReport, PageTransport, RestoreMode } from '../../src/migration/report.js';
 import { migrateProcessTree } from '../../src/migration/tree.js';
 import { TCP_POLICIES, type TcpPolicy } from '../../src/criu/tcp-policy.js';
+import { STRATEGIES, type Strategy } from '../../src/migration/strategy.js';
 import { openTransport } from '../../transports/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
 import type { Output } from '../output.js';
@@ -50,9 +51,9 @@ function parse(argv: string[]) {
     }
   }
   if (!values.to) throw new MigrateError('BAD_INPUT', 'no target host', { hint: 'add --to ssh://root@HOST' });
-  const strategy = (values.strategy ?? 'auto') as 'auto' | 'cold' | 'postcopy' | 'precopy' | 'hybrid';
-  if (!['auto', 'cold', 'postcopy', 'precopy', 'hybrid'].includes(strategy)) {
-    throw new MigrateError('BAD_INPUT', `strategy "${values.strategy}" is not implemented yet`, { hint: 'use --strategy auto (the default), cold, postcopy, precopy or hybrid' });
+  const strategy = (values.strategy ?? 'auto') as Strategy | 'auto';
+  if (strategy !== 'auto' && !STRATEGIES.includes(strategy)) {
+    throw new MigrateError('BAD_INPUT', `strategy "${values.strategy}" is not implemented yet`, { hint: `use --strategy auto (the default), ${STRATEGIES.join(', ')}` });
   }
   const precopy: Partial<StopPolicy> = {};
   for (const [flag, key, min] of [['downtime-target', 'downtimeTargetMs', 0], ['max-rounds', 'maxRounds', 1]] as const) {

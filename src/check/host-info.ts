@@ -2,7 +2,7 @@
 import type { Transport } from '../../transports/transport.js';
 import { checkCriu, type FeatureMap } from '../criu/features.js';
 import { criuVersion, versionProblem } from '../criu/version.js';
-import { isMigrateError } from '../errors.js';
+import { isMigrateError } from '../../transports/errors.js';
 
 export interface HostInfo {
   host: string;

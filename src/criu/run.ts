@@ -3,7 +3,7 @@
  * raises CRIU_FAILED carrying the `Error` lines of CRIU's own log, and where the full log is.
  */
 import { posix } from 'node:path';
-import { MigrateError, isMigrateError } from '../errors.js';
+import { MigrateError, isMigrateError } from '../../transports/errors.js';
 import type { Transport } from '../../transports/transport.js';
 import { readFileVia } from '../../transports/files.js';
 import { criuEnv } from './env.js';

@@ -14,7 +14,7 @@
  */
 import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError } from '../errors.js';
+import { MigrateError } from '../../transports/errors.js';
 import { criuEnv } from './env.js';
 import { logErrors } from './run.js';
 

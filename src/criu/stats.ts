@@ -4,7 +4,7 @@
  * by its u32 length, all little-endian. Times are microseconds.
  */
 import protobuf from 'protobufjs';
-import { MigrateError } from '../errors.js';
+import { MigrateError } from '../../transports/errors.js';
 
 const IMG_SERVICE_MAGIC = 0x55105940;
 const STATS_MAGIC = 0x57093306;

@@ -1,5 +1,5 @@
 /** Which CRIU a host has: `criu --version` parsed into numbers. */
-import { MigrateError, isMigrateError } from '../errors.js';
+import { MigrateError, isMigrateError } from '../../transports/errors.js';
 import type { Transport } from '../../transports/transport.js';
 
 export interface CriuVersion {

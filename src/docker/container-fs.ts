@@ -10,7 +10,7 @@
  * Each is a TreeSync: everything before the freeze, only the difference while frozen.
  */
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError } from '../errors.js';
+import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
 import { TreeSync, runPass, type FilesystemPass } from '../filesystem/tree-sync.js';
 import { TWIN_LABEL, bindSources, volumeMounts, type ContainerInfo } from './container.js';

@@ -3,7 +3,7 @@
  * that reproduces it on another host. What cannot be reproduced is refused, by name.
  */
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError, isMigrateError } from '../errors.js';
+import { MigrateError, isMigrateError } from '../../transports/errors.js';
 
 export interface ContainerInfo {
   id: string;

@@ -6,7 +6,7 @@
 import { pipeline } from 'node:stream/promises';
 import { CompressStream } from 'zstd-napi';
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError, throwIfAborted } from '../errors.js';
+import { MigrateError, throwIfAborted } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
 import { counter } from '../transfer/send-dir.js';
 

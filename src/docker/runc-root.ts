@@ -1,7 +1,7 @@
 /** Where runc keeps its state of Docker's containers on a host (for runc commands Docker has no verb for). */
 import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError } from '../errors.js';
+import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
 
 /**

@@ -3,7 +3,7 @@
  * symlinks): the basis for copying it before the freeze and only the difference during it.
  */
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError } from '../errors.js';
+import { MigrateError } from '../../transports/errors.js';
 import { EXIT, hostScript } from '../host-scripts/index.js';
 
 /** find's %y: f file, d directory, l symlink, c/b device (overlay whiteouts are c 0:0), p fifo, s socket. */

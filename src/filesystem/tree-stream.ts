@@ -13,7 +13,7 @@
  * so no member is written through one. Removals refuse any path with a symlink among its parents.
  */
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError, throwIfAborted } from '../errors.js';
+import { MigrateError, throwIfAborted } from '../../transports/errors.js';
 import { pipeline } from 'node:stream/promises';
 import { counter } from '../transfer/send-dir.js';
 import { coalesce } from '../transfer/coalesce.js';

@@ -66,6 +66,9 @@ export interface FilesystemPass {
   trees: Array<{ tree: string } & TreePassStats>;
 }
 
+/** The pass of a workload that has no files of its own to copy. */
+export const NO_FILES: FilesystemPass = { bytes: 0, wireBytes: 0, ms: 0, trees: [] };
+
 export async function runPass(trees: readonly TreeSync[], run: (t: TreeSync) => Promise<TreePassStats>): Promise<FilesystemPass> {
   const started = Date.now();
   const stats = await Promise.all(trees.map(async (t) => ({ tree: t.label, ...(await run(t)) })));

@@ -19,6 +19,7 @@ export const HOST_SCRIPTS = [
   'load-image',
   'lock-host',
   'make-dirs',
+  'make-round-dir',
   'make-work-root',
   'override-runc-conf',
   'probe-tree',

@@ -19,11 +19,11 @@ import { ContainerFiles, type FilesystemOptions, type FilesystemPlan } from '../
 import type { FilesystemPass } from '../filesystem/tree-sync.js';
 import { logErrors } from '../criu/run.js';
 import type { PageServer } from '../criu/services.js';
-import { withRuncConf } from '../docker/runc-conf.js';
+import { withRuncConf } from '../runc/runc-conf.js';
 import { runcCheckpoint } from '../runc/runc.js';
 import { lazyDumpThroughRunc, onParent } from '../runc/lazy-dump.js';
 import { dockerRuncRoot } from '../docker/runc-root.js';
-import { MigrateError } from '../errors.js';
+import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
 import { criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';

@@ -4,7 +4,7 @@
  */
 import type { Transport } from '../../transports/transport.js';
 import type { TcpPolicy } from '../criu/tcp-policy.js';
-import { MigrateError } from '../errors.js';
+import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
 import { CAP_SYS_RESOURCE, hasCapability, sameCredentials } from '../process/credentials.js';
 import { probeTree, type TreeProbe } from '../process/probe.js';

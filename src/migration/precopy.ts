@@ -15,10 +15,11 @@
 import type { Transport } from '../../transports/transport.js';
 import { readDumpStats } from '../criu/run.js';
 import { hasFeature } from '../criu/features.js';
-import { MigrateError, throwIfAborted } from '../errors.js';
+import { MigrateError, throwIfAborted } from '../../transports/errors.js';
 import { sendImages } from '../transfer/send-images.js';
-import type { ColdOptions } from './cold.js';
-import { DEFAULT_POLICY, decide, type RoundStats, type StopPolicy } from './precopy-policy.js';
+import type { MoveContext } from './pipeline/context.js';
+import { hostScript } from '../host-scripts/index.js';
+import { decide, type RoundStats } from './precopy-policy.js';
 import type { PrecopyReport } from './report.js';
 import type { Dirs } from './workload.js';
 
@@ -32,49 +33,50 @@ export async function requirePrecopy(source: Transport, target: Transport): Prom
   });
 }
 
-/** The pre-copy rounds as ColdOptions.preCopy: run them, fill report.precopy, name the last round's directory. */
-export function preCopyRounds(o: ColdOptions, policy: StopPolicy = DEFAULT_POLICY): (src: Dirs, dst: Dirs) => Promise<string | undefined> {
-  return async (src, dst) => {
-    const { source, target, workload, report } = o;
-    if (!workload.preDump) throw new MigrateError('BAD_INPUT', `pre-copy is not implemented for ${workload.kind} workloads`, { hint: 'use --strategy cold or postcopy' });
-    const pre: PrecopyReport = {
-      rounds: [],
-      stop: { reason: '', why: '', predicted_freeze_ms: null },
-      policy: { downtime_target_ms: policy.downtimeTargetMs, few_pages: policy.fewPages, min_shrink: policy.minShrink, max_rounds: policy.maxRounds },
-    };
-    report.precopy = pre;
-    const rounds: RoundStats[] = [];
-    for (let i = 0; ; i++) {
-      throwIfAborted(o.signal);
-      const name = `pre-${i}`;
-      const dir = (d: Dirs) => `${d.root}/${name}`;
-      const parent = i > 0 ? `../pre-${i - 1}` : undefined;
-      o.emit({ kind: 'step', step: 'precopy', host: source.name, detail: `round ${i}${parent ? ': pages dirtied since round ' + (i - 1) : ': all memory'}` });
-      const started = Date.now();
-      // CRIU makes the source's `parent` link itself; the target's is made here.
-      await Promise.all([
-        source.exec(['mkdir', '-p', '-m', '0700', dir(src)]),
-        target.exec(['sh', '-c', 'umask 077 && mkdir -p -m 0700 "$1" && { [ -z "$2" ] || ln -sfn "$2" "$1/parent"; }', 'mkdir', dir(dst), parent ?? '']),
-      ]);
-      await workload.preDump(dir(src), parent);
-      const stats = await readDumpStats(source, dir(src));
-      const sent = await sendImages(source, dir(src), target, dir(dst), { level: o.zstdLevel, signal: o.signal });
-      const ms = Date.now() - started;
-      const written = stats.pagesWritten;
-      const skipped = stats.pagesSkippedParent;
-      rounds.push({ pagesWritten: written, pagesSkipped: skipped, bytes: sent.rawBytes, ms, frozenMs: stats.frozenTimeUs / 1000 });
-      pre.rounds.push({
-        round: i, pages_written: written, pages_skipped: skipped,
-        skipped_share: stats.pagesScanned > 0 ? Number((skipped / stats.pagesScanned).toFixed(3)) : 0,
-        bytes: sent.rawBytes, wire_bytes: sent.wireBytes, ms, frozen_ms: Math.round(stats.frozenTimeUs / 1000),
-      });
-      report.bytes.raw += sent.rawBytes;
-      report.bytes.wire += sent.wireBytes;
-      const d = decide(rounds, policy);
-      if (d.stop) {
-        pre.stop = { reason: d.reason!, why: d.why, predicted_freeze_ms: d.predictedFreezeMs };
-        return `../${name}`;
-      }
-    }
+/**
+ * Pre-copy's rounds, once the target is prepared in `dirs` (the same path on both hosts): fills
+ * report.precopy and returns the last round's directory relative to the images directory, which
+ * the final dump builds on.
+ */
+export async function preCopyRounds(c: MoveContext, dirs: Dirs): Promise<string> {
+  const { source, target, workload, report, policy } = c;
+  const pre: PrecopyReport = {
+    rounds: [],
+    stop: { reason: '', why: '', predicted_freeze_ms: null },
+    policy: { downtime_target_ms: policy.downtimeTargetMs, few_pages: policy.fewPages, min_shrink: policy.minShrink, max_rounds: policy.maxRounds },
   };
+  report.precopy = pre;
+  const rounds: RoundStats[] = [];
+  for (let i = 0; ; i++) {
+    throwIfAborted(c.signal);
+    const name = `pre-${i}`;
+    const dir = `${dirs.root}/${name}`;
+    const parent = i > 0 ? `../pre-${i - 1}` : undefined;
+    c.emit({ kind: 'step', step: 'precopy', host: source.name, detail: `round ${i}${parent ? ': pages dirtied since round ' + (i - 1) : ': all memory'}` });
+    const started = Date.now();
+    // CRIU makes the source's `parent` link itself; the target's is made here.
+    await Promise.all([
+      source.exec(['mkdir', '-p', '-m', '0700', dir]),
+      target.exec(hostScript('make-round-dir', dir, parent ?? '')),
+    ]);
+    await workload.preDump(dir, parent);
+    const stats = await readDumpStats(source, dir);
+    const sent = await sendImages(source, dir, target, dir, { level: c.zstdLevel, signal: c.signal });
+    const ms = Date.now() - started;
+    const written = stats.pagesWritten;
+    const skipped = stats.pagesSkippedParent;
+    rounds.push({ pagesWritten: written, pagesSkipped: skipped, bytes: sent.rawBytes, ms, frozenMs: stats.frozenTimeUs / 1000 });
+    pre.rounds.push({
+      round: i, pages_written: written, pages_skipped: skipped,
+      skipped_share: stats.pagesScanned > 0 ? Number((skipped / stats.pagesScanned).toFixed(3)) : 0,
+      bytes: sent.rawBytes, wire_bytes: sent.wireBytes, ms, frozen_ms: Math.round(stats.frozenTimeUs / 1000),
+    });
+    report.bytes.raw += sent.rawBytes;
+    report.bytes.wire += sent.wireBytes;
+    const d = decide(rounds, policy);
+    if (d.stop) {
+      pre.stop = { reason: d.reason!, why: d.why, predicted_freeze_ms: d.predictedFreezeMs };
+      return `../${name}`;
+    }
+  }
 }

@@ -8,7 +8,7 @@ import { chooseStrategy, factsNeeded, type Strategy, type StrategyChoice } from 
 import { requirePrecopy } from './precopy.js';
 import { MIN_CRIU_TCP, criuVersion, versionProblem } from '../criu/version.js';
 import { TWIN_LABEL, unsupported, type ContainerInfo } from '../docker/container.js';
-import { MigrateError } from '../errors.js';
+import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
 
 /**

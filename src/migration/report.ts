@@ -4,6 +4,7 @@ import type { FilesystemPass } from '../filesystem/tree-sync.js';
 import type { WorkloadKind } from './workload.js';
 import type { StopReason } from './precopy-policy.js';
 import type { TcpPolicy } from '../criu/tcp-policy.js';
+import type { Strategy } from './strategy.js';
 
 export type PageTransport = 'page-server' | 'stream';
 /** eager: CRIU reads all memory before the workload resumes; lazy: it resumes at once and a lazy-pages daemon fills its memory from the local images. */
@@ -13,7 +14,7 @@ export interface MigrationReport {
   outcome: 'migrated' | 'rolled-back' | 'dry-run' | 'failed';
   /** Where the workload runs after this run. `none` only when even the rollback failed. */
   runs_on: 'source' | 'target' | 'none';
-  strategy: 'cold' | 'postcopy' | 'precopy' | 'hybrid';
+  strategy: Strategy;
   /** Why this strategy: asked for, or what `auto` weighed. */
   strategy_reason?: string;
   /** How memory pages travelled: straight into a page server on the target during the dump, or streamed after it. */
@@ -80,6 +81,7 @@ export function recordTcp(report: MigrationReport, restored: number | undefined)
 
 /** Adds one pass of a workload's file copies to the report. */
 export function recordFilesystem(report: MigrationReport, when: 'before_freeze' | 'frozen', pass: FilesystemPass): void {
+  if (pass.trees.length === 0) return; // a workload without files of its own (process trees, runc)
   const totals = (report.bytes.filesystem ??= { before_freeze: 0, frozen: 0, wire: 0 });
   totals[when] += pass.bytes;
   totals.wire += pass.wireBytes;

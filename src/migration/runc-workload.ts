@@ -6,14 +6,15 @@
  * flag for it), so a failure resumes them with SIGCONT and success ends them with `runc delete`.
  */
 import type { Transport } from '../../transports/transport.js';
-import { withRuncConf } from '../docker/runc-conf.js';
-import { MigrateError } from '../errors.js';
+import { withRuncConf } from '../runc/runc-conf.js';
+import { MigrateError } from '../../transports/errors.js';
 import { criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import type { PageServer } from '../criu/services.js';
 import { lazyDumpThroughRunc } from '../runc/lazy-dump.js';
 import { runcCheckpoint, runcDelete, runcRestore, runcState, type RuncState } from '../runc/runc.js';
 import type { CheckpointOptions, Dirs, Workload } from './workload.js';
+import { NO_FILES, type FilesystemPass } from '../filesystem/tree-sync.js';
 
 export class RuncWorkload implements Workload {
   readonly kind = 'runc';
@@ -30,6 +31,10 @@ export class RuncWorkload implements Workload {
   }
 
   async prepareTarget(): Promise<void> {}
+
+  /** Its files must already be on the target (shared storage): nothing to copy. */
+  async copyFilesBeforeFreeze(): Promise<FilesystemPass> { return NO_FILES; }
+  async copyFilesWhileFrozen(): Promise<FilesystemPass> { return NO_FILES; }
 
   async checkpoint(dirs: Dirs, { pageServer, parent, stopping }: CheckpointOptions = {}): Promise<void> {
     // images-dir in runc.conf would override --image-path: point it at the same directory.

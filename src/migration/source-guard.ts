@@ -15,7 +15,7 @@
  * guard is gone by then, the source may already run again, so migrate must not restore.
  */
 import type { Transport, RunningCommand } from '../../transports/transport.js';
-import { MigrateError } from '../errors.js';
+import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
 
 export class SourceGuard {

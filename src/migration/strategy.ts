@@ -15,7 +15,9 @@
  *    broken link rolls it back to the source.
  * 4. Otherwise cold.
  */
-export type Strategy = 'cold' | 'postcopy' | 'precopy' | 'hybrid';
+/** Every strategy, in the order help and reports list them. */
+export const STRATEGIES = ['cold', 'postcopy', 'precopy', 'hybrid'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
 
 /**
  * Where memory starts to dominate a cold freeze: about one second of copying on the lab's link

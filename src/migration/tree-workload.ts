@@ -8,10 +8,11 @@ import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { dump, restore } from '../criu/run.js';
 import { startLazyDump, type PageServer } from '../criu/services.js';
-import { MigrateError } from '../errors.js';
+import { MigrateError } from '../../transports/errors.js';
 import { asCriuFlags, criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll, type TreeInfo } from '../process/tree.js';
 import type { CheckpointOptions, Dirs, Workload } from './workload.js';
+import { NO_FILES, type FilesystemPass } from '../filesystem/tree-sync.js';
 
 export class TreeWorkload implements Workload {
   readonly kind = 'process-tree';
@@ -28,6 +29,10 @@ export class TreeWorkload implements Workload {
   }
 
   async prepareTarget(): Promise<void> {}
+
+  /** Its files must already be on the target (shared storage): nothing to copy. */
+  async copyFilesBeforeFreeze(): Promise<FilesystemPass> { return NO_FILES; }
+  async copyFilesWhileFrozen(): Promise<FilesystemPass> { return NO_FILES; }
 
   async checkpoint(dirs: Dirs, { pageServer, parent, stopping }: CheckpointOptions = {}): Promise<void> {
     await dump(this.source, {

@@ -1,36 +1,11 @@
 /**
- * What a cold migration needs from the thing it moves. The orchestration (cold.ts) is the same
- * for a Docker container and a plain process tree; only these steps differ.
+ * What the pipeline (pipeline/run.ts) needs from the thing it moves: a Docker container, a
+ * container runc runs by itself, a plain process tree. The pipeline is the same for all of them;
+ * only these steps differ.
  */
 import type { PageServer } from '../criu/services.js';
 import type { FilesystemPass } from '../filesystem/tree-sync.js';
 import type { Endpoint } from '../transfer/page-relay.js';
-
-/**
- * The freeze as close as the controller can see it: from just before the command that stops the
- * workload (`docker checkpoint create`, `criu dump`) is issued — not before the preparations
- * around it — until the command that resumes it on the target returned (before migrate's own
- * check that it runs). The workload's own view is still shorter by the commands' start-up and
- * return (bench/ measures both).
- */
-export class FreezeClock {
-  private enteredAt = 0;
-  private stoppedAt?: number;
-  private resumedAt?: number;
-
-  /** The freeze phase begins: from here on a failure means a rollback. */
-  enter(): void { this.enteredAt = Date.now(); }
-  get entered(): boolean { return this.enteredAt !== 0; }
-  /** Right before the command that stops the workload is issued. */
-  readonly stopping = (): void => { this.stoppedAt ??= Date.now(); };
-  /** Right after the command that resumed it on the target returned. */
-  readonly resumed = (): void => { this.resumedAt ??= Date.now(); };
-  private get start(): number { return this.stoppedAt ?? this.enteredAt; }
-  /** Until it resumed on the target. */
-  frozenMs(): number { return (this.resumedAt ?? Date.now()) - this.start; }
-  /** Until now (a rollback: it just resumed on the source). */
-  untilNowMs(): number { return Date.now() - this.start; }
-}
 
 /** What a checkpoint gets besides its directories. */
 export interface CheckpointOptions {
@@ -69,20 +44,20 @@ export interface Workload {
    * writable layer and volumes; a process tree's files must already be there). Copied whole
    * after prepareTarget while it runs, then only what changed while it is frozen.
    */
-  copyFilesBeforeFreeze?(): Promise<FilesystemPass>;
-  copyFilesWhileFrozen?(): Promise<FilesystemPass>;
+  copyFilesBeforeFreeze(): Promise<FilesystemPass>;
+  copyFilesWhileFrozen(): Promise<FilesystemPass>;
   /** Freezes and dumps into `dirs` on the source (see CheckpointOptions); leaves it stopped. */
   checkpoint(dirs: Dirs, o?: CheckpointOptions): Promise<void>;
   /**
-   * Pre-copy (where supported): dumps the memory into `imagesDir` while the workload runs on
+   * Pre-copy: dumps the memory into `imagesDir` while the workload runs on
    * (soft-dirty tracking); with `parent`, only what changed since that pre-dump.
    */
-  preDump?(imagesDir: string, parent?: string): Promise<void>;
+  preDump(imagesDir: string, parent?: string): Promise<void>;
   /**
-   * Post-copy (where supported): freezes and dumps everything but the memory into `dirs`, then
+   * Post-copy: freezes and dumps everything but the memory into `dirs`, then
    * serves the memory from a page server on the source until the target has all of it.
    */
-  checkpointLazy?(dirs: Dirs, o?: Omit<CheckpointOptions, 'pageServer'>): Promise<PageServer>;
+  checkpointLazy(dirs: Dirs, o?: Omit<CheckpointOptions, 'pageServer'>): Promise<PageServer>;
   /**
    * Restores from `dirs` on the target and confirms it runs; returns its name there. `lazy`: a
    * lazy-pages daemon (already listening in dirs.work) fills the memory after it resumed.

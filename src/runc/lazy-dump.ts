@@ -8,8 +8,8 @@
  */
 import type { Transport } from '../../transports/transport.js';
 import type { PageServer } from '../criu/services.js';
-import { withRuncConf } from '../docker/runc-conf.js';
-import { MigrateError } from '../errors.js';
+import { withRuncConf } from './runc-conf.js';
+import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
 
 /** How long the dump of everything but the memory may take before the page server listens. */

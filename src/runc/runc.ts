@@ -7,7 +7,7 @@
 import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { logErrors } from '../criu/run.js';
-import { MigrateError, isMigrateError } from '../errors.js';
+import { MigrateError, isMigrateError } from '../../transports/errors.js';
 import type { Endpoint } from '../transfer/page-relay.js';
 
 /** runc's default state directory. */

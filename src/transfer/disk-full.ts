@@ -5,7 +5,7 @@
  * device"; asking `df` right after the failure, before anything is cleaned up, is deterministic.
  */
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError } from '../errors.js';
+import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
 
 /** Below this much free space (or no free inode) a failed write is taken to be the disk's fault. */

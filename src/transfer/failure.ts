@@ -1,6 +1,6 @@
 /** Why a streamed transfer failed, in the words of the command that ended it. */
 import { setTimeout as delay } from 'node:timers/promises';
-import { MigrateError, isMigrateError } from '../errors.js';
+import { MigrateError, isMigrateError } from '../../transports/errors.js';
 
 /** How long a failed transfer waits for its commands to say why they ended. */
 const REASON_WAIT_MS = 2000;

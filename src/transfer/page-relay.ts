@@ -12,7 +12,7 @@ import { createServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError } from '../errors.js';
+import { MigrateError } from '../../transports/errors.js';
 
 export interface Endpoint { host: string; port: number }
 

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { CompressStream } from 'zstd-napi';
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError, throwIfAborted } from '../errors.js';
+import { MigrateError, throwIfAborted } from '../../transports/errors.js';
 import { transferFailed } from './failure.js';
 import { safeRelativeName } from './safe-name.js';
 import { hostScript } from '../host-scripts/index.js';
@@ -91,6 +91,9 @@ export async function sendDirectory(localDir: string, target: Transport, remoteD
     }
     pack.finalize();
   })();
+  // A failed or cancelled transfer stops reading; a file opened after that (its directory may be
+  // gone by then: the rollback removes it) must not become an unhandled rejection.
+  packing.catch(() => {});
 
   const receiver = target.spawn(hostScript('receive-tar', remoteDir, 'files'));
   receiver.stdout.resume();

@@ -7,7 +7,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import type { Transport } from '../../transports/transport.js';
-import { MigrateError, throwIfAborted } from '../errors.js';
+import { MigrateError, throwIfAborted } from '../../transports/errors.js';
 import { safeRelativeName } from './safe-name.js';
 import { transferFailed } from './failure.js';
 import { hostScript } from '../host-scripts/index.js';

@@ -10,7 +10,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform } from 'node:stream';
-import { MigrateError } from '../errors.js';
+import { MigrateError } from '../../transports/errors.js';
 
 /** The digest a host script printed as the last line of its stderr ("sha256 HEX"), if any. */
 export const digestOf = (stderr: string): string | undefined => /sha256 ([0-9a-f]{64})\s*$/.exec(stderr)?.[1];

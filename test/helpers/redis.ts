@@ -13,9 +13,16 @@ export interface RedisContainer { name: string; port: number }
 /** Starts Redis on `t` publishing a free port; `keys` × `valueBytes` of data (DEBUG POPULATE). */
 export async function startRedis(t: Transport, keys = 0, valueBytes = 200): Promise<RedisContainer> {
   const name = `redis-${process.pid}-${++n}`;
-  const port = 16400 + (process.pid % 500) * 4 + (n % 4);
-  await t.exec(['docker', 'run', '-d', '--name', name, '--label', 'migrate.lab=1', '--security-opt', 'seccomp=unconfined',
-    '--publish', `${port}:6379`, process.env.MIGRATE_LAB_REDIS_IMAGE ?? 'migrate-redis:latest']);
+  // The same host port on both hosts (the twin publishes what the source did): a random one, again while taken.
+  let port = 0;
+  for (let tries = 0; port === 0; tries++) {
+    const p = 20000 + Math.floor(Math.random() * 20000);
+    const r = await t.exec(['docker', 'run', '-d', '--name', name, '--label', 'migrate.lab=1', '--security-opt', 'seccomp=unconfined',
+      '--publish', `${p}:6379`, process.env.MIGRATE_LAB_REDIS_IMAGE ?? 'migrate-redis:latest'], { allowFailure: true });
+    if (r.exitCode === 0) port = p;
+    else if (tries < 5 && /port is already allocated|address already in use/i.test(r.stderr)) await t.exec(['docker', 'rm', '-f', name], { allowFailure: true });
+    else throw new Error(`docker run ${name} failed: ${r.stderr}`);
+  }
   for (let i = 0; i < 100 && (await cli(t, name, 'PING').catch(() => '')) !== 'PONG'; i++) await new Promise((r) => setTimeout(r, 100));
   if (keys > 0) await cli(t, name, 'DEBUG', 'POPULATE', String(keys), 'key', String(valueBytes));
   return { name, port };

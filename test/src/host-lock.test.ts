@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalTransport } from '../../transports/local.js';
 import { lockHost } from '../../src/host-lock.js';
-import { isMigrateError } from '../../src/errors.js';
+import { isMigrateError } from '../../transports/errors.js';
 
 const local = new LocalTransport();
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { LocalTransport } from '../../transports/local.js';
-import { isMigrateError } from '../../src/errors.js';
+import { isMigrateError } from '../../transports/errors.js';
 
 const local = new LocalTransport();
 

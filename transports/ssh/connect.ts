@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import pRetry, { AbortError } from 'p-retry';
 import { Client, type AuthHandlerMiddleware, type ConnectConfig } from 'ssh2';
-import { MigrateError } from '../../src/errors.js';
+import { MigrateError } from '../errors.js';
 import { destinationName, type Destination, type SshOptions } from './destination.js';
 import { fingerprint, hostKeyAlgorithms, hostPattern, keyType, lookupKnownHosts, verifyHostKey } from './known-hosts.js';
 

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { MigrateError } from '../../src/errors.js';
+import { MigrateError } from '../errors.js';
 
 export interface SshOptions {
   /** Private key files to offer (first that the server accepts wins). */

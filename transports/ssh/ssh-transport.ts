@@ -8,7 +8,7 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import { PassThrough, Readable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Client, ClientChannel } from 'ssh2';
-import { MigrateError } from '../../src/errors.js';
+import { MigrateError } from '../errors.js';
 import { commandFailed, tailText } from '../command-error.js';
 import { transportScript } from '../host-scripts/index.js';
 import { quoteCommand } from '../quote.js';

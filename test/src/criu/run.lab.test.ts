@@ -6,7 +6,7 @@ import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
 import type { Transport } from '../../../transports/transport.js';
 import { dump, readDumpStats, readRestoreStats, restore } from '../../../src/criu/run.js';
 import { criuVersion } from '../../../src/criu/version.js';
-import { isMigrateError } from '../../../src/errors.js';
+import { isMigrateError } from '../../../transports/errors.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
 import { continuous, startTree, tempDir, ticks } from '../../helpers/workload.js';
 

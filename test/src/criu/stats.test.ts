@@ -1,6 +1,6 @@
 import test from 'ava';
 import { decodeDumpStats, decodeRestoreStats, encodeStatsImage, parseLazyPagesLog } from '../../../src/criu/stats.js';
-import { isMigrateError } from '../../../src/errors.js';
+import { isMigrateError } from '../../../transports/errors.js';
 
 test('decodes a dump stats image', (t) => {
   const img = encodeStatsImage({ dump: { freezing_time: 10, frozen_time: 2000, memdump_time: 900, memwrite_time: 800, pages_scanned: 70000, pages_skipped_parent: 5, pages_written: 65536, pages_lazy: 0 } });

@@ -9,7 +9,7 @@ import { LocalTransport } from '../../../transports/local.js';
 import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
 import type { Transport } from '../../../transports/transport.js';
 import { migrateDockerContainer } from '../../../src/migration/docker.js';
-import { isMigrateError } from '../../../src/errors.js';
+import { isMigrateError } from '../../../transports/errors.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
 import { continuous } from '../../helpers/workload.js';
 import { exists, removeEverywhere, running } from '../../helpers/containers.js';

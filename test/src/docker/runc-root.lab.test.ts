@@ -6,7 +6,7 @@
 import test from 'ava';
 import { LocalTransport } from '../../../transports/local.js';
 import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
-import { isMigrateError } from '../../../src/errors.js';
+import { isMigrateError } from '../../../transports/errors.js';
 import { dockerRuncRoot } from '../../../src/docker/runc-root.js';
 import { runcState } from '../../../src/runc/runc.js';
 import { containerId, removeEverywhere, startContainer } from '../../helpers/containers.js';

@@ -9,7 +9,7 @@ import { TreeSync } from '../../../src/filesystem/tree-sync.js';
 import { removeFromTree, sendTree } from '../../../src/filesystem/tree-stream.js';
 import { hostScript } from '../../../src/host-scripts/index.js';
 import { listTree } from '../../../src/filesystem/listing.js';
-import { isMigrateError } from '../../../src/errors.js';
+import { isMigrateError } from '../../../transports/errors.js';
 
 const local = new LocalTransport();
 const sh = async (script: string, ...args: string[]) => (await execa('bash', ['-c', script, 'test', ...args])).stdout;

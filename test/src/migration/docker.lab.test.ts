@@ -5,7 +5,7 @@ import { LocalTransport } from '../../../transports/local.js';
 import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
 import { migrateDockerContainer } from '../../../src/migration/docker.js';
 import type { MigrationReport } from '../../../src/migration/report.js';
-import { isMigrateError } from '../../../src/errors.js';
+import { isMigrateError } from '../../../transports/errors.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
 import { continuous } from '../../helpers/workload.js';
 import { checksum, containerId, exists, imageDirsOf, logs, removeEverywhere, running, startContainer, tickNums } from '../../helpers/containers.js';

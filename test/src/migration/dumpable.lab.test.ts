@@ -9,7 +9,7 @@ import { LocalTransport } from '../../../transports/local.js';
 import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
 import { migrateDockerContainer } from '../../../src/migration/docker.js';
 import { migrateProcessTree } from '../../../src/migration/tree.js';
-import { isMigrateError } from '../../../src/errors.js';
+import { isMigrateError } from '../../../transports/errors.js';
 import { CAP_SYS_RESOURCE, hasCapability } from '../../../src/process/credentials.js';
 import { probeTree } from '../../../src/process/probe.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';

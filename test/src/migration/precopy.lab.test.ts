@@ -10,7 +10,7 @@ import { LocalTransport } from '../../../transports/local.js';
 import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
 import { migrateProcessTree } from '../../../src/migration/tree.js';
 import { migrateDockerContainer } from '../../../src/migration/docker.js';
-import { isMigrateError } from '../../../src/errors.js';
+import { isMigrateError } from '../../../transports/errors.js';
 import { readFileVia } from '../../../transports/files.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
 import { ensureGuest, ensureGuestDocker, guestSshOpts } from '../../helpers/guest.js';

@@ -8,7 +8,7 @@ import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
 import { readFileVia } from '../../../transports/files.js';
-import { isMigrateError } from '../../../src/errors.js';
+import { isMigrateError } from '../../../transports/errors.js';
 import { migrateRuncContainer } from '../../../src/migration/runc.js';
 import { ensureGuest, guestSshOpts } from '../../helpers/guest.js';
 import { askChecksum } from '../../helpers/containers.js';

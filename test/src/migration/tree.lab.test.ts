@@ -9,7 +9,7 @@ import { LocalTransport } from '../../../transports/local.js';
 import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
 import type { Transport } from '../../../transports/transport.js';
 import { migrateProcessTree } from '../../../src/migration/tree.js';
-import { isMigrateError } from '../../../src/errors.js';
+import { isMigrateError } from '../../../transports/errors.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
 import { continuous, memloadCopies, SHARED_DIR, startTree, tempDir, ticks } from '../../helpers/workload.js';
 import { treeChecksum } from '../../helpers/containers.js';

@@ -9,7 +9,7 @@ import { LocalTransport } from '../../../transports/local.js';
 import type { Transport } from '../../../transports/transport.js';
 import { PARENT_LINK, sendDirectory } from '../../../src/transfer/send-dir.js';
 import { isPageImage, sendImages } from '../../../src/transfer/send-images.js';
-import { isMigrateError } from '../../../src/errors.js';
+import { isMigrateError } from '../../../transports/errors.js';
 
 const local = new LocalTransport();
 /** The same machine, but sendImages treats it as a remote source and relays its `tar | zstd`. */

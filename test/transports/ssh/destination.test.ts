@@ -1,6 +1,6 @@
 import test from 'ava';
 import { parseSshUrl, resolveDestination } from '../../../transports/ssh/destination.js';
-import { isMigrateError } from '../../../src/errors.js';
+import { isMigrateError } from '../../../transports/errors.js';
 
 test('parses ssh URLs', (t) => {
   t.deepEqual(parseSshUrl('ssh://root@10.0.0.2'), { user: 'root', host: '10.0.0.2', port: undefined });

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { LocalTransport } from '../../../transports/local.js';
-import { MARKER, RUNC_CONF, runcConfText, withRuncConf } from '../../../src/docker/runc-conf.js';
+import { MARKER, RUNC_CONF, runcConfText, withRuncConf } from '../../../src/runc/runc-conf.js';
 
 const local = new LocalTransport();
 const BACKUP = `${RUNC_CONF}.migrate-backup`;

@@ -1,0 +1,48 @@
+/**
+ * The one front-end every kind of workload goes through: preflight (nothing is frozen or created
+ * until all of it passed), the strategy, a lock on the workload, then the pipeline. What differs
+ * between a Docker container, a runc container and a process tree is its adapter (kinds/).
+ */
+import { throwIfAborted } from '../../transports/errors.js';
+import { ignoreEvents } from '../events.js';
+import { requireDumpable } from './dumpable.js';
+import type { WorkloadAdapter } from './kinds/adapter.js';
+import { defaultWorkRoot, type MigrationOptions } from './options.js';
+import { move } from './pipeline/start.js';
+import { IMAGE_TOOLS, checkpointBytes, chooseRestore, pickStrategy, requireCriu, requireRoom, requireTools } from './preflight.js';
+import { emptyReport, type MigrationReport } from './report.js';
+import { underLock } from './under-lock.js';
+
+export async function migrateWorkload(adapter: WorkloadAdapter, o: MigrationOptions): Promise<MigrationReport> {
+  const emit = o.onEvent ?? ignoreEvents;
+  const { source, target } = o;
+  const workRoot = o.workRoot ?? defaultWorkRoot();
+  const started = Date.now();
+  const report = emptyReport(adapter.kind, adapter.name, o.pages ?? 'page-server');
+
+  emit({ kind: 'step', step: 'preflight', host: source.name });
+  const facts = await adapter.inspect();
+  report.workload.source = facts.name;
+  await requireTools(source, [...IMAGE_TOOLS, ...adapter.tools]);
+  await requireCriu(source);
+  emit({ kind: 'step', step: 'preflight', host: target.name });
+  await requireCriu(target);
+  const tcp = o.tcp ?? 'refuse';
+  const open = await requireDumpable(source, facts.pids, facts.label, tcp);
+  report.tcp = { policy: tcp, established: open.length, closed: 0 };
+  const choice = await pickStrategy(source, target, o.strategy ?? 'auto', facts.rss, o.autoMemoryMin);
+  report.strategy = choice.strategy;
+  report.strategy_reason = choice.reason;
+  report.restore = await chooseRestore(target, { strategy: choice.strategy, restore: o.restore });
+  await requireRoom(target, workRoot, checkpointBytes(facts.rss), adapter.tools);
+  await adapter.checkTarget(choice.strategy);
+
+  return underLock(source, facts.lockPath, facts.label, o, report, started, async () => {
+    await adapter.beforeMove(report);
+    throwIfAborted(o.signal);
+    return move(choice, {
+      source, target, report, workRoot, emit, runPrefix: facts.runPrefix, workload: adapter.workload(tcp),
+      pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, keepSource: adapter.keepSource, signal: o.signal, faults: o.faults,
+    }, o.precopy);
+  });
+}

@@ -1,0 +1,42 @@
+/** What every migration takes, whatever it moves. */
+import type { Transport } from '../../transports/transport.js';
+import type { TcpPolicy } from '../criu/tcp-policy.js';
+import type { EventSink } from '../events.js';
+import type { Faults } from './pipeline/context.js';
+import type { StopPolicy } from './precopy-policy.js';
+import type { PageTransport, RestoreMode } from './report.js';
+import type { Strategy } from './strategy.js';
+
+export interface MigrationOptions {
+  source: Transport;
+  target: Transport;
+  /**
+   * auto (default): chosen from the hosts and the workload (strategy.ts); cold: stop and copy;
+   * postcopy: memory follows after the restore; precopy (kernels with soft-dirty): memory moves
+   * in rounds while it runs, the freeze carries the rest; hybrid: pre-copy rounds, then a
+   * post-copy freeze without any memory.
+   */
+  strategy?: Strategy | 'auto';
+  /** Pre-copy's stop policy (defaults: precopy-policy.ts DEFAULT_POLICY). */
+  precopy?: Partial<StopPolicy>;
+  /** auto: the resident size from which memory counts as big (default strategy.ts AUTO_MEMORY_MIN, 256 MiB). */
+  autoMemoryMin?: number;
+  /** Run every preflight check, freeze nothing. */
+  dryRun?: boolean;
+  zstdLevel?: number;
+  /** How memory pages travel (default: straight to a page server on the target). */
+  pages?: PageTransport;
+  /** Default: lazy where the target has userfaultfd (the workload resumes before its memory is back in place). */
+  restore?: RestoreMode;
+  /** Where image directories live on both hosts (default /var/lib/migrate, or MIGRATE_WORK_DIR). */
+  workRoot?: string;
+  /** The workload's TCP connections: refused in preflight (default), dropped, or moved (criu/tcp-policy.ts). */
+  tcp?: TcpPolicy;
+  onEvent?: EventSink;
+  /** Aborts the migration (Ctrl-C): before the freeze nothing happens, after it a rollback. */
+  signal?: AbortSignal;
+  faults?: Faults;
+}
+
+/** Where checkpoint directories live on both hosts (0700, removed after each run). */
+export const defaultWorkRoot = (): string => process.env.MIGRATE_WORK_DIR ?? '/var/lib/migrate';

@@ -1,0 +1,61 @@
+/**
+ * What one run of the pipeline works with: both hosts, the workload, the plan, the report it
+ * fills, and CRIU's long-running helpers (injectable, so the orchestration is tested with fakes).
+ */
+import type { Transport } from '../../../transports/transport.js';
+import { startLazyPages, startPageServer, startRemoteLazyPages, type CriuService, type PageServer, type ServiceDirs } from '../../criu/services.js';
+import type { EventSink } from '../../events.js';
+import type { Endpoint } from '../../transfer/page-relay.js';
+import type { SendOptions } from '../../transfer/send-images.js';
+import type { StopPolicy } from '../precopy-policy.js';
+import type { MigrationReport, PageTransport, RestoreMode } from '../report.js';
+import type { Dirs, Workload } from '../workload.js';
+import type { Plan } from './plan.js';
+
+/** CRIU's helpers that run beside a dump or a restore (criu/services.ts). */
+export interface CriuServices {
+  pageServer(t: Transport, d: ServiceDirs): Promise<PageServer>;
+  lazyPages(t: Transport, d: ServiceDirs): Promise<CriuService>;
+  remoteLazyPages(t: Transport, d: ServiceDirs, pageServer: Endpoint): Promise<CriuService>;
+}
+
+export const REAL_SERVICES: CriuServices = { pageServer: startPageServer, lazyPages: startLazyPages, remoteLazyPages: startRemoteLazyPages };
+
+/** Test hooks for fault injection. */
+export interface Faults {
+  tamper?: SendOptions['tamper'];
+  /** Runs right after the freeze started (before pages move). */
+  afterFreeze?: () => Promise<void>;
+  beforeRestore?: () => Promise<void>;
+  /** Runs once the workload resumed on the target, while its memory fills in. */
+  duringFill?: () => Promise<void>;
+}
+
+export interface MoveContext {
+  source: Transport;
+  target: Transport;
+  workload: Workload;
+  report: MigrationReport;
+  plan: Plan;
+  /** Pre-copy's stop rule. */
+  policy: StopPolicy;
+  /** Where checkpoint directories live on both hosts. */
+  workRoot: string;
+  /** Names this workload's checkpoint directories: `<workRoot>/<runPrefix>-<time>`. */
+  runPrefix: string;
+  pages: PageTransport;
+  restore: RestoreMode;
+  zstdLevel?: number;
+  keepSource?: boolean;
+  signal?: AbortSignal;
+  emit: EventSink;
+  services: CriuServices;
+  faults?: Faults;
+}
+
+/** Emits a step event. */
+export const step = (c: Pick<MoveContext, 'emit'>, name: string, host: Transport, detail?: string): void =>
+  c.emit({ kind: 'step', step: name, host: host.name, detail });
+
+/** The run's checkpoint directory on both hosts (the same path on each). */
+export type RunDirs = Dirs;

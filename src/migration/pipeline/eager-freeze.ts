@@ -1,0 +1,68 @@
+/**
+ * The eager freeze (cold, pre-copy): the dump carries the memory. Pages take one of two paths:
+ * - `page-server` (default): CRIU's dump sends them straight to a page server on the target,
+ *   through the SSH tunnel, while it dumps: dump and transfer overlap, and the source writes no
+ *   memory images at all;
+ * - `stream`: CRIU writes every image on the source, then they all travel as the verified stream.
+ * The restore is eager, or lazy: the workload resumes at once and a lazy-pages daemon on the
+ * target fills its memory from the received images (the source copy is ended only after that).
+ */
+import { readDumpStats } from '../../criu/run.js';
+import type { CriuService } from '../../criu/services.js';
+import { isMigrateError } from '../../../transports/errors.js';
+import { isPageImage, verifyPageImages } from '../../transfer/send-images.js';
+import type { Dirs } from '../workload.js';
+import { lazyPagesOf } from './window-stats.js';
+import type { Freeze } from './freeze.js';
+import type { MoveContext } from './context.js';
+import { PagePath } from './page-path.js';
+
+export class EagerFreeze implements Freeze {
+  readonly detail: string;
+  readonly lazyRestore: boolean;
+  private path?: PagePath;
+  private lazy?: CriuService;
+
+  constructor(private readonly c: MoveContext, private readonly dirs: Dirs, private readonly parent: string | undefined) {
+    this.detail = c.pages === 'page-server' ? `pages go straight to ${c.target.name}` : 'images are written, then streamed';
+    this.lazyRestore = c.restore === 'lazy';
+  }
+
+  async open(): Promise<void> {
+    if (this.c.pages === 'page-server') this.path = await PagePath.open(this.c.source, this.c.target, this.dirs, this.c.services);
+  }
+
+  dump(stopping: () => void): Promise<void> {
+    return this.c.workload.checkpoint(this.dirs, { pageServer: this.path?.endpoint, parent: this.parent, stopping });
+  }
+
+  /** The page server's own failure (full disk, broken link) explains a failed dump best. */
+  async failedDump(e: unknown, frozen: boolean): Promise<unknown> {
+    const errors = (await this.path?.abort(frozen)) ?? [];
+    return !frozen ? e : errors.find((x) => isMigrateError(x, 'CRIU_FAILED')) ?? errors[0] ?? e;
+  }
+
+  async collect(): Promise<{ pageBytes: number; exclude?: (name: string) => boolean }> {
+    const [dumpStats, pageBytes] = await Promise.all([readDumpStats(this.c.source, this.dirs.work).catch(() => null), this.path?.finish() ?? 0]);
+    this.c.report.criu.dump = dumpStats;
+    if (this.path) await verifyPageImages(this.c.target, this.dirs.images, dumpStats?.pagesWritten);
+    return { pageBytes, exclude: this.path ? isPageImage : undefined };
+  }
+
+  async beforeRestore(): Promise<void> {
+    if (this.lazyRestore) this.lazy = await this.c.services.lazyPages(this.c.target, { imagesDir: this.dirs.images, workDir: this.dirs.work });
+  }
+
+  /** Lazy restore: the source copy stays (stopped) until every page is in place on the target. */
+  async window(restoredAt: number): Promise<void> {
+    if (!this.lazy) return;
+    await this.lazy.done;
+    this.c.report.phases_ms.fill = Date.now() - restoredAt;
+    this.c.report.lazy_pages = await lazyPagesOf(this.c.target, this.dirs.work);
+  }
+
+  async abort(): Promise<void> {
+    this.lazy?.kill();
+    await this.path?.abort(false);
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The one recovery path of a run that froze the workload: whatever failed, the target copy is
+ * removed first, then the stopped source copy continues (SIGCONT), so it never runs twice. The
+ * report says where it runs; only when even the source copy cannot continue does the run throw
+ * (runs_on "none", with how to resume it by hand).
+ */
+import { MigrateError, errorJson, isMigrateError } from '../../../transports/errors.js';
+import { noSpaceError } from '../../transfer/disk-full.js';
+import type { MigrationReport } from '../report.js';
+import type { Dirs } from '../workload.js';
+import { step, type MoveContext } from './context.js';
+import type { FreezeClock } from './freeze-clock.js';
+import { removeDirs } from './prepare.js';
+
+/**
+ * `e`, or NO_SPACE when a host's work directory filled up (target first: it receives the images;
+ * the source writes them in stream mode). Asked before anything is cleaned up.
+ */
+export async function whenDiskFull(c: Pick<MoveContext, 'source' | 'target' | 'workRoot'>, e: unknown): Promise<unknown> {
+  if (isMigrateError(e, 'NO_SPACE')) return e;
+  return (await noSpaceError(c.target, c.workRoot, e)) ?? (await noSpaceError(c.source, c.workRoot, e)) ?? e;
+}
+
+/** What the target holds of the workload: its copy (a twin, a restored tree) and the run's directory. */
+export async function clearTarget(c: MoveContext, dirs: Dirs): Promise<void> {
+  await c.workload.removeFromTarget().catch(() => {}); // the target may be the thing that broke
+  await removeDirs(c.target, dirs);
+}
+
+/**
+ * After a failure once the freeze began (`cause`): the target cleared, the source copy resumed
+ * where a failed dump left it stopped. Returns the rolled-back report.
+ */
+export async function recover(c: MoveContext, dirs: Dirs, clock: FreezeClock, cause: unknown): Promise<MigrationReport> {
+  const { workload, report, source } = c;
+  const e = await whenDiskFull(c, cause);
+  report.error = errorJson(e);
+  step(c, 'rollback', source, `resuming the stopped ${workload.label}`);
+  await clearTarget(c, dirs);
+  // A dump that failed may have left the processes running (CRIU resumes them) or stopped.
+  const resumed = (await workload.runsOnSource().catch(() => false)) || (await workload.resumeOnSource().then(() => true, () => false));
+  if (!resumed && !(await workload.runsOnSource().catch(() => false))) {
+    report.outcome = 'failed';
+    report.runs_on = 'none';
+    const first = e instanceof Error ? e.message : String(e);
+    throw new MigrateError('RESTORE_FAILED', `migration failed (${first.split('\n')[0]}) and so did resuming ${workload.label} on the source`, {
+      host: source.name, stderr: first, hint: workload.resumeHint(), runsOn: 'none', cause: e,
+    });
+  }
+  report.freeze_ms = clock.untilNowMs();
+  report.outcome = 'rolled-back';
+  report.runs_on = 'source';
+  await removeDirs(source, dirs);
+  return report;
+}

@@ -1,0 +1,115 @@
+/**
+ * One migration run, whatever the workload and the strategy. Read top to bottom, this is what
+ * happens:
+ *
+ *   prepare        the target, both hosts' directories, the files, pre-copy's rounds (prepare.ts)
+ *   freeze         the workload stops and is dumped: eager or lazy (plan, auto's convergence)
+ *   transfer       while frozen: the images and the files that changed, as verified streams
+ *   restore        it runs on the target (the freeze ends here)
+ *   window         its memory fills in on the target (lazy restore, post-copy)
+ *   finish         the stopped source copy is ended
+ *
+ * Any failure before the freeze undoes what was prepared and throws; any failure after it goes
+ * through the one recovery path (recover.ts). A guard on the source resumes the stopped
+ * workload should the controller die between the dump and the restore (source-guard.ts).
+ */
+import { throwIfAborted } from '../../../transports/errors.js';
+import { sendImages } from '../../transfer/send-images.js';
+import { converged } from '../precopy-policy.js';
+import type { MigrationReport } from '../report.js';
+import { SourceGuard } from '../source-guard.js';
+import { dirsUnder, type Dirs } from '../workload.js';
+import { step, type MoveContext } from './context.js';
+import { EagerFreeze } from './eager-freeze.js';
+import { FreezeClock, lapTimer } from './freeze-clock.js';
+import type { Freeze } from './freeze.js';
+import { LazyFreeze } from './lazy-freeze.js';
+import { copyFilesWhileFrozen, prepare, removeDirs, removeStaleDirs } from './prepare.js';
+import { clearTarget, recover } from './recover.js';
+import { recordRestore } from './window-stats.js';
+
+export async function runPipeline(c: MoveContext): Promise<MigrationReport> {
+  await removeStaleDirs(c);
+  const dirs = dirsUnder(`${c.workRoot}/${c.runPrefix}-${Date.now()}`);
+  const guard = await SourceGuard.start(c.source);
+  try {
+    const parent = await prepare(c, dirs).catch(async (e: unknown) => {
+      await Promise.all([clearTarget(c, dirs), removeDirs(c.source, dirs)]); // nothing was frozen
+      throw e;
+    });
+    return await freezeAndMove(c, dirs, chooseFreeze(c, dirs, parent), guard);
+  } finally {
+    await guard.release();
+  }
+}
+
+/** Eager or lazy, as the plan says; auto's pre-copy turns lazy (hybrid) when its rounds did not converge. */
+function chooseFreeze(c: MoveContext, dirs: Dirs, parent: string | undefined): Freeze {
+  const stop = c.report.precopy?.stop;
+  const notConverged = c.plan.lazyWhenNotConverged && stop?.reason && !converged(stop.reason, stop.predicted_freeze_ms, c.policy);
+  if (notConverged) {
+    c.report.strategy = 'hybrid';
+    c.report.strategy_reason = `${c.report.strategy_reason ?? 'auto'}. The rounds did not converge (${stop!.why}): post-copy finished it (hybrid)`;
+  }
+  return c.plan.freeze === 'lazy' || notConverged ? new LazyFreeze(c, dirs, parent) : new EagerFreeze(c, dirs, parent);
+}
+
+async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guard: SourceGuard): Promise<MigrationReport> {
+  const { source, target, workload, report } = c;
+  const phases = report.phases_ms;
+  const lap = lapTimer();
+  const clock = new FreezeClock();
+  try {
+    await freeze.open();
+    phases.create += lap();
+    throwIfAborted(c.signal);
+    step(c, 'checkpoint', source, freeze.detail);
+    clock.enter();
+    await c.faults?.afterFreeze?.();
+    await freeze.dump(clock.stopping);
+  } catch (err) {
+    const e = await freeze.failedDump(err, clock.entered);
+    if (clock.entered) return recover(c, dirs, clock, e);
+    await Promise.all([clearTarget(c, dirs), removeDirs(source, dirs)]); // nothing was frozen
+    throw e;
+  }
+
+  const files = copyFilesWhileFrozen(c); // what changed since the first copy, beside the images
+  try {
+    const [, { pageBytes, exclude }] = await Promise.all([workload.stoppedPids().then((pids) => guard.arm(pids)), freeze.collect()]);
+    phases.checkpoint = lap();
+    throwIfAborted(c.signal);
+
+    step(c, 'transfer', target);
+    const sent = await sendImages(source, dirs.images, target, dirs.images, { level: c.zstdLevel, tamper: c.faults?.tamper, signal: c.signal, exclude });
+    report.bytes.raw += sent.rawBytes + pageBytes; // after pre-copy's rounds, if any
+    report.bytes.wire += sent.wireBytes + pageBytes;
+    await files;
+    phases.transfer = lap();
+    throwIfAborted(c.signal);
+
+    step(c, 'restore', target, freeze.lazyRestore ? 'memory fills in after it resumed' : undefined);
+    await c.faults?.beforeRestore?.();
+    await freeze.beforeRestore();
+    await guard.disarm(); // from here on only the target may run it
+    report.workload.target = await workload.restoreOnTarget(dirs, freeze.lazyRestore, clock.resumed);
+    report.freeze_ms = clock.frozenMs();
+    phases.restore = lap();
+    const restoredAt = Date.now();
+
+    await c.faults?.duringFill?.();
+    await freeze.window(restoredAt);
+    await recordRestore(report, target, dirs.work);
+  } catch (err) {
+    await freeze.abort();
+    await files.catch(() => {}); // let a copy in flight end before the target is cleared
+    return recover(c, dirs, clock, err);
+  }
+
+  report.outcome = 'migrated';
+  report.runs_on = 'target';
+  step(c, 'finish', source, c.keepSource ? `keeping the exited ${workload.label}` : `removing ${workload.label} from the source`);
+  await workload.finishSource(c.keepSource ?? false);
+  await Promise.all([removeDirs(source, dirs), removeDirs(target, dirs)]);
+  return report;
+}

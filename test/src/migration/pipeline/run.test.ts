@@ -1,0 +1,119 @@
+/**
+ * The pipeline's orchestration with two fake hosts on this machine and a fake workload
+ * (test/helpers/fake-hosts.ts): every failure point, for both kinds of freeze, ends with the
+ * workload running exactly once and the report saying where. Real commands move the images
+ * (tar, zstd, sha256sum), so the transfer and its verification are the real ones.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { execa } from 'execa';
+import { isMigrateError } from '../../../../transports/errors.js';
+import { ignoreEvents, type MigrateEvent } from '../../../../src/events.js';
+import { DEFAULT_POLICY } from '../../../../src/migration/precopy-policy.js';
+import { emptyReport, type MigrationReport } from '../../../../src/migration/report.js';
+import type { Faults } from '../../../../src/migration/pipeline/context.js';
+import { planFor } from '../../../../src/migration/pipeline/plan.js';
+import { runPipeline } from '../../../../src/migration/pipeline/run.js';
+import type { Strategy } from '../../../../src/migration/strategy.js';
+import { FakeWorkload, fakeHosts, fakeServices, type FailAt } from '../../../helpers/fake-hosts.js';
+
+interface Case { strategy?: Strategy; failAt?: FailAt; lazyFails?: boolean; restore?: 'eager' | 'lazy'; faults?: Faults; signal?: AbortSignal }
+
+async function run(c: Case) {
+  const hosts = await fakeHosts();
+  const workload = new FakeWorkload(hosts.target, c.failAt);
+  const report = emptyReport('process-tree', 'fake', 'stream');
+  const events: MigrateEvent[] = [];
+  try {
+    const result = await runPipeline({
+      source: hosts.source, target: hosts.target, workload, report, workRoot: hosts.workRoot, runPrefix: 'fake',
+      plan: planFor(c.strategy ?? 'cold'), policy: DEFAULT_POLICY, pages: 'stream', restore: c.restore ?? 'eager',
+      emit: (e) => { events.push(e); ignoreEvents(e); }, services: fakeServices({ lazyFails: c.lazyFails }), faults: c.faults, signal: c.signal,
+    }).then((r) => ({ report: r }), (error: unknown) => ({ error, report }));
+    const left = (await execa('find', [hosts.workRoot, '-mindepth', '1', '-not', '-path', `${hosts.workRoot}/target-view`])).stdout;
+    return { ...result, workload, events, left };
+  } finally {
+    await hosts.cleanup();
+  }
+}
+
+/** Exactly once, where the report says; nothing left in either host's work directory. */
+function assertRunsOnce(t: ExecutionContext, r: Awaited<ReturnType<typeof run>>, where: 'source' | 'target'): void {
+  const report = r.report as MigrationReport;
+  t.is(report.runs_on, where);
+  t.deepEqual(r.workload.where, where === 'source' ? { source: 'running', target: 'none' } : { source: 'gone', target: 'running' });
+  t.is(r.left, '', 'no checkpoint directory left on either host');
+}
+
+for (const strategy of ['cold', 'postcopy'] as const) {
+  test(`${strategy}: the workload moves, the report says so`, async (t) => {
+    const r = await run({ strategy, restore: strategy === 'cold' ? 'eager' : 'lazy' });
+    t.falsy((r as { error?: unknown }).error);
+    t.is(r.report.outcome, 'migrated');
+    assertRunsOnce(t, r, 'target');
+    t.true(r.report.freeze_ms! >= 0);
+    t.true(r.report.bytes.raw > 0);
+    if (strategy === 'postcopy') t.true(r.report.postcopy_ms! >= 0, 'the window is reported');
+    t.deepEqual(r.events.filter((e) => e.kind === 'step').map((e) => (e as { step: string }).step).slice(0, 5), ['create', 'files', 'checkpoint', 'transfer', 'restore']);
+  });
+}
+
+for (const failAt of ['prepare', 'files'] as const) {
+  test(`a failure before the freeze (${failAt}) throws, freezes nothing and leaves nothing on the target`, async (t) => {
+    const r = await run({ failAt });
+    t.true(isMigrateError((r as { error?: unknown }).error), String((r as { error?: unknown }).error));
+    t.deepEqual(r.workload.where, { source: 'running', target: 'none' });
+    t.false(r.events.some((e) => e.kind === 'step' && e.step === 'checkpoint'));
+    t.is(r.left, '');
+  });
+}
+
+for (const strategy of ['cold', 'postcopy'] as const) {
+  for (const failAt of ['dump', 'dump-after-stop'] as const) {
+    test(`${strategy}: a dump that fails (${failAt === 'dump' ? 'CRIU resumed it' : 'left stopped'}) rolls back: it runs on the source`, async (t) => {
+      const r = await run({ strategy, failAt });
+      t.is(r.report.outcome, 'rolled-back');
+      t.regex(String(r.report.error?.message), /injected failure: dump/);
+      assertRunsOnce(t, r, 'source');
+      t.false(r.workload.calls.includes('restore'));
+    });
+  }
+
+  test(`${strategy}: a transfer that does not verify rolls back`, async (t) => {
+    const r = await run({ strategy, faults: { tamper: (chunk, offset) => (offset === 0 ? Buffer.concat([chunk.subarray(0, 20), Buffer.from('!'), chunk.subarray(21)]) : chunk) } });
+    t.is(r.report.outcome, 'rolled-back');
+    t.is(r.report.error?.code, 'TRANSFER_FAILED');
+    assertRunsOnce(t, r, 'source');
+  });
+
+  test(`${strategy}: a restore that fails on the target rolls back, the target copy removed first`, async (t) => {
+    const r = await run({ strategy, failAt: 'restore' });
+    t.is(r.report.outcome, 'rolled-back');
+    assertRunsOnce(t, r, 'source');
+    const calls = r.workload.calls;
+    t.true(calls.lastIndexOf('removeFromTarget') < calls.lastIndexOf('resumeOnSource'), calls.join(' '));
+  });
+
+  test(`${strategy}: the memory window fails after it resumed on the target: back on the source`, async (t) => {
+    const r = await run({ strategy, restore: 'lazy', lazyFails: true });
+    t.is(r.report.outcome, 'rolled-back');
+    t.regex(String(r.report.error?.message), /lazy-pages/);
+    t.true(r.report.phases_ms.restore >= 0 && r.workload.calls.includes('restore'), 'it had been restored');
+    assertRunsOnce(t, r, 'source');
+  });
+
+  test(`${strategy}: resuming on the source fails too: runs_on none, with how to finish by hand`, async (t) => {
+    const r = await run({ strategy, failAt: 'resume', faults: { beforeRestore: async () => { throw new Error('target broke'); } } });
+    const e = (r as { error?: unknown }).error;
+    t.true(isMigrateError(e, 'RESTORE_FAILED'), String(e));
+    t.is(r.report.runs_on, 'none');
+    t.regex((e as Error).message, /kill -CONT it/);
+  });
+
+  test(`${strategy}: an abort (Ctrl-C) after the freeze rolls back`, async (t) => {
+    const abort = new AbortController();
+    const r = await run({ strategy, signal: abort.signal, faults: { afterFreeze: async () => abort.abort() } });
+    t.is(r.report.outcome, 'rolled-back');
+    t.is(r.report.error?.code, 'INTERRUPTED');
+    assertRunsOnce(t, r, 'source');
+  });
+}
