@@ -83,14 +83,17 @@ export async function logErrors(t: Transport, logPath: string): Promise<string[]
   return criuErrorLines(text);
 }
 
-async function runCriu(t: Transport, args: string[], o: CommonOptions, log: string): Promise<void> {
+/**
+ * Runs a command that runs CRIU (criu itself, runc); a non-zero exit becomes CRIU_FAILED
+ * carrying the `Error` lines of CRIU's log at `logPath` (what explains it), and where the log is.
+ */
+export async function runWithCriuLog(t: Transport, argv: string[], what: string, logPath: string, env?: Record<string, string>): Promise<void> {
   try {
-    await t.exec(['criu', ...args], { env: criuEnv() });
+    await t.exec(argv, env ? { env } : {});
   } catch (e) {
     if (!isMigrateError(e, 'COMMAND_FAILED')) throw e;
-    const logPath = posix.join(o.workDir ?? o.imagesDir, log);
     const lines = await logErrors(t, logPath);
-    throw new MigrateError('CRIU_FAILED', `criu ${args[0]} failed`, {
+    throw new MigrateError('CRIU_FAILED', `${what} failed`, {
       host: t.name,
       command: e.command,
       exitCode: e.exitCode,
@@ -99,6 +102,10 @@ async function runCriu(t: Transport, args: string[], o: CommonOptions, log: stri
       cause: e,
     });
   }
+}
+
+function runCriu(t: Transport, args: string[], o: CommonOptions, log: string): Promise<void> {
+  return runWithCriuLog(t, ['criu', ...args], `criu ${args[0]}`, posix.join(o.workDir ?? o.imagesDir, log), criuEnv());
 }
 
 export async function dump(t: Transport, o: DumpOptions): Promise<void> {

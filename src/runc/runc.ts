@@ -6,8 +6,7 @@
  */
 import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
-import { logErrors } from '../criu/run.js';
-import { MigrateError, isMigrateError } from '../../transports/errors.js';
+import { runWithCriuLog } from '../criu/run.js';
 import type { Endpoint } from '../transfer/page-relay.js';
 
 /** runc's default state directory. */
@@ -58,20 +57,7 @@ export function runcCheckpointArgs(o: RuncCheckpointOptions): string[] {
   return [...args, o.id];
 }
 
-async function run(t: Transport, args: string[], what: string, log: string): Promise<void> {
-  try {
-    await t.exec(args);
-  } catch (e) {
-    if (!isMigrateError(e, 'COMMAND_FAILED')) throw e;
-    const lines = await logErrors(t, log);
-    throw new MigrateError('CRIU_FAILED', `${what} failed`, {
-      host: t.name, command: e.command, exitCode: e.exitCode,
-      stderr: lines.length > 0 ? lines.join('\n') : e.stderr,
-      hint: `full log: ${log} on ${t.name}`,
-      cause: e,
-    });
-  }
-}
+const run = (t: Transport, args: string[], what: string, log: string): Promise<void> => runWithCriuLog(t, args, what, log);
 
 export async function runcCheckpoint(t: Transport, o: RuncCheckpointOptions): Promise<void> {
   // Images hold the container's whole memory: private to root from the first byte.

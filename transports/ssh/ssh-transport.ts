@@ -4,7 +4,6 @@
  * arrives as an `exit` event, not as a stream error, so it is turned into the same
  * COMMAND_FAILED error the local transport raises.
  */
-import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { PassThrough, Readable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Client, ClientChannel } from 'ssh2';
@@ -14,6 +13,7 @@ import { transportScript } from '../host-scripts/index.js';
 import { quoteCommand } from '../quote.js';
 import type { ExecOptions, ExecResult, Forward, ReverseForward, RunningCommand, Transport } from '../transport.js';
 import { connectSsh, type Warn } from './connect.js';
+import { Forwarding } from './forwarding.js';
 import { destinationName, resolveDestination, type Destination, type SshOptions } from './destination.js';
 
 /** What host-scripts/exec-reporting-pid.sh prints before the PID of the command it runs. */
@@ -27,24 +27,18 @@ export const PID_TAG = 'migrate-remote-pid=';
  */
 const PRIME_BYTES = 16 << 20;
 
-/** Joins a TCP socket and a forwarded SSH channel both ways; an error on either ends both. */
-function splice(sock: Socket, ch: ClientChannel): void {
-  sock.pipe(ch).pipe(sock);
-  sock.on('error', () => ch.close());
-  ch.on('error', () => sock.destroy());
-}
-
 export class SshTransport implements Transport {
   readonly isLocal = false;
   readonly name: string;
   readonly destination: Destination;
   private client?: Promise<Client>;
   private broken?: Error;
-  private readonly reverse = new Map<number, { host: string; port: number }>();
+  private readonly forwarding: Forwarding;
 
   constructor(url: string, private readonly options: SshOptions = {}, private readonly warn: Warn = () => {}) {
     this.destination = resolveDestination(url, options);
     this.name = destinationName(this.destination);
+    this.forwarding = new Forwarding(() => this.conn(), this.name, warn);
   }
 
   /** Connects now (otherwise the first command connects). */
@@ -61,7 +55,7 @@ export class SshTransport implements Transport {
       this.warn(`SSH connection to ${this.name} was lost (${this.broken.message}); connecting again`);
       this.broken = undefined;
       this.client = undefined;
-      this.reverse.clear(); // reverse forwards died with the old connection
+      this.forwarding.reset(); // reverse forwards died with the old connection
     }
     if (this.client) return this.client;
     const client: Promise<Client> = connectSsh(this.destination, this.options, this.warn).then((c) => {
@@ -72,7 +66,7 @@ export class SshTransport implements Transport {
       c.on('error', (e) => {
         if (mine()) this.broken = e;
       });
-      c.on('tcp connection', (info, accept, reject) => this.onReverseConnection(info, accept, reject));
+      c.on('tcp connection', this.forwarding.onReverseConnection);
       return c;
     });
     this.client = client;
@@ -229,75 +223,16 @@ export class SshTransport implements Transport {
     await Promise.all([pipeline(Readable.from(chunks()), sink.stdin), sink.done]);
   }
 
-  async openStream(port: number, host = '127.0.0.1'): Promise<Duplex> {
-    const client = await this.conn();
-    return new Promise<Duplex>((resolve, reject) => {
-      client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => {
-        if (err) reject(new MigrateError('FORWARD_FAILED', `cannot open a channel to ${host}:${port}`, { host: this.name, hint: 'is something listening there, and does sshd allow TCP forwarding?', cause: err }));
-        else resolve(ch);
-      });
-    });
+  openStream(port: number, host = '127.0.0.1'): Promise<Duplex> {
+    return this.forwarding.openStream(port, host);
   }
 
-  async forward(port: number, host = '127.0.0.1'): Promise<Forward> {
-    const client = await this.conn();
-    const server: Server = createServer((sock) => {
-      client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => {
-        if (err) {
-          this.warn(`port forward to ${host}:${port} on ${this.name} failed: ${err.message}`);
-          sock.destroy();
-          return;
-        }
-        splice(sock, ch);
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e) => reject(new MigrateError('FORWARD_FAILED', `cannot listen for a forward to ${host}:${port}`, { host: 'local', cause: e })));
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    const addr = server.address();
-    const localPort = typeof addr === 'object' && addr ? addr.port : 0;
-    return {
-      localHost: '127.0.0.1',
-      localPort,
-      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-    };
+  forward(port: number, host = '127.0.0.1'): Promise<Forward> {
+    return this.forwarding.forward(port, host);
   }
 
-  async reverseForward(remotePort: number, port: number, host = '127.0.0.1'): Promise<ReverseForward> {
-    const client = await this.conn();
-    const bound = await new Promise<number>((resolve, reject) => {
-      client.forwardIn('127.0.0.1', remotePort, (err, p) => {
-        if (err) {
-          reject(new MigrateError('FORWARD_FAILED', `cannot listen on 127.0.0.1:${remotePort}`, {
-            host: this.name,
-            hint: 'the port may be taken, or sshd has AllowTcpForwarding off',
-            cause: err,
-          }));
-        } else resolve(p || remotePort);
-      });
-    });
-    this.reverse.set(bound, { host, port });
-    return {
-      remoteHost: '127.0.0.1',
-      remotePort: bound,
-      close: () =>
-        new Promise<void>((resolve) => {
-          this.reverse.delete(bound);
-          client.unforwardIn('127.0.0.1', bound, () => resolve());
-        }),
-    };
-  }
-
-  private onReverseConnection(
-    info: { destPort: number },
-    accept: () => ClientChannel,
-    reject: () => void,
-  ): void {
-    const target = this.reverse.get(info.destPort);
-    if (!target) return reject();
-    const ch = accept();
-    splice(netConnect(target.port, target.host), ch);
+  reverseForward(remotePort: number, port: number, host = '127.0.0.1'): Promise<ReverseForward> {
+    return this.forwarding.reverseForward(remotePort, port, host);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,90 @@
+/**
+ * Port forwarding over one SSH connection: a stream to a port on the host (direct-tcpip), a local
+ * listener that forwards to it, and reverse forwards (a port on the host that leads back to one
+ * on the controller). The connection is asked for each time: a reconnect gets a fresh one.
+ */
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Client, ClientChannel } from 'ssh2';
+import { MigrateError } from '../errors.js';
+import type { Forward, ReverseForward } from '../transport.js';
+import type { Warn } from './connect.js';
+
+/** Joins a TCP socket and a forwarded SSH channel both ways; an error on either ends both. */
+function splice(sock: Socket, ch: ClientChannel): void {
+  sock.pipe(ch).pipe(sock);
+  sock.on('error', () => ch.close());
+  ch.on('error', () => sock.destroy());
+}
+
+export class Forwarding {
+  /** Reverse forwards by the port bound on the host: where their connections go on the controller. */
+  private readonly reverse = new Map<number, { host: string; port: number }>();
+
+  constructor(private readonly conn: () => Promise<Client>, private readonly name: string, private readonly warn: Warn) {}
+
+  /** The connection was replaced: reverse forwards died with the old one. */
+  reset(): void {
+    this.reverse.clear();
+  }
+
+  /** For the connection's 'tcp connection' event: a connection to one of our reverse forwards. */
+  readonly onReverseConnection = (info: { destPort: number }, accept: () => ClientChannel, reject: () => void): void => {
+    const target = this.reverse.get(info.destPort);
+    if (!target) return reject();
+    splice(netConnect(target.port, target.host), accept());
+  };
+
+  async openStream(port: number, host: string): Promise<Duplex> {
+    const client = await this.conn();
+    return new Promise<Duplex>((resolve, reject) => {
+      client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => {
+        if (err) reject(new MigrateError('FORWARD_FAILED', `cannot open a channel to ${host}:${port}`, { host: this.name, hint: 'is something listening there, and does sshd allow TCP forwarding?', cause: err }));
+        else resolve(ch);
+      });
+    });
+  }
+
+  async forward(port: number, host: string): Promise<Forward> {
+    const client = await this.conn();
+    const server: Server = createServer((sock) => {
+      client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => {
+        if (err) {
+          this.warn(`port forward to ${host}:${port} on ${this.name} failed: ${err.message}`);
+          sock.destroy();
+          return;
+        }
+        splice(sock, ch);
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e) => reject(new MigrateError('FORWARD_FAILED', `cannot listen for a forward to ${host}:${port}`, { host: 'local', cause: e })));
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const addr = server.address();
+    const localPort = typeof addr === 'object' && addr ? addr.port : 0;
+    return { localHost: '127.0.0.1', localPort, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  }
+
+  async reverseForward(remotePort: number, port: number, host: string): Promise<ReverseForward> {
+    const client = await this.conn();
+    const bound = await new Promise<number>((resolve, reject) => {
+      client.forwardIn('127.0.0.1', remotePort, (err, p) => {
+        if (err) {
+          reject(new MigrateError('FORWARD_FAILED', `cannot listen on 127.0.0.1:${remotePort}`, {
+            host: this.name, hint: 'the port may be taken, or sshd has AllowTcpForwarding off', cause: err,
+          }));
+        } else resolve(p || remotePort);
+      });
+    });
+    this.reverse.set(bound, { host, port });
+    return {
+      remoteHost: '127.0.0.1',
+      remotePort: bound,
+      close: () => new Promise<void>((resolve) => {
+        this.reverse.delete(bound);
+        client.unforwardIn('127.0.0.1', bound, () => resolve());
+      }),
+    };
+  }
+}
