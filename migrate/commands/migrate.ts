@@ -17,6 +17,7 @@ import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
 import type { Output } from '../output.js';
 
 const PAGES: readonly PageTransport[] = ['page-server', 'stream'];
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const RESTORE: readonly RestoreMode[] = ['lazy', 'eager'];
 
 function parse(argv: string[]) {
@@ -94,12 +95,15 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
   const ssh = sshOptions(values);
   const source = openTransport(values.from, ssh, (m) => out.warn(m));
   const target = openTransport(values.to, ssh, (m) => out.warn(m));
+  // Ctrl-C, `timeout`, a service manager and a closed terminal all mean "stop": before the freeze
+  // nothing happens, after it the workload is put back on the source (or finished, if it already
+  // runs on the target). A second signal changes nothing: the rollback must not be cut short.
   const abort = new AbortController();
-  const onSigint = () => {
-    out.warn('interrupted: stopping and putting the workload back where it belongs');
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!abort.signal.aborted) out.warn(`interrupted (${signal}): stopping and putting the workload back where it belongs`);
     abort.abort();
   };
-  process.on('SIGINT', onSigint);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   const common = { source, target, strategy, precopy, tcp, dryRun: values['dry-run'], zstdLevel: level, pages, restore, signal: abort.signal, onEvent: out.event.bind(out) };
   try {
     const report = pid !== undefined ? await migrateProcessTree({ ...common, pid })
@@ -120,7 +124,7 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
     }
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
     await Promise.all([source.close(), target.close()]);
   }
 }

@@ -3,42 +3,15 @@
  * criu/image.c): u32 IMG_SERVICE_MAGIC, u32 STATS_MAGIC, then one protobuf StatsEntry preceded
  * by its u32 length, all little-endian. Times are microseconds.
  */
+import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { MigrateError } from '../../transports/errors.js';
 
 const IMG_SERVICE_MAGIC = 0x55105940;
 const STATS_MAGIC = 0x57093306;
 
-// Schema of CRIU's images/stats.proto (field numbers are what matters on the wire).
-const SCHEMA = `
-syntax = "proto2";
-message dump_stats_entry {
-  required uint32 freezing_time = 1;
-  required uint32 frozen_time = 2;
-  required uint32 memdump_time = 3;
-  required uint32 memwrite_time = 4;
-  required uint64 pages_scanned = 5;
-  required uint64 pages_skipped_parent = 6;
-  required uint64 pages_written = 7;
-  optional uint32 irmap_resolve = 8;
-  required uint64 pages_lazy = 9;
-  optional uint64 page_pipes = 10;
-  optional uint64 page_pipe_bufs = 11;
-  optional uint64 shpages_scanned = 12;
-  optional uint64 shpages_skipped_parent = 13;
-  optional uint64 shpages_written = 14;
-}
-message restore_stats_entry {
-  required uint64 pages_compared = 1;
-  required uint64 pages_skipped_cow = 2;
-  required uint32 forking_time = 3;
-  required uint32 restore_time = 4;
-  optional uint64 pages_restored = 5;
-}
-message stats_entry {
-  optional dump_stats_entry dump = 1;
-  optional restore_stats_entry restore = 2;
-}`;
+/** CRIU's images/stats.proto, the part migrate reads (stats.proto beside this module). */
+const SCHEMA = readFileSync(new URL('./stats.proto', import.meta.url), 'utf8');
 
 const StatsEntry = protobuf.parse(SCHEMA, { keepCase: true }).root.lookupType('stats_entry');
 

@@ -9,6 +9,7 @@ export const HOST_SCRIPTS = [
   'describe-tree',
   'find-runc-state',
   'free-space',
+  'host-guard',
   'is-empty-dir',
   'is-listening',
   'list-file-sizes',
@@ -31,7 +32,6 @@ export const HOST_SCRIPTS = [
   'restore-runc-conf',
   'send-files',
   'send-tree',
-  'source-guard',
   'sum-container-rss',
 ] as const;
 

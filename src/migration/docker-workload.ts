@@ -29,6 +29,7 @@ import { criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import { isStaleTwin } from './preflight.js';
 import type { CheckpointOptions, Dirs, Workload } from './workload.js';
+import type { HostGuard } from './host-guard.js';
 
 /** Name of the checkpoint in Docker's bookkeeping on both hosts. */
 export const CHECKPOINT = 'migrate';
@@ -84,6 +85,11 @@ export class DockerWorkload implements Workload {
     this.targetCheckpoint = checkpointDir(dstRoot, id);
     await this.target.exec(['mkdir', '-p', '-m', '0700', this.targetCheckpoint]);
     await this.files.attach(id);
+  }
+
+  /** The twin, to be removed should migrate die before it ran (volumes it made stay: recover handles them). */
+  async guardTarget(guard: HostGuard): Promise<void> {
+    if (this.targetId) await guard.twin(this.targetId);
   }
 
   /** The twin has never run, so its writable layer and volumes can be filled directly. */

@@ -30,6 +30,9 @@ export class TreeWorkload implements Workload {
 
   async prepareTarget(): Promise<void> {}
 
+  /** Nothing is made on the target before the restore. */
+  async guardTarget(): Promise<void> {}
+
   /** Its files must already be on the target (shared storage): nothing to copy. */
   async copyFilesBeforeFreeze(): Promise<FilesystemPass> { return NO_FILES; }
   async copyFilesWhileFrozen(): Promise<FilesystemPass> { return NO_FILES; }

@@ -5,6 +5,7 @@
  */
 import type { PageServer } from '../criu/services.js';
 import type { FilesystemPass } from '../filesystem/tree-sync.js';
+import type { HostGuard } from './host-guard.js';
 import type { Endpoint } from '../transfer/page-relay.js';
 
 /** What a checkpoint gets besides its directories. */
@@ -39,6 +40,8 @@ export interface Workload {
   readonly label: string;
   /** Before the freeze: what the target needs ready (Docker: the twin container). */
   prepareTarget(): Promise<void>;
+  /** Tells the target's guard what prepareTarget made, to remove should migrate die before the restore. */
+  guardTarget(guard: HostGuard): Promise<void>;
   /**
    * Files the workload keeps outside its memory that must reach the target too (Docker: the
    * writable layer and volumes; a process tree's files must already be there). Copied whole

@@ -32,6 +32,9 @@ export interface RuncConfOverride {
 }
 
 /** First line of every override: lets a later run recognise one left by a crashed run. */
+/** Where an override keeps the file it replaced. */
+export const RUNC_CONF_BACKUP = `${RUNC_CONF}.migrate-backup`;
+
 export const MARKER = '# written by migrate for one operation; the previous file is in runc.conf.migrate-backup';
 
 export function runcConfText(o: RuncConfOverride): string {
@@ -44,7 +47,7 @@ export function runcConfText(o: RuncConfOverride): string {
 export async function withRuncConf<T>(t: Transport, o: RuncConfOverride, fn: () => Promise<T>): Promise<T> {
   await t.exec(['mkdir', '-p', RUNC_CONF_LOCK]);
   const lock = await lockHost(t, RUNC_CONF_LOCK, `${RUNC_CONF}`, 60);
-  const backup = `${RUNC_CONF}.migrate-backup`;
+  const backup = RUNC_CONF_BACKUP;
   try {
     // Under the lock, a file that starts with our marker was left by a run that died mid-way:
     // put its backup back (or remove it) before saving the real previous content.

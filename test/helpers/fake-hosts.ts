@@ -52,6 +52,7 @@ export class FakeWorkload implements Workload {
   }
 
   async prepareTarget(): Promise<void> { this.calls.push('prepareTarget'); this.fail('prepare'); this.where.target = 'created'; }
+  async guardTarget(): Promise<void> {}
   async copyFilesBeforeFreeze(): Promise<FilesystemPass> { this.fail('files'); return NO_FILES; }
   async copyFilesWhileFrozen(): Promise<FilesystemPass> { return NO_FILES; }
   async preDump(): Promise<void> {}

@@ -122,10 +122,11 @@ test.serial('migrate killed outright (SIGKILL) mid-transfer: its guard resumes t
     t.true(continuous(after));
     t.not(await running(b, name), 'true', 'never started on B');
 
-    // The dead run left its twin on B, its checkpoint in Docker and its image directories on
-    // both hosts; the next run of the same container clears them and migrates.
-    t.true(await exists(b, name), 'the dead run left its twin');
+    // The guards on both hosts removed what the dead run made (the twin that never ran, the image
+    // directories); the next run of the same container clears the rest and migrates.
     const id = await containerId(a, name);
+    for (let i = 0; i < 50 && (await exists(b, name)); i++) await sleep(200);
+    t.false(await exists(b, name), 'the twin that never ran is gone');
     const { stdout } = await run('node', [CLI, name, '--to', lab.target, '--json'], { env: process.env });
     t.is(JSON.parse(stdout).outcome, 'migrated');
     for (const h of [a, b]) t.is(await imageDirsOf(h, id), 0, `no images left on ${h.name}`);

@@ -7,6 +7,7 @@
 import type { Transport } from '../../../transports/transport.js';
 import { throwIfAborted } from '../../../transports/errors.js';
 import { hostScript } from '../../host-scripts/index.js';
+import type { HostGuard } from '../host-guard.js';
 import { recordFilesystem } from '../report.js';
 import { preCopyRounds } from '../precopy.js';
 import type { Dirs } from '../workload.js';
@@ -28,12 +29,12 @@ export async function removeStaleDirs(c: Pick<MoveContext, 'source' | 'target' |
 export const removeDirs = (t: Transport, d: Dirs): Promise<unknown> => t.exec(['rm', '-rf', d.root], { allowFailure: true });
 
 /** Returns the last pre-copy round's directory (relative to the images directory), if any. */
-export async function prepare(c: MoveContext, dirs: Dirs): Promise<string | undefined> {
+export async function prepare(c: MoveContext, dirs: Dirs, targetGuard: HostGuard): Promise<string | undefined> {
   const { source, target, workload, report } = c;
   const started = Date.now();
   step(c, 'create', target, workload.label);
   // The link gets its one-time costs over with while the target is prepared (SshTransport.prime).
-  await Promise.all([workload.prepareTarget(), target.prime()]);
+  await Promise.all([workload.prepareTarget().then(() => workload.guardTarget(targetGuard)), target.prime()]);
   await Promise.all([makeDirs(source, dirs), makeDirs(target, dirs)]);
   throwIfAborted(c.signal);
   step(c, 'files', target, 'copying its files while it runs');

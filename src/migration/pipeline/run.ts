@@ -10,14 +10,17 @@
  *   finish         the stopped source copy is ended
  *
  * Any failure before the freeze undoes what was prepared and throws; any failure after it goes
- * through the one recovery path (recover.ts). A guard on the source resumes the stopped
- * workload should the controller die between the dump and the restore (source-guard.ts).
+ * through the one recovery path (recover.ts). Should the controller itself die (any signal,
+ * SIGKILL included, or a lost connection), a guard on each host puts back what it was told
+ * (host-guard.ts): the source's guard lets a dump in flight finish, puts runc.conf back and
+ * resumes the stopped workload — until the restore on the target begins; the target's removes the
+ * twin that never ran; both remove the run's directories.
  */
 import { throwIfAborted } from '../../../transports/errors.js';
 import { sendImages } from '../../transfer/send-images.js';
 import { converged } from '../precopy-policy.js';
 import type { MigrationReport } from '../report.js';
-import { SourceGuard } from '../source-guard.js';
+import { HostGuard } from '../host-guard.js';
 import { dirsUnder, type Dirs } from '../workload.js';
 import { step, type MoveContext } from './context.js';
 import { EagerFreeze } from './eager-freeze.js';
@@ -31,16 +34,25 @@ import { recordRestore } from './window-stats.js';
 export async function runPipeline(c: MoveContext): Promise<MigrationReport> {
   await removeStaleDirs(c);
   const dirs = dirsUnder(`${c.workRoot}/${c.runPrefix}-${Date.now()}`);
-  const guard = await SourceGuard.start(c.source);
+  const guards = await startGuards(c, dirs);
   try {
-    const parent = await prepare(c, dirs).catch(async (e: unknown) => {
+    const parent = await prepare(c, dirs, guards.target).catch(async (e: unknown) => {
       await Promise.all([clearTarget(c, dirs), removeDirs(c.source, dirs)]); // nothing was frozen
       throw e;
     });
-    return await freezeAndMove(c, dirs, chooseFreeze(c, dirs, parent), guard);
+    return await freezeAndMove(c, dirs, chooseFreeze(c, dirs, parent), guards);
   } finally {
-    await guard.release();
+    await Promise.all([guards.source.release(), guards.target.release()]);
   }
+}
+
+interface Guards { source: HostGuard; target: HostGuard }
+
+/** Both hosts' guards, told from the start to put runc.conf back and remove the run's directory. */
+async function startGuards(c: MoveContext, dirs: Dirs): Promise<Guards> {
+  const [source, target] = await Promise.all([HostGuard.start(c.source), HostGuard.start(c.target)]);
+  await Promise.all([source, target].flatMap((g) => [g.guardRuncConf(), g.remove(dirs.root)]));
+  return { source, target };
 }
 
 /** Eager or lazy, as the plan says; auto's pre-copy turns lazy (hybrid) when its rounds did not converge. */
@@ -54,7 +66,7 @@ function chooseFreeze(c: MoveContext, dirs: Dirs, parent: string | undefined): F
   return c.plan.freeze === 'lazy' || notConverged ? new LazyFreeze(c, dirs, parent) : new EagerFreeze(c, dirs, parent);
 }
 
-async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guard: SourceGuard): Promise<MigrationReport> {
+async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guards: Guards): Promise<MigrationReport> {
   const { source, target, workload, report } = c;
   const phases = report.phases_ms;
   const lap = lapTimer();
@@ -63,6 +75,7 @@ async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guard: 
     await freeze.open();
     phases.create += lap();
     throwIfAborted(c.signal);
+    await guards.source.arm(await workload.stoppedPids()); // from here on migrate's death resumes the workload
     step(c, 'checkpoint', source, freeze.detail);
     clock.enter();
     await c.faults?.afterFreeze?.();
@@ -76,7 +89,7 @@ async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guard: 
 
   const files = copyFilesWhileFrozen(c); // what changed since the first copy, beside the images
   try {
-    const [, { pageBytes, exclude }] = await Promise.all([workload.stoppedPids().then((pids) => guard.arm(pids)), freeze.collect()]);
+    const { pageBytes, exclude } = await freeze.collect();
     phases.checkpoint = lap();
     throwIfAborted(c.signal);
 
@@ -91,7 +104,7 @@ async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guard: 
     step(c, 'restore', target, freeze.lazyRestore ? 'memory fills in after it resumed' : undefined);
     await c.faults?.beforeRestore?.();
     await freeze.beforeRestore();
-    await guard.disarm(); // from here on only the target may run it
+    await Promise.all([guards.source.disarm(), guards.target.disarm()]); // from here on only the target may run it
     report.workload.target = await workload.restoreOnTarget(dirs, freeze.lazyRestore, clock.resumed);
     report.freeze_ms = clock.frozenMs();
     phases.restore = lap();

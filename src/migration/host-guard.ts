@@ -1,0 +1,102 @@
+/**
+ * A dead man's switch on each host of a run (host-scripts/host-guard.sh). While migrate works,
+ * it tells each host's guard what to put back should migrate go away: the source's stopped
+ * workload (resumed once CRIU has let go of it), runc.conf's override, the target's twin that
+ * never ran, the run's directories. migrate going away — any signal, SIGKILL included, or a lost
+ * connection — closes the guard's stdin, and the guard puts it all back on its own.
+ *
+ * Each command is acknowledged, so migrate only starts the restore once the source's guard has
+ * surely disarmed; if the guard is gone by then, the source may already run again, so migrate
+ * must not restore.
+ */
+import type { Transport, RunningCommand } from '../../transports/transport.js';
+import { MigrateError } from '../../transports/errors.js';
+import { hostScript } from '../host-scripts/index.js';
+import { MARKER, RUNC_CONF, RUNC_CONF_BACKUP, RUNC_CONF_LOCK } from '../runc/runc-conf.js';
+
+/** How long a guard waits for a CRIU dump in flight to let go of the workload before it resumes it. */
+export const GUARD_WAIT_S = 600;
+
+export class HostGuard {
+  private lines: string[] = [];
+  private waiters: Array<() => void> = [];
+  private gone = false;
+
+  private constructor(private readonly cmd: RunningCommand, private readonly host: string) {
+    let buf = '';
+    cmd.stdout.on('data', (b: Buffer) => {
+      buf += b.toString('utf8');
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        this.lines.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+      this.wake();
+    });
+    void cmd.done.catch(() => {}).finally(() => {
+      this.gone = true;
+      this.wake();
+    });
+  }
+
+  static async start(t: Transport, waitS = GUARD_WAIT_S): Promise<HostGuard> {
+    const g = new HostGuard(t.spawn(hostScript('host-guard', String(waitS))), t.name);
+    await g.expect('ready');
+    return g;
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private async expect(word: string): Promise<void> {
+    for (;;) {
+      const line = this.lines.shift();
+      if (line === word) return;
+      if (line === undefined && this.gone) {
+        throw new MigrateError('SSH_CHANNEL', 'the guard on this host is gone (connection lost?)', {
+          host: this.host,
+          hint: 'the workload may have been resumed on the source by its guard; check where it runs',
+        });
+      }
+      if (line === undefined) await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+
+  private async send(line: string, ack: string): Promise<void> {
+    if (/[\n\r]/.test(line)) throw new MigrateError('BAD_INPUT', `a guard command cannot hold a line break: ${JSON.stringify(line)}`);
+    if (!this.gone) this.cmd.stdin.write(`${line}\n`);
+    await this.expect(ack);
+  }
+
+  /** The workload is (about to be) stopped as `pids`: resume them if migrate goes away. */
+  arm(pids: number[]): Promise<void> {
+    return this.send(`arm ${pids.join(' ')}`, 'armed');
+  }
+
+  /** Before the restore on the target: never resume, and keep the twin. Fails if the guard is gone. */
+  disarm(): Promise<void> {
+    return this.send('disarm', 'disarmed');
+  }
+
+  /** Put runc.conf back should migrate go away with its override in place (other paths: tests). */
+  guardRuncConf(conf = RUNC_CONF, backup = RUNC_CONF_BACKUP, lock = RUNC_CONF_LOCK): Promise<void> {
+    return this.send(`runc-conf ${conf} ${backup} ${lock} ${MARKER}`, 'noted');
+  }
+
+  /** Remove this twin container should migrate go away before it ran. */
+  twin(id: string): Promise<void> {
+    return this.send(`twin ${id}`, 'noted');
+  }
+
+  /** Remove this directory should migrate go away. */
+  remove(dir: string): Promise<void> {
+    if (/\s/.test(dir)) throw new MigrateError('BAD_INPUT', `the guard cannot remove a path with spaces: ${dir}`);
+    return this.send(`remove ${dir}`, 'noted');
+  }
+
+  /** Ends the guard without putting anything back. */
+  async release(): Promise<void> {
+    if (!this.gone) this.cmd.stdin.end('done\n');
+    await this.cmd.done.catch(() => {});
+  }
+}

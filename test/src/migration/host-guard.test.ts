@@ -1,0 +1,110 @@
+/**
+ * The dead man's switch (host-guard.ts): a node process tells a guard what to put back, then dies
+ * with SIGKILL without releasing it; the guard puts everything back on its own.
+ */
+import test from 'ava';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, copyFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { REPO } from '../../helpers/lab.js';
+import { MARKER } from '../../../src/runc/runc-conf.js';
+
+const GUARD = join(REPO, 'dist/src/migration/host-guard.js');
+const LOCAL = join(REPO, 'dist/transports/local.js');
+
+const state = (pid: number) => execFileSync('sh', ['-c', `awk '{print $3}' /proc/${pid}/stat`], { encoding: 'utf8' }).trim();
+
+/** A node process that starts a guard, runs `steps` on it (`g`), then dies without releasing it. */
+function dieHolding(steps: string): Promise<void> {
+  const script = `const { HostGuard } = await import(${JSON.stringify(GUARD)}); const { LocalTransport } = await import(${JSON.stringify(LOCAL)});
+    const g = await HostGuard.start(new LocalTransport(), 30); ${steps}; process.kill(process.pid, 'SIGKILL');`;
+  const child = spawn('node', ['--input-type=module', '-e', script], { stdio: 'inherit' });
+  return new Promise((resolve) => child.on('exit', () => resolve()));
+}
+
+async function stoppedSleeper(): Promise<number> {
+  const p = spawn('sleep', ['60'], { stdio: 'ignore', detached: true });
+  p.unref();
+  await sleep(50);
+  process.kill(p.pid!, 'SIGSTOP');
+  await sleep(50);
+  return p.pid!;
+}
+
+async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (cond()) return true;
+  return cond();
+}
+
+test.serial('migrate dying while the guard is armed resumes the stopped workload', async (t) => {
+  const pid = await stoppedSleeper();
+  try {
+    t.is(state(pid), 'T');
+    await dieHolding(`await g.arm([${pid}])`);
+    t.true(await until(() => state(pid) === 'S'), 'resumed (sleeping again)');
+  } finally {
+    process.kill(pid, 'SIGKILL');
+  }
+});
+
+test.serial('once disarmed (restore started on the target), the guard never resumes it', async (t) => {
+  const pid = await stoppedSleeper();
+  try {
+    await dieHolding(`await g.arm([${pid}]); await g.disarm()`);
+    await sleep(1800);
+    t.is(state(pid), 'T', 'still stopped');
+  } finally {
+    process.kill(pid, 'SIGKILL');
+  }
+});
+
+test.serial('a CRIU still running (a dump in flight) is waited for before the workload is resumed', async (t) => {
+  const pid = await stoppedSleeper();
+  const dir = mkdtempSync('/var/tmp/migrate-guard-');
+  copyFileSync('/bin/sleep', join(dir, 'criu'));
+  chmodSync(join(dir, 'criu'), 0o755);
+  const criu = spawn(join(dir, 'criu'), ['3'], { stdio: 'ignore' }); // a process named criu, for 3 s
+  try {
+    const started = Date.now();
+    await dieHolding(`await g.arm([${pid}])`);
+    await sleep(1500);
+    t.is(state(pid), 'T', 'not while CRIU runs');
+    t.true(await until(() => state(pid) === 'S', 6000), 'resumed once it ended');
+    t.true(Date.now() - started >= 2500);
+  } finally {
+    criu.kill('SIGKILL');
+    process.kill(pid, 'SIGKILL');
+    execFileSync('rm', ['-rf', dir]);
+  }
+});
+
+test.serial('runc.conf holding our override is put back; a directory to remove is removed', async (t) => {
+  const dir = mkdtempSync('/var/tmp/migrate-guard-');
+  const conf = join(dir, 'runc.conf');
+  writeFileSync(conf, `${MARKER}\nimages-dir /x\n`);
+  writeFileSync(`${conf}.bak`, 'tcp-established\n');
+  const doomed = mkdtempSync('/var/tmp/migrate-guard-doomed-');
+  try {
+    await dieHolding(`await g.guardRuncConf(${JSON.stringify(conf)}, ${JSON.stringify(`${conf}.bak`)}, ${JSON.stringify(dir)}); await g.remove(${JSON.stringify(doomed)})`);
+    t.true(await until(() => !existsSync(doomed)), 'the run directory is gone');
+    t.true(await until(() => readFileSync(conf, 'utf8') === 'tcp-established\n'), 'the previous runc.conf is back');
+    t.false(existsSync(`${conf}.bak`));
+  } finally {
+    execFileSync('rm', ['-rf', dir, doomed]);
+  }
+});
+
+test.serial('a runc.conf that is not ours (no marker) is left alone', async (t) => {
+  const dir = mkdtempSync('/var/tmp/migrate-guard-');
+  const conf = join(dir, 'runc.conf');
+  writeFileSync(conf, 'tcp-close\n');
+  writeFileSync(`${conf}.bak`, 'something else\n');
+  try {
+    await dieHolding(`await g.guardRuncConf(${JSON.stringify(conf)}, ${JSON.stringify(`${conf}.bak`)}, ${JSON.stringify(dir)})`);
+    await sleep(1000);
+    t.is(readFileSync(conf, 'utf8'), 'tcp-close\n');
+  } finally {
+    execFileSync('rm', ['-rf', dir]);
+  }
+});
