@@ -14,14 +14,17 @@ import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
 import { TreeSync, runPass, type FilesystemPass } from '../filesystem/tree-sync.js';
 import { TWIN_LABEL, bindSources, volumeMounts, type ContainerInfo } from './container.js';
+import { refuseSystemPaths } from './system-paths.js';
 
 export interface FilesystemOptions {
   /** Named volume on the source → name on the target. */
   volumeMap?: ReadonlyMap<string, string>;
   /** Copy into a non-empty target volume (or bind directory), replacing what it holds. */
   force?: boolean;
-  /** Copy bind-mounted directories to the same path on the target. */
+  /** Copy bind-mounted directories to the same path on the target (never a system directory: system-paths.ts). */
   copyBindMounts?: boolean;
+  /** migrate's work root on both hosts: never a copied bind mount. */
+  workRoot?: string;
   zstdLevel?: number;
   signal?: AbortSignal;
 }
@@ -55,23 +58,31 @@ async function inUse(t: Transport, name: string): Promise<boolean> {
   return (await t.exec(['docker', 'ps', '-q', '--filter', `volume=${name}`])).stdout.trim() !== '';
 }
 
-export async function storageDriver(t: Transport): Promise<string> {
-  return (await t.exec(['docker', 'info', '--format', '{{.Driver}}'])).stdout.trim();
+/** The storage driver of a host's Docker, and its data root (DockerRootDir). */
+export async function dockerStorage(t: Transport): Promise<{ driver: string; root: string }> {
+  const [driver = '', root = ''] = (await t.exec(['docker', 'info', '--format', '{{.Driver}}\t{{.DockerRootDir}}'])).stdout.trim().split('\t');
+  return { driver, root };
 }
 
 /**
  * Preflight for the container's files: overlay2 on both ends, volumes local and not shared with
  * another running container, nothing on the target overwritten without --force, bind sources
- * present on the target (or copied).
+ * present on the target (or copied, if they are no system directory on either host).
  */
 export async function planFilesystem(source: Transport, target: Transport, c: ContainerInfo, o: FilesystemOptions): Promise<FilesystemPlan> {
   const volumeMap = o.volumeMap ?? new Map<string, string>();
-  const [srcDriver, dstDriver] = await Promise.all([storageDriver(source), storageDriver(target)]);
-  for (const [t, d] of [[source, srcDriver], [target, dstDriver]] as const) {
-    if (d !== 'overlay2') {
-      throw new MigrateError('PREFLIGHT', `Docker there uses the ${d} storage driver; migrate copies a container's writable layer between overlay2 daemons only`, {
+  const hosts = [source, target] as const;
+  const storage = await Promise.all(hosts.map(dockerStorage));
+  for (const [i, t] of hosts.entries()) {
+    if (storage[i]!.driver !== 'overlay2') {
+      throw new MigrateError('PREFLIGHT', `Docker there uses the ${storage[i]!.driver} storage driver; migrate copies a container's writable layer between overlay2 daemons only`, {
         host: t.name, hint: 'run dockerd with --storage-driver overlay2 on both hosts',
       });
+    }
+  }
+  if (o.copyBindMounts) {
+    for (const [i, t] of hosts.entries()) {
+      await refuseSystemPaths(t, bindSources(c), { dockerRoot: storage[i]!.root, workRoot: o.workRoot }, i === 0 ? 'source' : 'target', o.force ?? false);
     }
   }
   const plan: FilesystemPlan = { createVolumes: [], replace: [], copyBinds: [], volumeMap };

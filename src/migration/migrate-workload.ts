@@ -9,7 +9,7 @@ import { requireDumpable } from './dumpable.js';
 import type { WorkloadAdapter } from './kinds/adapter.js';
 import { defaultWorkRoot, type MigrationOptions } from './options.js';
 import { move } from './pipeline/start.js';
-import { IMAGE_TOOLS, checkpointBytes, chooseRestore, pickStrategy, requireCriu, requireRoom, requireTools } from './preflight.js';
+import { IMAGE_TOOLS, checkpointBytes, chooseRestore, pickStrategy, requireCriu, requireRoom, requireTools, requireWorkRoot } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
 import { underLock } from './under-lock.js';
 
@@ -24,6 +24,7 @@ export async function migrateWorkload(adapter: WorkloadAdapter, o: MigrationOpti
   const facts = await adapter.inspect();
   report.workload.source = facts.name;
   await requireTools(source, [...IMAGE_TOOLS, ...adapter.tools]);
+  await requireWorkRoot(source, workRoot);
   await requireCriu(source);
   emit({ kind: 'step', step: 'preflight', host: target.name });
   await requireCriu(target);

@@ -10,6 +10,7 @@ import { MIN_CRIU_TCP, criuVersion, versionProblem } from '../criu/version.js';
 import { TWIN_LABEL, unsupported, type ContainerInfo } from '../docker/container.js';
 import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
+import { requirePrivateDir } from '../private-dir.js';
 
 /**
  * What a host runs to checkpoint, stream and restore images (the target always; a container's
@@ -47,11 +48,16 @@ export function requireMigratable(c: ContainerInfo, host: string): void {
   }
 }
 
-/** The target can receive a checkpoint: tools present and room under workRoot. */
+/**
+ * The work root on a host (both hold checkpoints): made 0700 when missing, refused when another
+ * user owns it or may write into it, or when it is a symlink. Returns the KiB free under it.
+ */
+export const requireWorkRoot = (t: Transport, workRoot: string): Promise<number> => requirePrivateDir(t, workRoot, 'the work directory');
+
+/** The target can receive a checkpoint: tools present, a private work root, and room under it. */
 export async function requireRoom(target: Transport, workRoot: string, needBytes: number, extraTools: string[] = []): Promise<void> {
   await requireTools(target, [...IMAGE_TOOLS, ...extraTools]);
-  const df = await target.exec(hostScript('make-work-root', workRoot));
-  const availKiB = Number(df.stdout.trim().split(/\s+/)[3]);
+  const availKiB = await requireWorkRoot(target, workRoot);
   if (Number.isFinite(availKiB) && availKiB * 1024 < needBytes) {
     throw new MigrateError('PREFLIGHT', `not enough free space under ${workRoot} on the target: ${Math.round(availKiB / 1024)} MiB free, about ${Math.ceil(needBytes / 2 ** 20)} MiB needed`, {
       host: target.name,

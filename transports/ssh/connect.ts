@@ -8,13 +8,15 @@ import pRetry, { AbortError } from 'p-retry';
 import { Client, type AuthHandlerMiddleware, type ConnectConfig } from 'ssh2';
 import { MigrateError } from '../errors.js';
 import { destinationName, type Destination, type SshOptions } from './destination.js';
+import type { HostKeyPin } from './host-key-pin.js';
 import { fingerprint, hostKeyAlgorithms, hostPattern, keyType, lookupKnownHosts, verifyHostKey } from './known-hosts.js';
 
 export type Warn = (message: string) => void;
 
-export async function connectSsh(dest: Destination, options: SshOptions, warn: Warn): Promise<Client> {
+/** `pin` holds the first host key accepted; every later connection must meet the same one. */
+export async function connectSsh(dest: Destination, options: SshOptions, warn: Warn, pin: HostKeyPin): Promise<Client> {
   const attempts = options.retries ?? 3;
-  return pRetry(() => connectOnce(dest, options, warn), {
+  return pRetry(() => connectOnce(dest, options, warn, pin), {
     retries: attempts - 1,
     minTimeout: 300,
     maxTimeout: 2000,
@@ -40,7 +42,7 @@ function authMethods(dest: Destination): AuthHandlerMiddleware {
   return ((_left: unknown, _partial: unknown, cb: (m: unknown) => void) => cb(methods[next++] ?? false)) as unknown as AuthHandlerMiddleware;
 }
 
-function connectOnce(dest: Destination, options: SshOptions, warn: Warn): Promise<Client> {
+function connectOnce(dest: Destination, options: SshOptions, warn: Warn, pin: HostKeyPin): Promise<Client> {
   const where = destinationName(dest);
   const known = options.insecureIgnoreHostKey ? [] : lookupKnownHosts(dest.knownHostsFiles, dest.host, dest.port);
   let hostKeyError: MigrateError | undefined;
@@ -54,13 +56,26 @@ function connectOnce(dest: Destination, options: SshOptions, warn: Warn): Promis
     keepaliveCountMax: 3,
     authHandler: authMethods(dest),
     hostVerifier: (key: Buffer) => {
+      const fp = `${keyType(key)} ${fingerprint(key)}`;
+      const pinned = pin.check(key);
+      if (pinned.status === 'changed') {
+        hostKeyError = new MigrateError('SSH_HOST_KEY_CHANGED', `host key of ${where} changed during this run (first ${fingerprint(pinned.pinned)}, now ${fingerprint(key)}); this may be an attack`, {
+          host: where,
+          hint: 'migrate keeps the first key each host showed for the whole run (--insecure-accept-host-key too): find out why the host now shows another key before running again; ' +
+            'add its real key to known_hosts so that it is checked',
+        });
+        return false;
+      }
       if (options.insecureIgnoreHostKey) {
-        warn(`WARNING: host key of ${where} NOT verified (${keyType(key)} ${fingerprint(key)}); anyone on the path can impersonate it`);
+        warn(`WARNING: host key of ${where} NOT verified (${fp}); anyone on the path can impersonate it`);
+        pin.accept(key);
         return true;
       }
       const verdict = verifyHostKey(known, key);
-      if (verdict.status === 'trusted') return true;
-      const fp = `${keyType(key)} ${fingerprint(key)}`;
+      if (verdict.status === 'trusted') {
+        pin.accept(key);
+        return true;
+      }
       const files = dest.knownHostsFiles.join(', ');
       if (verdict.status === 'unknown') {
         hostKeyError = new MigrateError('SSH_HOST_KEY_UNKNOWN', `host key of ${where} is unknown (${fp})`, {

@@ -47,6 +47,13 @@ export function parseSshUrl(url: string): { user?: string; host: string; port?: 
     });
   }
   const host = m[2]!.replace(/^\[|\]$/g, '');
+  for (const [what, value] of [['host', host], ['user', m[1]]] as const) {
+    if (value?.startsWith('-')) {
+      throw new MigrateError('BAD_INPUT', `the ${what} "${value}" in "${url}" starts with "-"; ssh would read it as an option`, {
+        hint: 'give a host name or address (and a user name) that does not start with "-"',
+      });
+    }
+  }
   const port = m[3] === undefined ? undefined : Number(m[3]);
   if (port !== undefined && (port < 1 || port > 65535)) {
     throw new MigrateError('BAD_INPUT', `port ${port} in "${url}" is out of range`, { hint: 'use a port from 1 to 65535' });
@@ -63,7 +70,7 @@ function openSshConfig(host: string, user?: string, port?: number): Map<string, 
   const args = ['-G'];
   if (user) args.push('-l', user);
   if (port) args.push('-p', String(port));
-  args.push(host);
+  args.push('--', host); // never an option, whatever the name (parseSshUrl refuses a leading "-" too)
   const settings = new Map<string, string[]>();
   let out: string;
   try {

@@ -14,6 +14,7 @@ import { quoteCommand } from '../quote.js';
 import type { ExecOptions, ExecResult, Forward, ReverseForward, RunningCommand, Transport } from '../transport.js';
 import { connectSsh, type Warn } from './connect.js';
 import { Forwarding } from './forwarding.js';
+import { HostKeyPin } from './host-key-pin.js';
 import { destinationName, resolveDestination, type Destination, type SshOptions } from './destination.js';
 
 /** What host-scripts/exec-reporting-pid.sh prints before the PID of the command it runs. */
@@ -34,6 +35,8 @@ export class SshTransport implements Transport {
   private client?: Promise<Client>;
   private broken?: Error;
   private readonly forwarding: Forwarding;
+  /** The host's first accepted key: a reconnect meeting another is refused. */
+  private readonly hostKey = new HostKeyPin();
 
   constructor(url: string, private readonly options: SshOptions = {}, private readonly warn: Warn = () => {}) {
     this.destination = resolveDestination(url, options);
@@ -58,7 +61,7 @@ export class SshTransport implements Transport {
       this.forwarding.reset(); // reverse forwards died with the old connection
     }
     if (this.client) return this.client;
-    const client: Promise<Client> = connectSsh(this.destination, this.options, this.warn).then((c) => {
+    const client: Promise<Client> = connectSsh(this.destination, this.options, this.warn, this.hostKey).then((c) => {
       const mine = () => this.client === client;
       c.on('close', () => {
         if (mine()) this.broken ??= new Error('connection closed');

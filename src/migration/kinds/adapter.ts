@@ -16,7 +16,7 @@ export interface WorkloadFacts {
   pids: number[];
   /** Resident bytes: what its checkpoint roughly weighs. */
   rss: number;
-  /** Its lock on the source: one migration of it at a time. */
+  /** Its lock on the source (host-lock.ts workloadLockPath): one migration of it at a time. */
   lockPath: string;
   /** Names its checkpoint directories on both hosts. */
   runPrefix: string;

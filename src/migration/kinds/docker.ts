@@ -12,11 +12,12 @@ import { ignoreEvents } from '../../events.js';
 import { describeTree } from '../../process/tree.js';
 import { DockerWorkload } from '../docker-workload.js';
 import { requireOneTree } from '../dumpable.js';
-import type { MigrationOptions } from '../options.js';
+import { defaultWorkRoot, type MigrationOptions } from '../options.js';
 import { containerProcesses, hasImage, requireDockerTarget, requireMigratable, residentBytes } from '../preflight.js';
 import type { MigrationReport } from '../report.js';
 import type { Strategy } from '../strategy.js';
 import type { WorkloadAdapter, WorkloadFacts } from './adapter.js';
+import { workloadLockPath } from '../../host-lock.js';
 
 export interface DockerOptions extends Pick<FilesystemOptions, 'volumeMap' | 'force' | 'copyBindMounts'> {
   container: string;
@@ -42,7 +43,9 @@ export class DockerAdapter implements WorkloadAdapter {
   constructor(private readonly o: DockerOptions & MigrationOptions) {
     this.name = o.container;
     this.keepSource = o.keepSource ?? false;
-    this.fsOptions = { volumeMap: o.volumeMap, force: o.force, copyBindMounts: o.copyBindMounts, zstdLevel: o.zstdLevel, signal: o.signal };
+    this.fsOptions = {
+      volumeMap: o.volumeMap, force: o.force, copyBindMounts: o.copyBindMounts, workRoot: o.workRoot ?? defaultWorkRoot(), zstdLevel: o.zstdLevel, signal: o.signal,
+    };
   }
 
   async inspect(): Promise<WorkloadFacts> {
@@ -53,7 +56,7 @@ export class DockerAdapter implements WorkloadAdapter {
     const { pids } = await describeTree(source, c.raw.State.Pid);
     await requireOneTree(source, label, pids, await containerProcesses(source, c.id));
     const id = c.id.slice(0, 12);
-    return { name: c.name, label, pids, rss: await residentBytes(source, c.id), lockPath: `/run/lock/migrate-container-${id}.lock`, runPrefix: id };
+    return { name: c.name, label, pids, rss: await residentBytes(source, c.id), lockPath: workloadLockPath(`container-${id}`), runPrefix: id };
   }
 
   async checkTarget(strategy: Strategy): Promise<void> {

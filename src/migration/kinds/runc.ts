@@ -9,6 +9,7 @@ import { DEFAULT_RUNC_ROOT, runcState, type RuncState } from '../../runc/runc.js
 import type { MigrationOptions } from '../options.js';
 import { RuncWorkload } from '../runc-workload.js';
 import type { WorkloadAdapter, WorkloadFacts } from './adapter.js';
+import { workloadLockPath } from '../../host-lock.js';
 
 export interface RuncOptions {
   /** The container's ID in runc. */
@@ -43,7 +44,7 @@ export class RuncAdapter implements WorkloadAdapter {
     }
     this.state = state;
     const { pids, rss } = await describeTree(source, state.pid);
-    return { name: id, label: `runc container ${id}`, pids, rss, lockPath: `/run/lock/migrate-runc-${id}.lock`, runPrefix: `runc-${id}` };
+    return { name: id, label: `runc container ${id}`, pids, rss, lockPath: workloadLockPath(`runc-${id}`), runPrefix: `runc-${id}` };
   }
 
   async checkTarget(): Promise<void> {

@@ -9,6 +9,7 @@ import { describeTree, procStat, type TreeInfo } from '../../process/tree.js';
 import type { MigrationOptions } from '../options.js';
 import { TreeWorkload } from '../tree-workload.js';
 import type { WorkloadAdapter, WorkloadFacts } from './adapter.js';
+import { workloadLockPath } from '../../host-lock.js';
 
 export class TreeAdapter implements WorkloadAdapter {
   readonly kind = 'process-tree';
@@ -28,7 +29,7 @@ export class TreeAdapter implements WorkloadAdapter {
     if (!stat) throw new MigrateError('PREFLIGHT', `no process with PID ${pid}`, { host: source.name, hint: 'give the PID of the tree\'s root process' });
     this.start = stat.startTime;
     const tree = (this.tree = await describeTree(source, pid));
-    return { name: this.name, label: `process tree ${pid}`, pids: tree.pids, rss: tree.rss, lockPath: `/run/lock/migrate-pid-${pid}.lock`, runPrefix: `pid-${pid}-${stat.startTime}` };
+    return { name: this.name, label: `process tree ${pid}`, pids: tree.pids, rss: tree.rss, lockPath: workloadLockPath(`pid-${pid}`), runPrefix: `pid-${pid}-${stat.startTime}` };
   }
 
   /** CRIU restores a tree under its own PIDs. */

@@ -214,3 +214,46 @@ test.serial('a failure after the freeze leaves the source container running with
   await assertAppending(t, a, name);
   t.is((await inside(a, name, 'cat /data/v; test -e /etc/passwd || echo deleted')).trim(), 'v\ndeleted');
 });
+
+/**
+ * Preflight of --copy-bind-mounts --force with `-v SYSTEM_DIR:...`, first as a dry run: had
+ * preflight let it through, the real run would empty that directory on B (in this lab B's /etc is
+ * A's), so the test stops there. Returns the real run's error.
+ */
+async function refusedBeforeFreeze(t: ExecutionContext, name: string): Promise<unknown> {
+  const o = { container: name, source: a, target: b, copyBindMounts: true, force: true };
+  const dry = await migrateDockerContainer({ ...o, dryRun: true }).then((r) => `not refused: ${r.outcome}`, (e: unknown) => e);
+  if (!isMigrateError(dry, 'PREFLIGHT')) throw new Error(`preflight let the dry run through (${String(dry)}); the real run was not attempted`);
+  const e = await t.throwsAsync(migrateDockerContainer(o));
+  t.true(isMigrateError(e, 'PREFLIGHT'), String(e));
+  t.is(await running(a, name), 'true', 'never frozen');
+  t.false(await exists(b, name), 'nothing was created on B');
+  return e;
+}
+
+/** Names, owners, modes and sizes of a directory's entries: changes if anything in it was deleted or replaced. */
+const snapshot = async (h: Transport, dir: string) => (await h.exec(['sh', '-c', 'find "$1" -xdev -maxdepth 2 -printf "%p %u %m %s\\n" | sort | sha256sum', 'snap', dir])).stdout;
+
+test.serial('--copy-bind-mounts --force refuses system directories before anything is frozen: -v /etc:/host-etc, and a path that is a symlink to /srv on B only; B\'s /etc and /srv are untouched', async (t) => {
+  const etc = await startShell(a, APPENDER, ['-v', '/etc:/host-etc:ro']);
+  await waitForLines(a, etc, 3);
+  const etcBefore = await snapshot(b, '/etc');
+  const e = await refusedBeforeFreeze(t, etc);
+  t.regex(String(e), /--copy-bind-mounts would copy the host's own files to the target from bind mount \/etc, which is a system directory on local/);
+  t.regex(isMigrateError(e) ? e.hint ?? '' : '', /directory of the container's own/);
+  t.is(await snapshot(b, '/etc'), etcBefore, "B's /etc is as it was");
+  await assertAppending(t, a, etc);
+
+  // A's and B's /var/lib/migrate are their own: on A a real directory, on B a symlink to /srv.
+  const dir = (await a.exec(['mktemp', '-d', '/var/lib/migrate/bind-link.XXXXXX'])).stdout.trim();
+  t.teardown(async () => { for (const h of [a, b]) await h.exec(['rm', '-rf', dir]); });
+  await a.exec(['sh', '-c', 'echo config > "$1/conf"', 'seed', dir]);
+  await b.exec(['ln', '-s', '/srv', dir]);
+  const srvBefore = await snapshot(b, '/srv');
+  const linked = await startShell(a, APPENDER, ['-v', `${dir}:/etc/app`]);
+  await waitForLines(a, linked, 3);
+  const e2 = await refusedBeforeFreeze(t, linked);
+  t.regex(String(e2), new RegExp(`--force would delete what the target holds at bind mount ${dir} \\(which resolves to /srv there\\), which is a system directory on root@`));
+  t.is(await snapshot(b, '/srv'), srvBefore, "B's /srv is as it was");
+  await assertAppending(t, a, linked);
+});

@@ -16,6 +16,14 @@ test('rejects what is not an ssh URL, with a hint', (t) => {
   }
 });
 
+test('a host (or user) that starts with "-" is refused before ssh -G could read it as an option', (t) => {
+  for (const bad of ['ssh://-oProxyCommand=true', 'ssh://-Fconfig', 'ssh://root@-oLocalCommand=x:22', 'ssh://-oX=y@host']) {
+    const e = t.throws(() => resolveDestination(bad, {}, {}));
+    t.true(isMigrateError(e, 'BAD_INPUT'), `${bad}: ${String(e)}`);
+    t.regex(e!.message, /starts with "-"/);
+  }
+});
+
 test('explicit keys and known_hosts win; MIGRATE_* env is next', (t) => {
   const d = resolveDestination('ssh://root@h', { identityFiles: ['/k'], knownHostsFiles: ['/kh'] }, {});
   t.deepEqual(d.identityFiles, ['/k']);
