@@ -25,6 +25,10 @@ container runc runs by itself (its bundle must be at the same path on the target
                    must exist there already)
   --force          replace the contents of a non-empty target volume or bind directory
   --dry-run        run every preflight check, freeze nothing
+  --freeze-timeout S
+                   every step inside the freeze must be done within S seconds (default 120,
+                   room for 1 GiB here); past it migrate rolls back. A hung command is not
+                   killed: the host's guard resumes the workload once it lets go
   --tcp POLICY     its open TCP connections: refuse (default): preflight lists them and stops,
                    nothing frozen; close: they are dropped on the target (clients see a reset
                    and reconnect); keep: they move with it (only where the peers still reach its

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'TRANSFER_FAILED' // the image stream broke or did not verify
   | 'NO_SPACE' // a host's filesystem filled up (blocks or inodes) during the run
   | 'RESTORE_FAILED' // the workload could not be started on the target
+  | 'FREEZE_TIMEOUT' // a step inside the freeze did not finish within --freeze-timeout
   | 'INTERRUPTED'; // the user stopped the run (Ctrl-C)
 
 export interface ErrorDetails {
@@ -35,7 +36,7 @@ export interface ErrorDetails {
   /** What the user should do about it. */
   hint?: string;
   /** Where the workload runs after this failure, when a migration had already frozen it. */
-  runsOn?: 'source' | 'target' | 'none';
+  runsOn?: 'source' | 'target' | 'none' | 'unknown';
   cause?: unknown;
 }
 
@@ -50,7 +51,7 @@ export class MigrateError extends Error {
   readonly signal?: string;
   readonly stderr?: string;
   readonly hint?: string;
-  readonly runsOn?: 'source' | 'target' | 'none';
+  readonly runsOn?: 'source' | 'target' | 'none' | 'unknown';
   /** The reason alone, without host, command and hint. */
   readonly reason: string;
 

@@ -88,7 +88,12 @@ export class LocalTransport implements Transport {
       signalGroup('SIGTERM');
       setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS).unref();
     };
-    return { stdin: child.stdin!, stdout, done, kill };
+    const letGo = () => {
+      child.stdin?.end();
+      for (const s of [child.stdout, child.stderr]) s?.destroy();
+      child.unref(); // detached: it leads its own process group and survives this process
+    };
+    return { stdin: child.stdin!, stdout, done, kill, letGo };
   }
 
   /** Nothing to ready: no link. */

@@ -34,6 +34,11 @@ export interface RunningCommand {
   done: Promise<{ exitCode: number; stderr: string }>;
   /** Stops the command (SIGTERM to its process group locally; over SSH, `kill -KILL` of its remote PID). */
   kill(): void;
+  /**
+   * Stops waiting for the command: it goes on by itself and may outlive this process (its
+   * stdin is closed; nothing it prints is read any more).
+   */
+  letGo(): void;
 }
 
 /** A TCP port on the controller that leads to an address on the transport's host. */

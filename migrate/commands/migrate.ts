@@ -30,7 +30,7 @@ function parse(argv: string[]) {
       yes: { type: 'boolean', short: 'y' }, 'zstd-level': { type: 'string' }, strategy: { type: 'string' },
       pages: { type: 'string' }, restore: { type: 'string' }, 'transfer-image': { type: 'boolean' },
       'downtime-target': { type: 'string' }, 'max-rounds': { type: 'string' },
-      tcp: { type: 'string' },
+      tcp: { type: 'string' }, 'freeze-timeout': { type: 'string' },
       'volume-map': { type: 'string', multiple: true }, force: { type: 'boolean' }, 'copy-bind-mounts': { type: 'boolean' },
       ...SSH_FLAGS,
     },
@@ -69,13 +69,17 @@ function parse(argv: string[]) {
   if (!PAGES.includes(pages)) throw new MigrateError('BAD_INPUT', `Expected --pages to be one of ${PAGES.join(', ')}, got \`${values.pages}\``);
   const restore = values.restore as RestoreMode | undefined;
   if (restore !== undefined && !RESTORE.includes(restore)) throw new MigrateError('BAD_INPUT', `Expected --restore to be one of ${RESTORE.join(', ')}, got \`${values.restore}\``);
+  const freezeTimeoutS = values['freeze-timeout'] === undefined ? undefined : Number(values['freeze-timeout']);
+  if (freezeTimeoutS !== undefined && (!Number.isInteger(freezeTimeoutS) || freezeTimeoutS < 1)) {
+    throw new MigrateError('BAD_INPUT', `Expected --freeze-timeout to be a whole number of seconds ≥ 1, got \`${values['freeze-timeout']}\``);
+  }
   const tcp = (values.tcp ?? 'refuse') as TcpPolicy;
   if (!TCP_POLICIES.includes(tcp)) throw new MigrateError('BAD_INPUT', `Expected --tcp to be one of ${TCP_POLICIES.join(', ')}, got \`${values.tcp}\``);
   const level = values['zstd-level'] === undefined ? 1 : Number(values['zstd-level']);
   if (!Number.isInteger(level) || level < 1 || level > 19) {
     throw new MigrateError('BAD_INPUT', `Expected --zstd-level to be an integer from 1 to 19, got \`${values['zstd-level']}\``);
   }
-  return { values, container: positionals[0], pid, runc, pages, restore, level, strategy, precopy, tcp, volumeMap: volumeMap(values['volume-map'] ?? []) };
+  return { values, container: positionals[0], pid, runc, pages, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap: volumeMap(values['volume-map'] ?? []) };
 }
 
 /** --volume-map SOURCE=TARGET (repeatable). */
@@ -90,7 +94,7 @@ function volumeMap(pairs: string[]): Map<string, string> {
 }
 
 export async function migrateCommand(argv: string[], out: Output): Promise<number> {
-  const { values, container, pid, runc, pages, restore, level, strategy, precopy, tcp, volumeMap } = parse(argv);
+  const { values, container, pid, runc, pages, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap } = parse(argv);
   out.json = values.json ?? false;
   const ssh = sshOptions(values);
   const source = openTransport(values.from, ssh, (m) => out.warn(m));
@@ -104,7 +108,7 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
     abort.abort();
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
-  const common = { source, target, strategy, precopy, tcp, dryRun: values['dry-run'], zstdLevel: level, pages, restore, signal: abort.signal, onEvent: out.event.bind(out) };
+  const common = { source, target, strategy, precopy, tcp, freezeTimeoutMs: freezeTimeoutS && freezeTimeoutS * 1000, dryRun: values['dry-run'], zstdLevel: level, pages, restore, signal: abort.signal, onEvent: out.event.bind(out) };
   try {
     const report = pid !== undefined ? await migrateProcessTree({ ...common, pid })
       : runc !== undefined ? await migrateRuncContainer({ ...common, id: runc, runcRoot: values['runc-root'] })

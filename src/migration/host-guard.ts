@@ -21,6 +21,7 @@ export class HostGuard {
   private lines: string[] = [];
   private waiters: Array<() => void> = [];
   private gone = false;
+  private abandoned = false;
 
   private constructor(private readonly cmd: RunningCommand, private readonly host: string) {
     let buf = '';
@@ -94,8 +95,20 @@ export class HostGuard {
     return this.send(`remove ${dir}`, 'noted');
   }
 
-  /** Ends the guard without putting anything back. */
+  /**
+   * Leaves the guard to put everything back on its own, as if migrate had died: after a step
+   * hung past the freeze's deadline, a CRIU may still hold the workload, and only the guard can
+   * wait for it to let go.
+   */
+  abandon(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    this.cmd.letGo();
+  }
+
+  /** Ends the guard without putting anything back (unless it was abandoned: then it does its job). */
   async release(): Promise<void> {
+    if (this.abandoned) return;
     if (!this.gone) this.cmd.stdin.end('done\n');
     await this.cmd.done.catch(() => {});
   }

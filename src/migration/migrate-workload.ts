@@ -43,7 +43,7 @@ export async function migrateWorkload(adapter: WorkloadAdapter, o: MigrationOpti
     throwIfAborted(o.signal);
     return move(choice, {
       source, target, report, workRoot, emit, runPrefix: facts.runPrefix, workload: adapter.workload(tcp),
-      pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, keepSource: adapter.keepSource, signal: o.signal, faults: o.faults,
+      pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, ...(o.freezeTimeoutMs ? { freezeTimeoutMs: o.freezeTimeoutMs } : {}), keepSource: adapter.keepSource, signal: o.signal, faults: o.faults,
     }, o.precopy);
   });
 }

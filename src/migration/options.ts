@@ -21,6 +21,8 @@ export interface MigrationOptions {
   precopy?: Partial<StopPolicy>;
   /** auto: the resident size from which memory counts as big (default strategy.ts AUTO_MEMORY_MIN, 256 MiB). */
   autoMemoryMin?: number;
+  /** Every step inside the freeze must be done within this many ms, or the run rolls back (default 120 s). */
+  freezeTimeoutMs?: number;
   /** Run every preflight check, freeze nothing. */
   dryRun?: boolean;
   zstdLevel?: number;

@@ -6,6 +6,13 @@ import type { StopReason } from './precopy-policy.js';
 import type { TcpPolicy } from '../criu/tcp-policy.js';
 import type { Strategy } from './strategy.js';
 
+/**
+ * Where the workload runs after a run. `none`: even resuming it on the source failed; `unknown`:
+ * the target could not be asked whether the copy restored there is gone, so the source copy was
+ * left stopped (two running copies are worse than none): the error says how to finish by hand.
+ */
+export type RunsOn = 'source' | 'target' | 'none' | 'unknown';
+
 export type PageTransport = 'page-server' | 'stream';
 /** eager: CRIU reads all memory before the workload resumes; lazy: it resumes at once and a lazy-pages daemon fills its memory from the local images. */
 export type RestoreMode = 'eager' | 'lazy';
@@ -13,7 +20,7 @@ export type RestoreMode = 'eager' | 'lazy';
 export interface MigrationReport {
   outcome: 'migrated' | 'rolled-back' | 'dry-run' | 'failed';
   /** Where the workload runs after this run. `none` only when even the rollback failed. */
-  runs_on: 'source' | 'target' | 'none';
+  runs_on: RunsOn;
   strategy: Strategy;
   /** Why this strategy: asked for, or what `auto` weighed. */
   strategy_reason?: string;

@@ -33,7 +33,7 @@ export async function fakeHosts(): Promise<{ source: Transport; target: MappedTr
   return { source: new LocalTransport(), target: new MappedTransport(workRoot, view), workRoot, cleanup: async () => { await execa('rm', ['-rf', workRoot]); } };
 }
 
-export type FailAt = 'prepare' | 'files' | 'dump' | 'dump-after-stop' | 'restore' | 'resume';
+export type FailAt = 'prepare' | 'files' | 'dump' | 'dump-after-stop' | 'hang' | 'restore' | 'hang-restore' | 'resume' | 'restore-unreachable';
 
 /** Where the fake workload runs: the invariant every test checks is "exactly one of them". */
 export interface Whereabouts { source: 'running' | 'stopped' | 'gone'; target: 'none' | 'created' | 'running' }
@@ -59,6 +59,7 @@ export class FakeWorkload implements Workload {
 
   async checkpoint(dirs: Dirs, o: CheckpointOptions = {}): Promise<void> {
     o.stopping?.();
+    if (this.failAt === 'hang') return new Promise(() => {}); // a CRIU that stops answering (it never took hold of it)
     this.fail('dump'); // CRIU failed and resumed the tree: it runs on
     this.where.source = 'stopped';
     this.fail('dump-after-stop'); // failed late: left stopped
@@ -79,13 +80,19 @@ export class FakeWorkload implements Workload {
   async restoreOnTarget(dirs: Dirs, _lazy: boolean, resumed?: () => void): Promise<string> {
     this.calls.push('restore');
     await this.target.exec(['test', '-s', `${dirs.images}/core-1.img`]);
+    if (this.failAt === 'hang-restore') return new Promise(() => {});
+    if (this.failAt === 'restore-unreachable') { this.where.target = 'running'; throw new MigrateError('SSH_CHANNEL', 'connection lost during the restore', { host: 'fake-target' }); }
     this.fail('restore');
     this.where.target = 'running';
     resumed?.();
     return 'fake';
   }
 
-  async removeFromTarget(): Promise<void> { this.calls.push('removeFromTarget'); this.where.target = 'none'; }
+  async removeFromTarget(): Promise<void> {
+    this.calls.push('removeFromTarget');
+    if (this.failAt === 'restore-unreachable') throw new MigrateError('SSH_UNREACHABLE', 'the target cannot be reached', { host: 'fake-target' });
+    this.where.target = 'none';
+  }
   async stoppedPids(): Promise<number[]> { return []; }
   async resumeOnSource(): Promise<void> {
     this.calls.push('resumeOnSource');

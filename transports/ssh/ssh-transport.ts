@@ -212,6 +212,11 @@ export class SshTransport implements Transport {
         killed = true;
         killRemote();
       },
+      // The remote command goes on when its channel closes (with the connection, at close()).
+      letGo: () => {
+        stdin.end();
+        stdout.resume();
+      },
     };
   }
 

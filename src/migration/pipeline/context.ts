@@ -45,6 +45,8 @@ export interface MoveContext {
   runPrefix: string;
   pages: PageTransport;
   restore: RestoreMode;
+  /** Every step inside the freeze must be done within this (deadline.ts); past it, a rollback. */
+  freezeTimeoutMs: number;
   zstdLevel?: number;
   keepSource?: boolean;
   signal?: AbortSignal;

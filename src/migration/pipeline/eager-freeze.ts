@@ -36,10 +36,15 @@ export class EagerFreeze implements Freeze {
     return this.c.workload.checkpoint(this.dirs, { pageServer: this.path?.endpoint, parent: this.parent, stopping });
   }
 
-  /** The page server's own failure (full disk, broken link) explains a failed dump best. */
+  /**
+   * The page server's own failure (full disk, broken link) explains a failed dump best — unless
+   * migrate itself ended the dump (the freeze's deadline, the user's stop): then the page server
+   * only failed because of that.
+   */
   async failedDump(e: unknown, frozen: boolean): Promise<unknown> {
-    const errors = (await this.path?.abort(frozen)) ?? [];
-    return !frozen ? e : errors.find((x) => isMigrateError(x, 'CRIU_FAILED')) ?? errors[0] ?? e;
+    const ours = isMigrateError(e, 'FREEZE_TIMEOUT') || isMigrateError(e, 'INTERRUPTED');
+    const errors = (await this.path?.abort(frozen && !ours)) ?? [];
+    return !frozen || ours ? e : errors.find((x) => isMigrateError(x, 'CRIU_FAILED')) ?? errors[0] ?? e;
   }
 
   async collect(): Promise<{ pageBytes: number; exclude?: (name: string) => boolean }> {

@@ -21,22 +21,36 @@ export async function whenDiskFull(c: Pick<MoveContext, 'source' | 'target' | 'w
   return (await noSpaceError(c.target, c.workRoot, e)) ?? (await noSpaceError(c.source, c.workRoot, e)) ?? e;
 }
 
-/** What the target holds of the workload: its copy (a twin, a restored tree) and the run's directory. */
-export async function clearTarget(c: MoveContext, dirs: Dirs): Promise<void> {
-  await c.workload.removeFromTarget().catch(() => {}); // the target may be the thing that broke
+/**
+ * What the target holds of the workload: its copy (a twin, a restored tree) and the run's
+ * directory. Whether its copy is surely gone (the target may be the thing that broke).
+ */
+export async function clearTarget(c: MoveContext, dirs: Dirs): Promise<boolean> {
+  const gone = await c.workload.removeFromTarget().then(() => true, () => false);
   await removeDirs(c.target, dirs);
+  return gone;
 }
 
 /**
  * After a failure once the freeze began (`cause`): the target cleared, the source copy resumed
- * where a failed dump left it stopped. Returns the rolled-back report.
+ * where a failed dump left it stopped. Returns the rolled-back report. When the restore had begun
+ * (`restoreBegan`) and the target cannot confirm its copy is gone, the source copy stays stopped
+ * and the run throws (runs_on "unknown"): two running copies are worse than none.
  */
-export async function recover(c: MoveContext, dirs: Dirs, clock: FreezeClock, cause: unknown): Promise<MigrationReport> {
-  const { workload, report, source } = c;
+export async function recover(c: MoveContext, dirs: Dirs, clock: FreezeClock, cause: unknown, restoreBegan = false): Promise<MigrationReport> {
+  const { workload, report, source, target } = c;
   const e = await whenDiskFull(c, cause);
   report.error = errorJson(e);
   step(c, 'rollback', source, `resuming the stopped ${workload.label}`);
-  await clearTarget(c, dirs);
+  if (!(await clearTarget(c, dirs)) && restoreBegan) {
+    report.outcome = 'failed';
+    report.runs_on = 'unknown';
+    const first = e instanceof Error ? e.message : String(e);
+    throw new MigrateError('RESTORE_FAILED', `migration failed (${first.split('\n')[0]}) after the restore on ${target.name} began, and ${target.name} cannot confirm ${workload.label} is gone from it: it stays stopped on the source`, {
+      host: target.name, stderr: first, runsOn: 'unknown', cause: e,
+      hint: `look on ${target.name}: if it runs there, keep it and end the stopped copy on ${source.name}; if it does not, resume it on the source (${workload.resumeHint()})`,
+    });
+  }
   // A dump that failed may have left the processes running (CRIU resumes them) or stopped.
   const resumed = (await workload.runsOnSource().catch(() => false)) || (await workload.resumeOnSource().then(() => true, () => false));
   if (!resumed && !(await workload.runsOnSource().catch(() => false))) {

@@ -25,6 +25,7 @@ import { dirsUnder, type Dirs } from '../workload.js';
 import { step, type MoveContext } from './context.js';
 import { EagerFreeze } from './eager-freeze.js';
 import { FreezeClock, lapTimer } from './freeze-clock.js';
+import { Deadline } from './deadline.js';
 import type { Freeze } from './freeze.js';
 import { LazyFreeze } from './lazy-freeze.js';
 import { copyFilesWhileFrozen, prepare, removeDirs, removeStaleDirs } from './prepare.js';
@@ -47,6 +48,19 @@ export async function runPipeline(c: MoveContext): Promise<MigrationReport> {
 }
 
 interface Guards { source: HostGuard; target: HostGuard }
+
+/**
+ * Runs the recovery; when the freeze's deadline had passed, a hung command may still hold the
+ * workload: the source's guard is left to wait for it and put everything back (host-guard.ts).
+ */
+async function afterDeadline(deadline: Deadline, guards: Guards, recovery: () => Promise<MigrationReport>): Promise<MigrationReport> {
+  deadline.stop();
+  try {
+    return await recovery();
+  } finally {
+    if (deadline.passed) guards.source.abandon();
+  }
+}
 
 /** Both hosts' guards, told from the start to put runc.conf back and remove the run's directory. */
 async function startGuards(c: MoveContext, dirs: Dirs): Promise<Guards> {
@@ -71,6 +85,7 @@ async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guards:
   const phases = report.phases_ms;
   const lap = lapTimer();
   const clock = new FreezeClock();
+  const deadline = new Deadline(c.freezeTimeoutMs, source.name, c.signal);
   try {
     await freeze.open();
     phases.create += lap();
@@ -78,34 +93,50 @@ async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guards:
     await guards.source.arm(await workload.stoppedPids()); // from here on migrate's death resumes the workload
     step(c, 'checkpoint', source, freeze.detail);
     clock.enter();
+    deadline.start();
     await c.faults?.afterFreeze?.();
-    await freeze.dump(clock.stopping);
+    await deadline.race(`the checkpoint of ${workload.label}`, freeze.dump(clock.stopping));
   } catch (err) {
     const e = await freeze.failedDump(err, clock.entered);
-    if (clock.entered) return recover(c, dirs, clock, e);
-    await Promise.all([clearTarget(c, dirs), removeDirs(source, dirs)]); // nothing was frozen
-    throw e;
+    if (!clock.entered) {
+      await Promise.all([clearTarget(c, dirs), removeDirs(source, dirs)]); // nothing was frozen
+      throw e;
+    }
+    return afterDeadline(deadline, guards, () => recover(c, dirs, clock, e));
   }
+  return moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap });
+}
 
+interface Frozen { c: MoveContext; dirs: Dirs; freeze: Freeze; guards: Guards; clock: FreezeClock; deadline: Deadline; lap: () => number }
+
+/** Dumped and stopped on the source: the images travel, it is restored on the target, its memory fills in. */
+async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap }: Frozen): Promise<MigrationReport> {
+  const { source, target, workload, report } = c;
+  const phases = report.phases_ms;
   const files = copyFilesWhileFrozen(c); // what changed since the first copy, beside the images
+  let restoreBegan = false;
   try {
-    const { pageBytes, exclude } = await freeze.collect();
+    const { pageBytes, exclude } = await deadline.race('collecting the dump', freeze.collect());
     phases.checkpoint = lap();
     throwIfAborted(c.signal);
 
     step(c, 'transfer', target);
-    const sent = await sendImages(source, dirs.images, target, dirs.images, { level: c.zstdLevel, tamper: c.faults?.tamper, signal: c.signal, exclude });
+    const sent = await deadline.race('sending the images', sendImages(source, dirs.images, target, dirs.images, {
+      level: c.zstdLevel, tamper: c.faults?.tamper, signal: deadline.signal, exclude,
+    }));
     report.bytes.raw += sent.rawBytes + pageBytes; // after pre-copy's rounds, if any
     report.bytes.wire += sent.wireBytes + pageBytes;
-    await files;
+    await deadline.race('copying the files that changed', files);
     phases.transfer = lap();
     throwIfAborted(c.signal);
 
     step(c, 'restore', target, freeze.lazyRestore ? 'memory fills in after it resumed' : undefined);
     await c.faults?.beforeRestore?.();
-    await freeze.beforeRestore();
+    await deadline.race('starting the memory daemon', freeze.beforeRestore());
     await Promise.all([guards.source.disarm(), guards.target.disarm()]); // from here on only the target may run it
-    report.workload.target = await workload.restoreOnTarget(dirs, freeze.lazyRestore, clock.resumed);
+    restoreBegan = true;
+    report.workload.target = await deadline.race(`the restore of ${workload.label}`, workload.restoreOnTarget(dirs, freeze.lazyRestore, clock.resumed));
+    deadline.stop();
     report.freeze_ms = clock.frozenMs();
     phases.restore = lap();
     const restoredAt = Date.now();
@@ -114,11 +145,17 @@ async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guards:
     await freeze.window(restoredAt);
     await recordRestore(report, target, dirs.work);
   } catch (err) {
+    deadline.stop();
     await freeze.abort();
     await files.catch(() => {}); // let a copy in flight end before the target is cleared
-    return recover(c, dirs, clock, err);
+    return afterDeadline(deadline, guards, () => recover(c, dirs, clock, err, restoreBegan));
   }
+  return finish(c, dirs);
+}
 
+/** It runs on the target with all its memory: the stopped source copy is ended. */
+async function finish(c: MoveContext, dirs: Dirs): Promise<MigrationReport> {
+  const { source, target, workload, report } = c;
   report.outcome = 'migrated';
   report.runs_on = 'target';
   step(c, 'finish', source, c.keepSource ? `keeping the exited ${workload.label}` : `removing ${workload.label} from the source`);

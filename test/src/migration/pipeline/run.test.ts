@@ -16,7 +16,7 @@ import { runPipeline } from '../../../../src/migration/pipeline/run.js';
 import type { Strategy } from '../../../../src/migration/strategy.js';
 import { FakeWorkload, fakeHosts, fakeServices, type FailAt } from '../../../helpers/fake-hosts.js';
 
-interface Case { strategy?: Strategy; failAt?: FailAt; lazyFails?: boolean; restore?: 'eager' | 'lazy'; faults?: Faults; signal?: AbortSignal }
+interface Case { freezeTimeoutMs?: number; strategy?: Strategy; failAt?: FailAt; lazyFails?: boolean; restore?: 'eager' | 'lazy'; faults?: Faults; signal?: AbortSignal }
 
 async function run(c: Case) {
   const hosts = await fakeHosts();
@@ -26,7 +26,7 @@ async function run(c: Case) {
   try {
     const result = await runPipeline({
       source: hosts.source, target: hosts.target, workload, report, workRoot: hosts.workRoot, runPrefix: 'fake',
-      plan: planFor(c.strategy ?? 'cold'), policy: DEFAULT_POLICY, pages: 'stream', restore: c.restore ?? 'eager',
+      plan: planFor(c.strategy ?? 'cold'), policy: DEFAULT_POLICY, pages: 'stream', restore: c.restore ?? 'eager', freezeTimeoutMs: c.freezeTimeoutMs ?? 60_000,
       emit: (e) => { events.push(e); ignoreEvents(e); }, services: fakeServices({ lazyFails: c.lazyFails }), faults: c.faults, signal: c.signal,
     }).then((r) => ({ report: r }), (error: unknown) => ({ error, report }));
     const left = (await execa('find', [hosts.workRoot, '-mindepth', '1', '-not', '-path', `${hosts.workRoot}/target-view`])).stdout;
@@ -117,3 +117,27 @@ for (const strategy of ['cold', 'postcopy'] as const) {
     assertRunsOnce(t, r, 'source');
   });
 }
+
+for (const [failAt, where] of [['hang', 'the checkpoint'], ['hang-restore', 'the restore']] as const) {
+  test(`a step that hangs (${where}) is rolled back once the freeze's deadline passes`, async (t) => {
+    const started = Date.now();
+    const r = await run({ failAt, freezeTimeoutMs: 1500 });
+    t.is(r.report.outcome, 'rolled-back');
+    t.is(r.report.error?.code, 'FREEZE_TIMEOUT');
+    t.regex(String(r.report.error?.message), new RegExp(`${where} of fake workload did not finish within the freeze's deadline \\(1500 ms`));
+    t.true(Date.now() - started < 15_000);
+    assertRunsOnce(t, r, 'source');
+  });
+}
+
+test('the target becomes unreachable during the restore: the source copy stays stopped, runs_on unknown, the error says how to finish', async (t) => {
+  const r = await run({ failAt: 'restore-unreachable' });
+  const e = (r as { error?: unknown }).error;
+  t.true(isMigrateError(e, 'RESTORE_FAILED'), String(e));
+  t.is(r.report.runs_on, 'unknown');
+  t.is((e as { runsOn?: string }).runsOn, 'unknown');
+  t.deepEqual(r.workload.where, { source: 'stopped', target: 'running' }, 'never two running copies');
+  t.false(r.workload.calls.includes('resumeOnSource'));
+  t.regex((e as Error).message, /cannot confirm fake workload is gone from it: it stays stopped on the source/);
+  t.regex((e as Error).message, /if it runs there, keep it .* if it does not, resume it on the source \(kill -CONT it\)/);
+});
