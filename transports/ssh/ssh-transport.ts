@@ -4,8 +4,7 @@
  * arrives as an `exit` event, not as a stream error, so it is turned into the same
  * COMMAND_FAILED error the local transport raises.
  */
-import { PassThrough, Readable, type Duplex } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { PassThrough, type Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { MigrateError } from '../errors.js';
 import { commandFailed, tailText } from '../command-error.js';
@@ -14,19 +13,13 @@ import { quoteCommand } from '../quote.js';
 import type { ExecOptions, ExecResult, Forward, ReverseForward, RunningCommand, Transport } from '../transport.js';
 import { connectSsh, type Warn } from './connect.js';
 import { Forwarding } from './forwarding.js';
+import { primeThrough } from './prime.js';
 import { HostKeyPin } from './host-key-pin.js';
 import { destinationName, resolveDestination, type Destination, type SshOptions } from './destination.js';
 
 /** What host-scripts/exec-reporting-pid.sh prints before the PID of the command it runs. */
 export const PID_TAG = 'migrate-remote-pid=';
 
-/**
- * What prime() pushes toward the host. OpenSSH's sshd spends about a second of CPU on the first
- * few MiB a connection carries toward it, then ~5 ms per MiB (lab, OpenSSH 9.2: 0.9–1.3 s of
- * sshd CPU for a connection's first 32 MiB, 0.15 s for each later 32 MiB; 4 MiB first already
- * paid most of it; data flowing from the host shows nothing of the kind).
- */
-const PRIME_BYTES = 16 << 20;
 
 export class SshTransport implements Transport {
   readonly isLocal = false;
@@ -220,15 +213,9 @@ export class SshTransport implements Transport {
     };
   }
 
-  /** Pays sshd's first-megabytes cost (PRIME_BYTES) on this connection now, not inside a freeze. */
-  async prime(): Promise<void> {
-    const sink = this.spawn(['sh', '-c', 'cat > /dev/null']);
-    sink.stdout.resume();
-    const chunk = Buffer.alloc(1 << 20);
-    const chunks = function* () {
-      for (let sent = 0; sent < PRIME_BYTES; sent += chunk.length) yield chunk;
-    };
-    await Promise.all([pipeline(Readable.from(chunks()), sink.stdin), sink.done]);
+  /** Pays sshd's first-megabytes cost on this connection now, not inside a freeze (prime.ts). */
+  prime(): Promise<void> {
+    return primeThrough(this.spawn(['sh', '-c', 'cat > /dev/null']));
   }
 
   openStream(port: number, host = '127.0.0.1'): Promise<Duplex> {
