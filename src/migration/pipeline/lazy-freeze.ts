@@ -10,6 +10,7 @@
  * cannot go on and the run rolls back (what the workload did on the target is lost).
  */
 import type { Duplex } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { CriuService, PageServer } from '../../criu/services.js';
 import { relayEndpointOn, startPageRelay, type PageRelay } from '../../transfer/page-relay.js';
 import type { Dirs } from '../workload.js';
@@ -19,6 +20,8 @@ import { lazyPagesOf } from './window-stats.js';
 
 /** How long the source's CRIU gets to finish after its page stream was dropped. */
 const END_WAIT_MS = 10_000;
+/** How long a failed window waits for the target's daemon to say why. */
+const EXPLAIN_WAIT_MS = 2000;
 
 export class LazyFreeze implements Freeze {
   readonly detail = 'everything but memory; memory stays on the source and is served from there';
@@ -58,7 +61,7 @@ export class LazyFreeze implements Freeze {
     const { report, target } = this.c;
     this.c.emit({ kind: 'step', step: 'postcopy', host: target.name, detail: 'pulling the memory from the source' });
     try {
-      const [pageBytes] = await Promise.all([this.relay!.done, this.lazy!.done, this.server!.done]);
+      const [pageBytes] = await Promise.all([this.relay!.done, this.lazy!.done, this.server!.done]).catch((e: unknown) => this.explain(e));
       report.postcopy_ms = Date.now() - restoredAt;
       report.bytes.raw += pageBytes;
       report.bytes.wire += pageBytes;
@@ -66,6 +69,15 @@ export class LazyFreeze implements Freeze {
     } finally {
       await this.close();
     }
+  }
+
+  /**
+   * When the window fails, the relay, the target's daemon and the source's dump all end, in any
+   * order; the daemon's own error says best what went wrong: it wins if it comes soon.
+   */
+  private async explain(e: unknown): Promise<never> {
+    const daemon = await Promise.race([this.lazy!.done.then(() => undefined, (x: unknown) => x), delay(EXPLAIN_WAIT_MS, undefined, { ref: false })]);
+    throw daemon ?? e;
   }
 
   async abort(): Promise<void> {
