@@ -2,6 +2,7 @@
 import { MigrateError, errorJson } from '../transports/errors.js';
 import { checkCommand } from './commands/check.js';
 import { migrateCommand } from './commands/migrate.js';
+import { recoverCommand } from './commands/recover.js';
 import { HELP } from './help.js';
 import { Output } from './output.js';
 
@@ -15,6 +16,7 @@ export async function main(argv: string[], out = new Output()): Promise<number> 
       return first === undefined ? EXIT.usage : EXIT.ok;
     }
     if (first === 'check') return await checkCommand(rest, out);
+    if (first === 'recover') return await recoverCommand(rest, out);
     // Anything else migrates: `migrate CONTAINER --to ...` or `migrate --pid PID --to ...`.
     return await migrateCommand(argv, out);
   } catch (e) {

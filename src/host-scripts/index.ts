@@ -30,6 +30,7 @@ export const HOST_SCRIPTS = [
   'remove-from-tree',
   'remove-stale-dirs',
   'restore-runc-conf',
+  'restore-stale-runc-conf',
   'send-files',
   'send-tree',
   'sum-container-rss',
