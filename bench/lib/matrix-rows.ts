@@ -59,7 +59,7 @@ function fromReport(report: MigrationReport, totalMs: number, freezeStartedAt: n
 /**
  * Runs one migrate call. Total migration time: the wall clock of the whole call (preflight to
  * the end of fill or post-copy). The library starts its freeze clock right after it emits the
- * `checkpoint` step (cold.ts, postcopy.ts; events are synchronous), so that moment is the
+ * `checkpoint` step (migration/pipeline/run.ts; events are synchronous), so that moment is the
  * controller's freeze start.
  */
 async function timedReport(call: (onEvent: (e: MigrateEvent) => void) => Promise<MigrationReport>, also?: (e: MigrateEvent) => void): Promise<RowMove> {

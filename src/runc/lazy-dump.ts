@@ -43,6 +43,6 @@ export async function lazyDumpThroughRunc(t: Transport, o: LazyDumpOptions, dump
     if (Date.now() > deadline) throw new MigrateError('CRIU_FAILED', `the lazy checkpoint of ${o.label} did not start serving pages`, { host: t.name, hint: `see dump.log in ${o.workDir} there` });
     await new Promise((r) => setTimeout(r, 20));
   }
-  // The command cannot be asked to stop; hanging up the page stream ends it (see postcopy.ts).
+  // The command cannot be asked to stop; hanging up the page stream ends it (see migration/pipeline/lazy-freeze.ts).
   return { port, done, kill: () => {} };
 }
