@@ -9,6 +9,8 @@ IMAGE=${MIGRATE_LAB_IMAGE:-migrate-workload:latest}
 ROOT=$(cd "$HERE/../.." && pwd)
 MEMLOAD=$ROOT/build/memload
 BUSYBOX=/bin/busybox
+# shellcheck source=lab/image/busybox-rootfs.sh
+source "$HERE/busybox-rootfs.sh"
 
 "$HERE/../workload/build.sh" "$MEMLOAD" >&2
 hash=$(cat "$MEMLOAD" "$BUSYBOX" | sha256sum | cut -c1-16)
@@ -17,14 +19,8 @@ have=$(docker -H "$SOCK" image inspect -f '{{index .Config.Labels "migrate.lab.h
 
 rootfs=$(mktemp -d /tmp/migrate-rootfs.XXXXXX)
 trap 'rm -rf "$rootfs"' EXIT
-mkdir -p "$rootfs"/{bin,usr/local/bin,tmp,proc,sys,dev,etc,var/log}
-chmod 1777 "$rootfs/tmp"
-cp "$BUSYBOX" "$rootfs/bin/busybox"
-for applet in $("$BUSYBOX" --list); do
-  [[ -e $rootfs/bin/$applet ]] || ln -s busybox "$rootfs/bin/$applet"
-done
+busybox_rootfs "$rootfs" var/log
 cp "$MEMLOAD" "$rootfs/usr/local/bin/memload"
-echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
 tar --numeric-owner -C "$rootfs" -c . | docker -H "$SOCK" import \
   --change 'ENV PATH=/usr/local/bin:/bin' \
   --change 'ENTRYPOINT ["/usr/local/bin/memload"]' \

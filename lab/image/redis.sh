@@ -8,6 +8,9 @@ set -euo pipefail
 SOCK=${1:?usage: redis.sh DOCKER_HOST}
 IMAGE=${MIGRATE_LAB_REDIS_IMAGE:-migrate-redis:latest}
 BUSYBOX=/bin/busybox
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lab/image/busybox-rootfs.sh
+source "$HERE/busybox-rootfs.sh"
 SERVER=$(readlink -f /usr/bin/redis-server)   # Debian ships it as a link to redis-check-rdb
 CLI=$(readlink -f /usr/bin/redis-cli)
 for f in "$SERVER" "$CLI" "$BUSYBOX"; do
@@ -22,12 +25,7 @@ have=$(docker -H "$SOCK" image inspect -f '{{index .Config.Labels "migrate.lab.h
 
 rootfs=$(mktemp -d /tmp/migrate-redis-rootfs.XXXXXX)
 trap 'rm -rf "$rootfs"' EXIT
-mkdir -p "$rootfs"/{bin,usr/local/bin,tmp,proc,sys,dev,etc,data}
-chmod 1777 "$rootfs/tmp"
-cp "$BUSYBOX" "$rootfs/bin/busybox"
-for applet in $("$BUSYBOX" --list); do
-  [[ -e $rootfs/bin/$applet ]] || ln -s busybox "$rootfs/bin/$applet"
-done
+busybox_rootfs "$rootfs" data
 # redis-server decides what to be from argv[0]: the copy must be called redis-server.
 cp "$SERVER" "$rootfs/usr/local/bin/redis-server"
 cp "$CLI" "$rootfs/usr/local/bin/redis-cli"
@@ -35,7 +33,6 @@ for l in "${libs[@]}"; do
   mkdir -p "$rootfs$(dirname "$l")"
   cp -L "$l" "$rootfs$l"
 done
-echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
 echo 'root:x:0:' > "$rootfs/etc/group"
 tar --numeric-owner -C "$rootfs" -c . | docker -H "$SOCK" import \
   --change 'ENV PATH=/usr/local/bin:/bin' \

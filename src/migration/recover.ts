@@ -18,7 +18,7 @@ import { TWIN_LABEL, inspectContainer, type ContainerInfo } from '../docker/cont
 import { ignoreEvents, type EventSink } from '../events.js';
 import { hostScript } from '../host-scripts/index.js';
 import { lockHost, lockInPrivateDir, workloadLockPath } from '../host-lock.js';
-import { describeTree, signalAll } from '../process/tree.js';
+import { describeTree, procStat, signalAll } from '../process/tree.js';
 import { MARKER, RUNC_CONF, RUNC_CONF_BACKUP, RUNC_CONF_LOCK } from '../runc/runc-conf.js';
 import { CHECKPOINT } from './docker-workload.js';
 import { defaultWorkRoot } from './options.js';
@@ -83,7 +83,7 @@ async function findTwin(target: Transport, sourceId: string): Promise<{ id: stri
 async function settleCopies(source: Transport, target: Transport, c: ContainerInfo, actions: string[]): Promise<RunsOn> {
   const twin = await findTwin(target, c.id);
   const pids = c.raw.State.Pid > 0 ? (await describeTree(source, c.raw.State.Pid)).pids : [];
-  const stopped = pids.length > 0 && (await source.exec(['sh', '-c', 'cut -d" " -f3 /proc/$1/stat', 'state', String(pids[0])], { allowFailure: true })).stdout.trim() === 'T';
+  const stopped = pids.length > 0 && (await procStat(source, pids[0]!))?.state === 'T';
   if (twin?.state === 'running') {
     if (c.running && !stopped) {
       throw new MigrateError('PREFLIGHT', `container ${c.name} runs on both hosts (its twin ${twin.id} on ${target.name})`, {

@@ -52,7 +52,7 @@ export interface IncrLog {
  * One INCR per `everyMs` through the published port, one at a time, as a service's client does:
  * on an error or a closed connection it reconnects, trying the hosts in turn. Stop with stop().
  */
-export function incrClient(hosts: string[], port: number, key: string, everyMs = 1): { stop: () => Promise<IncrLog> } {
+export function incrClient(hosts: string[], port: number, key: string, everyMs = 1): { acked: () => number; stop: () => Promise<IncrLog> } {
   const log: IncrLog = { acked: [], longestGapMs: 0, reconnects: 0 };
   let running = true;
   let lastOk = Date.now();
@@ -78,7 +78,7 @@ export function incrClient(hosts: string[], port: number, key: string, everyMs =
       }
     }
   })();
-  return { stop: async () => { running = false; await loop; return log; } };
+  return { acked: () => log.acked.length, stop: async () => { running = false; await loop; return log; } };
 }
 
 function open(host: string, port: number): Promise<Socket> {

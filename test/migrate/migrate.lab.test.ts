@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { LocalTransport } from '../../transports/local.js';
 import { SshTransport } from '../../transports/ssh/ssh-transport.js';
 import { ensureLab, REPO, sshOpts } from '../helpers/lab.js';
+import { runSignalled } from '../helpers/cli.js';
 import { continuous, startTree, tempDir } from '../helpers/workload.js';
 import { containerId, exists, imageDirsOf, logs, removeEverywhere, running, startContainer, tickNums } from '../helpers/containers.js';
 
@@ -56,32 +57,12 @@ test.serial('migrate --pid: a process tree moves through the CLI', async (t) => 
   }
 });
 
-/**
- * Runs the CLI in its own process group and, once stderr shows `when`, sends SIGINT to the whole
- * group, as a terminal's Ctrl-C does (the CLI's children get it too unless they are shielded).
- */
-async function interrupted(args: string[], when: RegExp, delayMs: number): Promise<{ code: number | null; stdout: string; stderr: string; sent: boolean }> {
-  const child = spawn('node', [CLI, ...args], { env: process.env, detached: true });
-  let stdout = '';
-  let stderr = '';
-  let sent = false;
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d;
-    if (!sent && when.test(stderr)) {
-      sent = true;
-      setTimeout(() => process.kill(-child.pid!, 'SIGINT'), delayMs);
-    }
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code, stdout, stderr, sent };
-}
 
 for (const [mode, when, delay] of [['stream', /migrate: transfer \(/, 200], ['page-server', /migrate: checkpoint \(/, 300]] as const) {
   test.serial(`Ctrl-C (SIGINT) mid-migration (--pages ${mode}) puts the workload back on the source, exit 1`, async (t) => {
     const name = await startContainer(a, 256);
     try {
-      const r = await interrupted([name, '--to', lab.target, '--json', '--strategy', 'cold', '--pages', mode], when, delay);
+      const r = await runSignalled([name, '--to', lab.target, '--json', '--strategy', 'cold', '--pages', mode], when, delay, 'SIGINT', 'group');
       t.true(r.sent);
       t.is(r.code, 1, r.stderr);
       const report = JSON.parse(r.stdout);

@@ -6,14 +6,15 @@
  * as it was, no twin and no image directory left, and the next migrate succeeds.
  */
 import test, { type ExecutionContext } from 'ava';
-import { execFile, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { LocalTransport } from '../../transports/local.js';
 import { SshTransport } from '../../transports/ssh/ssh-transport.js';
 import type { Transport } from '../../transports/transport.js';
-import { ensureLab, REPO, sshOpts } from '../helpers/lab.js';
+import { ensureLab, sshOpts } from '../helpers/lab.js';
+import { CLI, runSignalled } from '../helpers/cli.js';
+import { procStat } from '../../src/process/tree.js';
 import { continuous, startTree, tempDir, ticks, SHARED_DIR } from '../helpers/workload.js';
 import { containerId, exists, imageDirsOf, logs, removeEverywhere, running, startContainer, tickNums } from '../helpers/containers.js';
 
@@ -22,7 +23,6 @@ const lab = ensureLab();
 const a = new LocalTransport();
 const b = new SshTransport(lab.target, sshOpts(lab));
 test.after.always(() => b.close());
-const CLI = join(REPO, 'dist/migrate/cli.js');
 
 /** runc.conf on a host: its text, or null when there is none. */
 const runcConf = async (t: Transport) => {
@@ -30,23 +30,9 @@ const runcConf = async (t: Transport) => {
   return r.exitCode === 0 ? r.stdout : null;
 };
 
-/** Runs the CLI and sends `signal` to it (SIGKILL: to its whole process group) `delayMs` after stderr shows `when`. */
-async function signalled(args: string[], when: RegExp, delayMs: number, signal: NodeJS.Signals) {
-  const child = spawn('node', [CLI, ...args], { env: process.env, detached: true });
-  let stdout = '';
-  let stderr = '';
-  let sent = false;
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d;
-    if (!sent && when.test(stderr)) {
-      sent = true;
-      setTimeout(() => process.kill(signal === 'SIGKILL' ? -child.pid! : child.pid!, signal), delayMs);
-    }
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { code, stdout, stderr, sent };
-}
+/** The CLI signalled `delayMs` after stderr shows `when`; SIGKILL goes to its whole process group. */
+const signalled = (args: string[], when: RegExp, delayMs: number, signal: NodeJS.Signals) =>
+  runSignalled(args, when, delayMs, signal, signal === 'SIGKILL' ? 'group' : 'process');
 
 async function until(cond: () => Promise<boolean>, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(250)) if (await cond()) return true;
@@ -125,7 +111,7 @@ test.serial('SIGKILL during the dump of a process tree: its guard resumes the tr
     await sleep(300);
     const r = await signalled(['--pid', String(w.pid), '--to', lab.target, '--strategy', 'cold'], /migrate: checkpoint \(/, 100, 'SIGKILL');
     t.true(r.sent);
-    const state = async () => (await a.exec(['sh', '-c', 'cut -d" " -f3 /proc/$1/stat', 'st', String(w.pid)], { allowFailure: true })).stdout.trim();
+    const state = async () => (await procStat(a, w.pid))?.state ?? 'gone';
     t.true(await until(async () => ['S', 'R'].includes(await state()), 30_000), `the tree runs on A (state ${await state()})`);
     const before = (await ticks(a, w.out)).length;
     await sleep(500);

@@ -38,7 +38,7 @@ export async function runPipeline(c: MoveContext): Promise<MigrationReport> {
   const guards = await startGuards(c, dirs);
   try {
     const parent = await prepare(c, dirs, guards.target).catch(async (e: unknown) => {
-      await Promise.all([clearTarget(c, dirs), removeDirs(c.source, dirs)]); // nothing was frozen
+      await undoPrepared(c, dirs);
       throw e;
     });
     return await freezeAndMove(c, dirs, chooseFreeze(c, dirs, parent), guards);
@@ -48,6 +48,11 @@ export async function runPipeline(c: MoveContext): Promise<MigrationReport> {
 }
 
 interface Guards { source: HostGuard; target: HostGuard }
+
+/** A failure before the freeze: nothing was frozen, so what was prepared on both hosts goes. */
+async function undoPrepared(c: MoveContext, dirs: Dirs): Promise<void> {
+  await Promise.all([clearTarget(c, dirs), removeDirs(c.source, dirs)]);
+}
 
 /**
  * Runs the recovery; when the freeze's deadline had passed, a hung command may still hold the
@@ -99,7 +104,7 @@ async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guards:
   } catch (err) {
     const e = await freeze.failedDump(err, clock.entered);
     if (!clock.entered) {
-      await Promise.all([clearTarget(c, dirs), removeDirs(source, dirs)]); // nothing was frozen
+      await undoPrepared(c, dirs);
       throw e;
     }
     return afterDeadline(deadline, guards, () => recover(c, dirs, clock, e));

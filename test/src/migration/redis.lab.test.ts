@@ -142,9 +142,11 @@ test.serial('a process started with docker exec is refused before the freeze: CR
 /** The IDs Redis gave its clients that last ran INCR ("id=3 addr=… cmd=incr"). */
 const clientIds = (list: string): string[] => list.split('\n').filter((l) => /cmd=incr/.test(l)).map((l) => /id=(\d+)/.exec(l)![1]!);
 
+/** Waits until the client got `n` replies (fails the test after 10 s). */
 async function waitForAcks(client: ReturnType<typeof incrClient>, n: number): Promise<void> {
-  void client;
-  await new Promise((r) => setTimeout(r, Math.max(200, n * 3)));
+  for (const end = Date.now() + 10_000; client.acked() < n; await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() > end) throw new Error(`the client got only ${client.acked()} of ${n} replies`);
+  }
 }
 
 async function lines(t: Transport, name: string): Promise<string[]> {
