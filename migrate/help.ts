@@ -5,7 +5,7 @@ Usage:
   migrate --pid PID --to ssh://[user@]host[:port] [options]
   migrate --runc ID --to ssh://[user@]host[:port] [options]
   migrate check --to ssh://[user@]host[:port] [--from ssh://...] [--json]
-  migrate recover CONTAINER --to ssh://[user@]host[:port] [--from ssh://...] [--json]
+  migrate recover CONTAINER|--pid PID --to ssh://[user@]host[:port] [--from ssh://...] [--json]
   migrate --help
 
 Migrating a Docker container, with --pid a process tree checkpointed with CRIU directly (it
@@ -60,9 +60,10 @@ container runc runs by itself (its bundle must be at the same path on the target
 Commands:
   check            Probe both hosts (CRIU version and features, kernel, Docker) and say which
                    migration strategies work between them. Changes nothing.
-  recover          After a migration of CONTAINER died: put back what it left on both hosts
-                   (runc.conf's override, the twin that never ran, images, a stopped copy:
-                   ended if the twin runs on the target, else resumed) and say where it runs.
+  recover          After a migration of CONTAINER (or of the tree at --pid PID) died: put back
+                   what it left on both hosts (runc.conf's override, the twin that never ran,
+                   images, a stopped copy: ended if its copy runs on the target, else resumed)
+                   and say where it runs. The next migrate of it does this first.
 
 Hosts:
   --to URL         target host, ssh://[user@]host[:port]

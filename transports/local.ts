@@ -7,6 +7,7 @@ import { MigrateError } from './errors.js';
 import { quoteCommand } from './quote.js';
 import { commandFailed, tailText } from './command-error.js';
 import type { ExecOptions, ExecResult, Forward, ReverseForward, RunningCommand, Transport } from './transport.js';
+import { transportScript } from './host-scripts/index.js';
 
 /** How long kill() waits after SIGTERM before it sends SIGKILL to the command's process group. */
 const KILL_GRACE_MS = 1000;
@@ -16,8 +17,8 @@ export class LocalTransport implements Transport {
   readonly isLocal = true;
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    const [file, ...args] = argv;
-    if (!file) throw new TypeError('exec needs a command');
+    if (!argv[0]) throw new TypeError('exec needs a command');
+    const [file = argv[0], ...args] = options.outlive ? transportScript('run-to-end', ...argv) : argv;
     const result = await execa(file, args, {
       input: options.input,
       env: options.env,
@@ -27,11 +28,12 @@ export class LocalTransport implements Transport {
       stdin: options.input === undefined ? 'ignore' : 'pipe',
       detached: true, // out of the terminal's process group: Ctrl-C reaches migrate only, which then decides
     });
-    if (result.failed && (result as { code?: string }).code === 'ENOENT') {
-      throw new MigrateError('COMMAND_NOT_FOUND', `${file} is not installed`, {
+    const notFound = result.exitCode === 127 && options.outlive && /not found|No such file/.test(String(result.stderr ?? ''));
+    if ((result.failed && (result as { code?: string }).code === 'ENOENT') || notFound) {
+      throw new MigrateError('COMMAND_NOT_FOUND', `${argv[0]} is not installed`, {
         host: this.name,
         command: quoteCommand(argv),
-        hint: `install ${file} on this machine (npm run lab:up provisions the lab)`,
+        hint: `install ${argv[0]} on this machine (npm run lab:up provisions the lab)`,
       });
     }
     const out: ExecResult = {

@@ -13,6 +13,12 @@ export interface ExecOptions {
   allowFailure?: boolean;
   /** Kill the command after this many milliseconds. */
   timeoutMs?: number;
+  /**
+   * Run it to the end even if the controller dies or its connection drops (a checkpoint or a
+   * restore: cut short, it would wedge the workload): through host-scripts/run-to-end.sh, its
+   * output kept on the host until it ended. Not with `input`.
+   */
+  outlive?: boolean;
 }
 
 export interface ExecResult {

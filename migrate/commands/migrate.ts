@@ -135,6 +135,8 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
 
 function formatReport(r: MigrationReport): string {
   if (r.outcome === 'dry-run') return `dry run: every preflight check passed for ${r.workload.source} (${r.phases_ms.preflight} ms); nothing was frozen`;
+  const recovered = (r.recovered ?? []).map((x, i) => `${i === 0 ? '  recovered' : '           '}  ${x}`);
+  if (r.outcome === 'migrated' && r.freeze_ms === null) return [`${r.workload.source} already runs on the target: ${r.strategy_reason}`, ...recovered].join('\n');
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
   const lines = [
     r.outcome === 'migrated'
@@ -166,6 +168,7 @@ function formatReport(r: MigrationReport): string {
   }
   if (r.criu.dump) lines.push(`  criu dump  frozen ${(r.criu.dump.frozenTimeUs / 1000).toFixed(1)} ms, ${r.criu.dump.pagesWritten} pages written`);
   if (r.criu.restore) lines.push(`  criu rest. ${(r.criu.restore.restoreTimeUs / 1000).toFixed(1)} ms`);
+  lines.push(...recovered);
   if (r.error) lines.push(`  error      ${String(r.error.message).split('\n').join('\n             ')}`);
   return lines.join('\n');
 }

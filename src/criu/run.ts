@@ -84,12 +84,13 @@ export async function logErrors(t: Transport, logPath: string): Promise<string[]
 }
 
 /**
- * Runs a command that runs CRIU (criu itself, runc); a non-zero exit becomes CRIU_FAILED
- * carrying the `Error` lines of CRIU's log at `logPath` (what explains it), and where the log is.
+ * Runs a command that runs CRIU (criu itself, runc) to its end even if migrate dies meanwhile
+ * (`outlive`); a non-zero exit becomes CRIU_FAILED carrying the `Error` lines of CRIU's log at
+ * `logPath` (what explains it), and where the log is.
  */
 export async function runWithCriuLog(t: Transport, argv: string[], what: string, logPath: string, env?: Record<string, string>): Promise<void> {
   try {
-    await t.exec(argv, env ? { env } : {});
+    await t.exec(argv, { outlive: true, ...(env ? { env } : {}) });
   } catch (e) {
     if (!isMigrateError(e, 'COMMAND_FAILED')) throw e;
     const lines = await logErrors(t, logPath);

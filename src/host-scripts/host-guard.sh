@@ -2,35 +2,58 @@
 # host-guard.sh: a dead man's switch on a host (migration/host-guard.ts). migrate tells it what
 # to put back should migrate go away; migrate going away (killed, even with SIGKILL, or its
 # connection lost) closes stdin, and the guard then puts back everything it was told, in order:
-#   1. waits until no armed process is traced and no CRIU runs on the host any more (a dump in
+#   1. kills the target's copy that runs on memory not all there yet (post-copy: its pages come
+#      from the source through migrate, so without migrate it cannot go on);
+#   2. hangs up once on the source's lazy page server (a CRIU waiting for a lazy-pages daemon
+#      that will never come would wait for good), and, unless a restore began that needs them
+#      ("disarm"), ends the lazy-pages daemons working in the run's directories (they wait for a
+#      restore or for pages that will never come);
+#   3. waits until no armed process is traced and no CRIU of the run works any more (a dump in
 #      flight finishes: killing CRIU half-way would leave the workload stopped at a breakpoint
-#      for good, and resuming before a dump that is about to start would leave it stopped);
-#   2. restores runc.conf if it still holds migrate's override, under the runc.conf lock;
-#   3. removes the twin container that never ran, and the run's directories;
-#   4. resumes the armed processes (SIGCONT).
+#      for good, and resuming before a dump that is about to start would leave it stopped); a
+#      restore in flight (after "disarm" or with an incomplete copy) finishes too, and the copy
+#      of step 1 is killed again. A CRIU of the run: one naming a run directory on its command
+#      line, or one runc started (`criu swrk`, which names none: any such counts), or a Docker
+#      or runc checkpoint or restore command (which starts CRIU only after a while: any counts);
+#      after a restore began, its lazy-pages daemon gets a minute to fill the memory;
+#   4. restores runc.conf if it still holds migrate's override, under the runc.conf lock;
+#   5. removes the twin container that never ran (or the incomplete one of step 1), and the
+#      run's directories;
+#   6. resumes the armed processes (SIGCONT).
+# While it lives, and until step 6 is done, it holds a shared flock on $2, so that `migrate
+# recover` (which takes it exclusively) never settles a workload a guard is still putting back.
 #
 # Arguments:
-#   $1  how many seconds step 1 may wait at most
+#   $1  how many seconds step 3 may wait at most
+#   $2  the guard lock of the workload (a file in a directory only root uses: migrate makes it)
 # Stdin:   commands, one a line, each answered on stdout:
-#            "arm PID..."                       resume these PIDs (step 4)          → "armed"
-#            "disarm"                           forget the PIDs and the twin        → "disarmed"
+#            "arm PID..."                       resume these PIDs (step 6)          → "armed"
+#            "disarm"                           forget the PIDs, the twin, the lazy
+#                                               page server and the incomplete copy → "disarmed"
 #            "runc-conf CONF BACKUP LOCK MARKER" restore CONF from BACKUP if its first
 #                                               line is MARKER (the rest of the line),
 #                                               under flock LOCK                    → "noted"
 #            "twin ID"                          docker rm -f -v ID if it never ran  → "noted"
+#            "lazy PORT"                        the page server on 127.0.0.1:PORT
+#                                               to hang up on (step 2)              → "noted"
+#            "incomplete twin ID"               kill and remove container ID (step 1) → "noted"
+#            "incomplete pidfile PATH"          kill the tree whose root PID is in
+#                                               PATH, once it exists (step 1)       → "noted"
 #            "remove DIR"                       rm -rf DIR                          → "noted"
 #            "done"                             exit at once, putting nothing back
 #          (arguments are single words: paths and IDs without spaces; the MARKER may have spaces)
 # Stdout:  "ready" at the start, then one answer per command
 # Exit:
 #   0  done, or stdin closed (after putting back what it was told)
+#   1  the guard lock could not be taken
 trap '' HUP PIPE
-pids='' conf='' backup='' lock='' marker='' twin='' dirs=''
+exec 9> "$2" && flock -s 9 || exit 1
+pids='' conf='' backup='' lock='' marker='' twin='' dirs='' port='' copy='' began=''
 echo ready
 while IFS= read -r line; do
   case "$line" in
     "arm "*) pids=${line#arm }; echo armed ;;
-    disarm) pids=; twin=; echo disarmed ;;
+    disarm) pids=; twin=; port=; copy=; began=1; echo disarmed ;;
     "runc-conf "*)
       rest=${line#runc-conf }
       conf=${rest%% *}; rest=${rest#* }
@@ -38,24 +61,66 @@ while IFS= read -r line; do
       lock=${rest%% *}; marker=${rest#* }
       echo noted ;;
     "twin "*) twin=${line#twin }; echo noted ;;
+    "lazy "*) port=${line#lazy }; echo noted ;;
+    "incomplete "*) copy=${line#incomplete }; echo noted ;;
     "remove "*) dirs="$dirs ${line#remove }"; echo noted ;;
     done) exit 0 ;;
   esac
 done
 
+# The tree below $1 (children first) gets SIGKILL.
+kill_tree() {
+  for c in $(pgrep -P "$1"); do kill_tree "$c"; done
+  kill -KILL "$1" 2> /dev/null
+}
+kill_copy() {
+  case "$copy" in
+    "twin "*)
+      p=$(docker inspect --format '{{.State.Pid}}' "${copy#twin }" 2> /dev/null)
+      [ -n "$p" ] && [ "$p" != 0 ] && kill_tree "$p" ;;
+    "pidfile "*)
+      f=${copy#pidfile }
+      [ -s "$f" ] && kill_tree "$(cat "$f")" ;;
+  esac
+}
+# Whether a checkpoint or restore of the run works (see step 3): an armed process traced; a CRIU
+# naming a run directory (lazy-pages daemons aside: they may wait for good); runc's CRIU; Docker's
+# or runc's checkpoint and restore commands, which start CRIU only after a while.
 busy() {
-  pgrep -x criu > /dev/null && return 0
   for p in $pids; do
     t=$(sed -n 's/^TracerPid:[[:space:]]*//p' /proc/"$p"/status 2>/dev/null)
     [ -n "$t" ] && [ "$t" != 0 ] && return 0
   done
+  pgrep -f '(^|/)criu swrk' > /dev/null && return 0
+  pgrep -f '(^|/)docker (start --checkpoint|checkpoint create) ' > /dev/null && return 0
+  pgrep -f '(^|/)runc .*(checkpoint|restore) ' > /dev/null && return 0
+  for d in $dirs; do pgrep -af "(^|/)criu .*$d/" | grep -qv ' lazy-pages ' && return 0; done
   return 1
 }
+lazy_daemons() {
+  for d in $dirs; do pgrep -f "(^|/)criu lazy-pages .*$d/" > /dev/null && return 0; done
+  return 1
+}
+
+[ -n "$copy" ] && kill_copy
+# shellcheck disable=SC2016 # bash expands its own $1
+[ -n "$port" ] && timeout 5 bash -c 'exec 3<> "/dev/tcp/127.0.0.1/$1"' hangup "$port" 2> /dev/null
+# Not once a restore began that needs them (after "disarm": an eager freeze's lazy restore fills
+# the memory from the target's own images).
+[ -z "$began" ] && for d in $dirs; do pkill -KILL -f "(^|/)criu lazy-pages .*$d/"; done
 waited=0
-if [ -n "$pids" ]; then
-  sleep 1 # a checkpoint command just issued has not started CRIU yet
+if [ -n "$pids" ] || [ -n "$copy" ] || [ -n "$began" ]; then
+  sleep 1 # a checkpoint or restore command just sent may not have started yet
   while busy && [ "$waited" -lt "$(( $1 * 10 ))" ]; do sleep 0.1; waited=$((waited + 1)); done
 fi
+# A restore that began may still fill its memory from the run's images: give its lazy-pages
+# daemon a minute to finish before the directories go (a daemon whose restore failed waits for good).
+if [ -n "$began" ]; then
+  waited=0
+  while lazy_daemons && [ "$waited" -lt 600 ]; do sleep 0.1; waited=$((waited + 1)); done
+  for d in $dirs; do pkill -KILL -f "(^|/)criu lazy-pages .*$d/"; done
+fi
+[ -n "$copy" ] && kill_copy
 
 if [ -n "$conf" ]; then
   # shellcheck disable=SC2016 # the inner script expands its own environment
@@ -66,6 +131,10 @@ fi
 if [ -n "$twin" ] && [ "$(docker inspect --format '{{.State.Status}}' "$twin" 2>/dev/null)" = created ]; then
   docker rm -f -v "$twin" > /dev/null 2>&1
 fi
+case "$copy" in
+  "twin "*) docker rm -f -v "${copy#twin }" > /dev/null 2>&1 ;;
+  "pidfile "*) rm -f "${copy#pidfile }" ;;
+esac
 for d in $dirs; do rm -rf -- "$d"; done
 # shellcheck disable=SC2086 # $pids is a list of PIDs: one argument each
 [ -n "$pids" ] && kill -CONT $pids

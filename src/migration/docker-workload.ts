@@ -28,8 +28,8 @@ import { hostScript } from '../host-scripts/index.js';
 import { criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import { isStaleTwin } from './preflight.js';
-import type { CheckpointOptions, Dirs, Workload } from './workload.js';
-import type { HostGuard } from './host-guard.js';
+import type { CheckpointOptions, Dirs, RestoreHooks, Workload } from './workload.js';
+import type { HostGuard, TargetCopy } from './host-guard.js';
 
 /** Name of the checkpoint in Docker's bookkeeping on both hosts. */
 export const CHECKPOINT = 'migrate';
@@ -116,7 +116,7 @@ export class DockerWorkload implements Workload {
     try {
       await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () => {
         stopping?.();
-        return this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT]);
+        return this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT], { outlive: true });
       });
     } catch (e) {
       // Docker names a log in containerd's directory; with our work-dir CRIU wrote it here.
@@ -135,7 +135,7 @@ export class DockerWorkload implements Workload {
     await this.prepareDescriptors();
     return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label, criuOptions: this.criuOptions }, () => {
       stopping?.();
-      return this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT]);
+      return this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT], { outlive: true });
     });
   }
 
@@ -147,14 +147,15 @@ export class DockerWorkload implements Workload {
     this.descriptors = JSON.stringify(fds.stdout.trim().split('\n'));
   }
 
-  async restoreOnTarget(dirs: Dirs, lazy: boolean, resumed?: () => void): Promise<string> {
+  async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, resumed }: RestoreHooks = {}): Promise<string> {
     const id = this.targetId!;
     // runc needs descriptors.json (the container's stdio), which Docker keeps in its own
     // checkpoint directory, not in CRIU's images dir.
     const descriptors = this.descriptors ?? await readFileVia(this.source, posix.join(this.sourceCheckpoint!, 'descriptors.json'));
     await writeFileVia(this.target, posix.join(this.targetCheckpoint!, 'descriptors.json'), descriptors);
     await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [...(lazy ? ['lazy-pages'] : []), ...this.criuOptions] }, async () => {
-      await this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id]);
+      await starting?.();
+      await this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id], { outlive: true });
       resumed?.(); // it runs now; putting runc.conf back is not part of its freeze
     });
     if (!(await isRunning(this.target, id))) {
@@ -164,6 +165,10 @@ export class DockerWorkload implements Workload {
   }
 
   /** The twin with its anonymous volumes, and the named volumes this run created. */
+  targetCopy(): TargetCopy {
+    return { twin: this.targetId! };
+  }
+
   async removeFromTarget(): Promise<void> {
     if (this.targetId) await this.target.exec(['docker', 'rm', '-f', '-v', this.targetId], { allowFailure: true });
     await this.files.removeCreated();

@@ -8,14 +8,31 @@
  * Each command is acknowledged, so migrate only starts the restore once the source's guard has
  * surely disarmed; if the guard is gone by then, the source may already run again, so migrate
  * must not restore.
+ *
+ * A lazy restore (post-copy) is different: the target's copy needs the source's memory, which
+ * travels through migrate, so until its window closed the source stays the one that counts. The
+ * source's guard stays armed (and hangs up on the lazy page server, so its CRIU lets go), the
+ * target's kills the incomplete copy; both are disarmed once the last page arrived, the source's
+ * first (had migrate died between the two, no copy would run, rather than two).
+ *
+ * Each guard holds a shared lock (`guardLockPath`) until it is done; `migrate recover` takes it
+ * exclusively, so it never settles a workload while a guard still puts it back.
  */
 import type { Transport, RunningCommand } from '../../transports/transport.js';
 import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
+import { LOCK_DIR, workloadLockPath } from '../host-lock.js';
+import { requirePrivateDir } from '../private-dir.js';
 import { MARKER, RUNC_CONF, RUNC_CONF_BACKUP, RUNC_CONF_LOCK } from '../runc/runc-conf.js';
 
 /** How long a guard waits for a CRIU dump in flight to let go of the workload before it resumes it. */
 export const GUARD_WAIT_S = 600;
+
+/** The lock a workload's guards hold while they live (`runPrefix`: the workload's, as its directories are named). */
+export const guardLockPath = (runPrefix: string): string => workloadLockPath(`guard-${runPrefix}`);
+
+/** The target's copy, for a guard to kill: a Docker twin (by ID), or the tree whose root's PID CRIU or runc writes to a file. */
+export type TargetCopy = { twin: string } | { pidfile: string };
 
 export class HostGuard {
   private lines: string[] = [];
@@ -39,8 +56,9 @@ export class HostGuard {
     });
   }
 
-  static async start(t: Transport, waitS = GUARD_WAIT_S): Promise<HostGuard> {
-    const g = new HostGuard(t.spawn(hostScript('host-guard', String(waitS))), t.name);
+  static async start(t: Transport, lockPath: string, waitS = GUARD_WAIT_S): Promise<HostGuard> {
+    await requirePrivateDir(t, LOCK_DIR, 'the lock directory', { exactMode: 0o700 });
+    const g = new HostGuard(t.spawn(hostScript('host-guard', String(waitS), lockPath)), t.name);
     await g.expect('ready');
     return g;
   }
@@ -74,7 +92,7 @@ export class HostGuard {
     return this.send(`arm ${pids.join(' ')}`, 'armed');
   }
 
-  /** Before the restore on the target: never resume, and keep the twin. Fails if the guard is gone. */
+  /** Before the restore on the target: never resume, keep the twin, keep the target's copy. Fails if the guard is gone. */
   disarm(): Promise<void> {
     return this.send('disarm', 'disarmed');
   }
@@ -87,6 +105,18 @@ export class HostGuard {
   /** Remove this twin container should migrate go away before it ran. */
   twin(id: string): Promise<void> {
     return this.send(`twin ${id}`, 'noted');
+  }
+
+  /** The source's lazy page server (its loopback port): hung up on should migrate go away, so its CRIU lets go. */
+  lazy(port: number): Promise<void> {
+    return this.send(`lazy ${port}`, 'noted');
+  }
+
+  /** The target's copy runs on memory that is not all there: killed (and removed) should migrate go away before `disarm`. */
+  incomplete(copy: TargetCopy): Promise<void> {
+    const [how, ref] = 'twin' in copy ? ['twin', copy.twin] : ['pidfile', copy.pidfile];
+    if (/\s/.test(ref)) throw new MigrateError('BAD_INPUT', `the guard cannot take a ${how} with spaces: ${ref}`);
+    return this.send(`incomplete ${how} ${ref}`, 'noted');
   }
 
   /** Remove this directory should migrate go away. */

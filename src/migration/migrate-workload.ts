@@ -11,7 +11,18 @@ import { defaultWorkRoot, type MigrationOptions } from './options.js';
 import { move } from './pipeline/start.js';
 import { IMAGE_TOOLS, checkpointBytes, chooseRestore, pickStrategy, requireCriu, requireRoom, requireTools, requireWorkRoot } from './preflight.js';
 import { emptyReport, type MigrationReport } from './report.js';
+import { recover } from './recover.js';
 import { underLock } from './under-lock.js';
+
+/** An earlier run that died had restored it on the target already: recover ended the stopped source copy. */
+function alreadyThere(report: MigrationReport, started: number): MigrationReport {
+  report.outcome = 'migrated';
+  report.runs_on = 'target';
+  report.freeze_ms = null;
+  report.strategy_reason = 'an earlier run that died had already restored it on the target; this run only put back what it left';
+  report.phases_ms.preflight = Date.now() - started;
+  return report;
+}
 
 export async function migrateWorkload(adapter: WorkloadAdapter, o: MigrationOptions): Promise<MigrationReport> {
   const emit = o.onEvent ?? ignoreEvents;
@@ -21,6 +32,11 @@ export async function migrateWorkload(adapter: WorkloadAdapter, o: MigrationOpti
   const report = emptyReport(adapter.kind, adapter.name, o.pages ?? 'page-server');
 
   emit({ kind: 'step', step: 'preflight', host: source.name });
+  if (adapter.recoverable && !o.dryRun) {
+    const left = await recover({ source, target, workload: adapter.recoverable, workRoot, onEvent: emit });
+    if (left.actions.length > 0) report.recovered = left.actions;
+    if (left.runs_on === 'target') return alreadyThere(report, started);
+  }
   const facts = await adapter.inspect();
   report.workload.source = facts.name;
   await requireTools(source, [...IMAGE_TOOLS, ...adapter.tools]);

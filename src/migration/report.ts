@@ -59,6 +59,12 @@ export interface MigrationReport {
   /** Pre-copy: every round, and why they stopped. */
   precopy?: PrecopyReport;
   /**
+   * What this run first put back of an earlier run of the workload that died (recover.ts). When
+   * that earlier run's restore had finished, the workload already ran on the target: this run
+   * then only ended the stopped source copy, moved nothing (freeze_ms null) and says migrated.
+   */
+  recovered?: string[];
+  /**
    * The workload's TCP connections (`--tcp`): `established` — connections it held (counted by
    * CRIU's restore when it moved, else by preflight); `closed` — how many of them were dropped
    * (policy close).

@@ -13,13 +13,15 @@ import { describeTree, procStat, signalAll } from '../process/tree.js';
 import type { PageServer } from '../criu/services.js';
 import { lazyDumpThroughRunc } from '../runc/lazy-dump.js';
 import { runcCheckpoint, runcDelete, runcRestore, runcState, type RuncState } from '../runc/runc.js';
-import type { CheckpointOptions, Dirs, Workload } from './workload.js';
+import { restoredPidFile, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
+import type { TargetCopy } from './host-guard.js';
 import { NO_FILES, type FilesystemPass } from '../filesystem/tree-sync.js';
 
 export class RuncWorkload implements Workload {
   readonly kind = 'runc';
   readonly label: string;
   private restored = false;
+  private pidfile?: string;
 
   /** CRIU options for its dump and restore, in runc.conf (the TCP policy's). */
   private readonly criuOptions: string[];
@@ -61,11 +63,13 @@ export class RuncWorkload implements Workload {
   }
 
   /** `lazy`: runc restore --lazy-pages finds the lazy-pages daemon through its socket in dirs.work. */
-  async restoreOnTarget(dirs: Dirs, lazy: boolean, resumed?: () => void): Promise<string> {
+  async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, resumed }: RestoreHooks = {}): Promise<string> {
     this.restored = true; // from here on the target may hold it (preflight saw no container of this ID there)
     // runc has no flag for every CRIU option (tcp-close): they reach CRIU through runc.conf.
-    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: this.criuOptions }, () =>
-      runcRestore(this.target, { root: this.root, id: this.state.id, bundle: this.state.bundle, imagesDir: dirs.images, workDir: dirs.work, lazyPages: lazy }));
+    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: this.criuOptions }, async () => {
+      await starting?.();
+      await runcRestore(this.target, { root: this.root, id: this.state.id, bundle: this.state.bundle, imagesDir: dirs.images, workDir: dirs.work, lazyPages: lazy, pidFile: (this.pidfile = restoredPidFile(dirs)) });
+    });
     resumed?.();
     const now = await runcState(this.target, this.root, this.state.id);
     if (now?.status !== 'running') {
@@ -74,8 +78,13 @@ export class RuncWorkload implements Workload {
     return this.state.id;
   }
 
+  targetCopy(dirs: Dirs): TargetCopy {
+    return { pidfile: restoredPidFile(dirs) };
+  }
+
   async removeFromTarget(): Promise<void> {
     if (this.restored) await runcDelete(this.target, this.root, this.state.id);
+    if (this.pidfile) await this.target.exec(['rm', '-f', this.pidfile]);
   }
 
   /** The container's processes on the source: its init (the same one, not a reused PID) and everything below it. */
@@ -99,6 +108,7 @@ export class RuncWorkload implements Workload {
 
   async finishSource(): Promise<void> {
     await runcDelete(this.source, this.root, this.state.id);
+    if (this.pidfile) await this.target.exec(['rm', '-f', this.pidfile]);
   }
 
   resumeHint(): string {

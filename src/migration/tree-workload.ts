@@ -4,20 +4,21 @@
  * (`unshare --pid --fork`, checked in preflight), or its PIDs are free there. Files it holds
  * open must exist at the same paths on the target (shared storage); CRIU refuses otherwise.
  */
-import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { dump, restore } from '../criu/run.js';
 import { startLazyDump, type PageServer } from '../criu/services.js';
 import { MigrateError } from '../../transports/errors.js';
 import { asCriuFlags, criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll, type TreeInfo } from '../process/tree.js';
-import type { CheckpointOptions, Dirs, Workload } from './workload.js';
+import { restoredPidFile, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
+import type { TargetCopy } from './host-guard.js';
 import { NO_FILES, type FilesystemPass } from '../filesystem/tree-sync.js';
 
 export class TreeWorkload implements Workload {
   readonly kind = 'process-tree';
   readonly label: string;
   private restoredPid?: number;
+  private pidfile?: string;
 
   /** criu flags for its dump and restore (the TCP policy's). */
   private readonly criuFlags: string[];
@@ -55,8 +56,9 @@ export class TreeWorkload implements Workload {
     return startLazyDump(this.source, this.tree.pids[0]!, { imagesDir: dirs.images, workDir: dirs.work }, parent, this.criuFlags);
   }
 
-  async restoreOnTarget(dirs: Dirs, lazy: boolean, resumed?: () => void): Promise<string> {
-    const pidfile = posix.join(dirs.work, 'restored.pid');
+  async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, resumed }: RestoreHooks = {}): Promise<string> {
+    const pidfile = (this.pidfile = restoredPidFile(dirs));
+    await starting?.();
     await restore(this.target, { imagesDir: dirs.images, workDir: dirs.work, pidfile, lazyPages: lazy, extraArgs: this.criuFlags });
     resumed?.();
     this.restoredPid = Number((await this.target.exec(['cat', pidfile])).stdout.trim());
@@ -67,8 +69,13 @@ export class TreeWorkload implements Workload {
     return `pid ${this.restoredPid}`;
   }
 
+  targetCopy(dirs: Dirs): TargetCopy {
+    return { pidfile: restoredPidFile(dirs) };
+  }
+
   async removeFromTarget(): Promise<void> {
     if (this.restoredPid) await this.target.exec(['kill', '-KILL', String(this.restoredPid)], { allowFailure: true });
+    if (this.pidfile) await this.target.exec(['rm', '-f', this.pidfile]);
   }
 
   /** The same processes (not a reused PID) are still there. */
@@ -93,6 +100,7 @@ export class TreeWorkload implements Workload {
 
   async finishSource(): Promise<void> {
     if (await this.alive()) await signalAll(this.source, 'KILL', await this.stoppedPids()).catch(() => {});
+    if (this.pidfile) await this.target.exec(['rm', '-f', this.pidfile]);
   }
 
   resumeHint(): string {

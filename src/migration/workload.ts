@@ -5,7 +5,7 @@
  */
 import type { PageServer } from '../criu/services.js';
 import type { FilesystemPass } from '../filesystem/tree-sync.js';
-import type { HostGuard } from './host-guard.js';
+import type { HostGuard, TargetCopy } from './host-guard.js';
 import type { Endpoint } from '../transfer/page-relay.js';
 
 /** What a checkpoint gets besides its directories. */
@@ -26,14 +26,31 @@ export function dirsUnder(root: string): Dirs {
 }
 
 /**
+ * Where a restore on the target writes the PID of the restored tree's root (trees, runc): beside
+ * the run's directory, not in it, so that it outlives the directory when migrate died during the
+ * restore: `migrate recover` finds what that restore left running by it.
+ */
+export const restoredPidFile = (dirs: Dirs): string => `${dirs.root}.pid`;
+
+export interface RestoreHooks {
+  /**
+   * Awaited right before the command that restores it is sent, once everything it needs is in
+   * place: from here on the target's copy may run (run.ts hands over the hosts' guards here).
+   */
+  starting?: () => Promise<void>;
+  /** Called as soon as it runs: the freeze ends here. */
+  resumed?: () => void;
+}
+
+/** Docker's containers, containers runc runs by itself, plain process trees. */
+export type WorkloadKind = 'docker' | 'runc' | 'process-tree';
+
+/**
  * The checkpoint leaves the workload stopped (SIGSTOP) on the source, memory and all, until the
  * target runs it: a failure after the freeze resumes it with SIGCONT (no restore, nothing to
  * copy back), success ends it with SIGKILL. It never runs in two places: the source copy only
  * continues when the target's did not start.
  */
-/** Docker's containers, containers runc runs by itself, plain process trees. */
-export type WorkloadKind = 'docker' | 'runc' | 'process-tree';
-
 export interface Workload {
   readonly kind: WorkloadKind;
   /** How messages name it: "container web", "process tree 4242". */
@@ -65,7 +82,9 @@ export interface Workload {
    * Restores from `dirs` on the target and confirms it runs; returns its name there. `lazy`: a
    * lazy-pages daemon (already listening in dirs.work) fills the memory after it resumed.
    */
-  restoreOnTarget(dirs: Dirs, lazy: boolean, resumed?: () => void): Promise<string>;
+  restoreOnTarget(dirs: Dirs, lazy: boolean, hooks?: RestoreHooks): Promise<string>;
+  /** Its copy on the target, once the restore began, as the target's guard can find it to kill it. */
+  targetCopy(dirs: Dirs): TargetCopy;
   /** Removes whatever the target holds of the workload. */
   removeFromTarget(): Promise<void>;
   /** The PIDs of the stopped workload on the source (after the checkpoint). */

@@ -75,6 +75,8 @@ export interface RuncRestoreOptions {
   workDir?: string;
   /** The memory comes from a lazy-pages daemon listening in workDir (userfaultfd). */
   lazyPages?: boolean;
+  /** Where runc writes the PID of the restored container's init. */
+  pidFile?: string;
 }
 
 /** Restores the container detached (its stdio as recorded in the images' descriptors.json); returns once it runs. */
@@ -82,6 +84,7 @@ export async function runcRestore(t: Transport, o: RuncRestoreOptions): Promise<
   const args = ['runc', '--root', o.root, 'restore', '--detach', '--image-path', o.imagesDir, '--bundle', o.bundle];
   if (o.workDir) args.push('--work-path', o.workDir);
   if (o.lazyPages) args.push('--lazy-pages');
+  if (o.pidFile) args.push('--pid-file', o.pidFile);
   await run(t, [...args, o.id], `runc restore of container ${o.id}`, posix.join(o.workDir ?? o.imagesDir, 'restore.log'));
 }
 

@@ -13,8 +13,9 @@ import type { CriuService, PageServer, ServiceDirs } from '../../src/criu/servic
 import type { Endpoint } from '../../src/transfer/page-relay.js';
 import { MigrateError } from '../../transports/errors.js';
 import { NO_FILES, type FilesystemPass } from '../../src/filesystem/tree-sync.js';
-import type { CheckpointOptions, Dirs, Workload } from '../../src/migration/workload.js';
+import type { CheckpointOptions, Dirs, RestoreHooks, Workload } from '../../src/migration/workload.js';
 import type { CriuServices } from '../../src/migration/pipeline/context.js';
+import type { TargetCopy } from '../../src/migration/host-guard.js';
 
 /** LocalTransport whose paths under `root` are those of another host (root/target-view/...). */
 export class MappedTransport extends LocalTransport {
@@ -77,15 +78,20 @@ export class FakeWorkload implements Workload {
     return { port: (server.address() as AddressInfo).port, done, kill: () => server.close() };
   }
 
-  async restoreOnTarget(dirs: Dirs, _lazy: boolean, resumed?: () => void): Promise<string> {
+  async restoreOnTarget(dirs: Dirs, _lazy: boolean, { starting, resumed }: RestoreHooks = {}): Promise<string> {
     this.calls.push('restore');
     await this.target.exec(['test', '-s', `${dirs.images}/core-1.img`]);
+    await starting?.();
     if (this.failAt === 'hang-restore') return new Promise(() => {});
     if (this.failAt === 'restore-unreachable') { this.where.target = 'running'; throw new MigrateError('SSH_CHANNEL', 'connection lost during the restore', { host: 'fake-target' }); }
     this.fail('restore');
     this.where.target = 'running';
     resumed?.();
     return 'fake';
+  }
+
+  targetCopy(dirs: Dirs): TargetCopy {
+    return { pidfile: `${dirs.root}.pid` };
   }
 
   async removeFromTarget(): Promise<void> {

@@ -4,7 +4,7 @@
  */
 import { scriptRunner } from './load.js';
 
-export const TRANSPORT_SCRIPTS = ['exec-reporting-pid', 'kill-group', 'write-file'] as const;
+export const TRANSPORT_SCRIPTS = ['exec-reporting-pid', 'kill-group', 'run-to-end', 'write-file'] as const;
 
 export type TransportScript = (typeof TRANSPORT_SCRIPTS)[number];
 

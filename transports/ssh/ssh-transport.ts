@@ -119,7 +119,8 @@ export class SshTransport implements Transport {
     // A timeout is enforced on the remote side by coreutils' timeout(1): closing an SSH
     // channel does not stop the command there.
     const timeoutS = options.timeoutMs === undefined ? undefined : Math.max(1, Math.ceil(options.timeoutMs / 1000));
-    const remoteArgv = timeoutS === undefined ? argv : ['timeout', '-s', 'KILL', String(timeoutS), ...argv];
+    const remoteArgv = options.outlive ? transportScript('run-to-end', ...argv)
+      : timeoutS === undefined ? argv : ['timeout', '-s', 'KILL', String(timeoutS), ...argv];
     const { ch, cmd, exited } = await this.channel(remoteArgv, options.env);
     const out: Buffer[] = [];
     const err: Buffer[] = [];

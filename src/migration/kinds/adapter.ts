@@ -3,6 +3,7 @@
  * takes over with the Workload it makes.
  */
 import type { TcpPolicy } from '../../criu/tcp-policy.js';
+import type { RecoverOptions } from '../recover.js';
 import type { MigrationReport } from '../report.js';
 import type { Strategy } from '../strategy.js';
 import type { Workload, WorkloadKind } from '../workload.js';
@@ -30,6 +31,8 @@ export interface WorkloadAdapter {
   readonly tools: string[];
   /** Keep the source copy (a container, exited) after a successful migration. */
   readonly keepSource: boolean;
+  /** How `migrate recover` (recover.ts) names it: what an earlier run that died left is put back first. Undefined: not supported for this kind. */
+  readonly recoverable?: RecoverOptions['workload'];
   /** Finds it on the source and refuses what cannot move (PREFLIGHT), before anything else. */
   inspect(): Promise<WorkloadFacts>;
   /** Once the strategy is known: what the target must have for this kind (an image, a bundle, free PIDs). */

@@ -34,6 +34,7 @@ export class DockerAdapter implements WorkloadAdapter {
   readonly tools = ['docker'];
   readonly name: string;
   readonly keepSource: boolean;
+  readonly recoverable: { container: string };
   private c?: ContainerInfo;
   private sendImageFirst = false;
   private runcRoot?: string;
@@ -42,6 +43,7 @@ export class DockerAdapter implements WorkloadAdapter {
 
   constructor(private readonly o: DockerOptions & MigrationOptions) {
     this.name = o.container;
+    this.recoverable = { container: o.container };
     this.keepSource = o.keepSource ?? false;
     this.fsOptions = {
       volumeMap: o.volumeMap, force: o.force, copyBindMounts: o.copyBindMounts, workRoot: o.workRoot ?? defaultWorkRoot(), zstdLevel: o.zstdLevel, signal: o.signal,

@@ -16,11 +16,13 @@ export class TreeAdapter implements WorkloadAdapter {
   readonly tools: string[] = [];
   readonly keepSource = false;
   readonly name: string;
+  readonly recoverable: { pid: number };
   private tree?: TreeInfo;
   private start = '';
 
   constructor(private readonly o: MigrationOptions & { pid: number }) {
     this.name = `pid ${o.pid}`;
+    this.recoverable = { pid: o.pid };
   }
 
   async inspect(): Promise<WorkloadFacts> {

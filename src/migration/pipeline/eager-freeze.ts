@@ -54,6 +54,10 @@ export class EagerFreeze implements Freeze {
     return { pageBytes, exclude: this.path ? isPageImage : undefined };
   }
 
+  servingPort(): undefined {
+    return undefined;
+  }
+
   async beforeRestore(): Promise<void> {
     if (this.lazyRestore) this.lazy = await this.c.services.lazyPages(this.c.target, { imagesDir: this.dirs.images, workDir: this.dirs.work });
   }

@@ -16,6 +16,8 @@ export interface Freeze {
   failedDump(e: unknown, frozen: boolean): Promise<unknown>;
   /** After the dump, while frozen: the memory bytes that moved during it, and images the stream leaves out. */
   collect(): Promise<{ pageBytes: number; exclude?: (name: string) => boolean }>;
+  /** Lazy: the loopback port on the source where its CRIU serves the memory (after the dump). */
+  servingPort(): number | undefined;
   /** Right before the restore: starts the daemon that will fill the memory, if any. */
   beforeRestore(): Promise<void>;
   /** After the restore (which returned at `restoredAt`): waits until the memory is in place and records the window. */

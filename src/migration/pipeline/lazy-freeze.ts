@@ -47,6 +47,10 @@ export class LazyFreeze implements Freeze {
     return { pageBytes: 0 };
   }
 
+  servingPort(): number | undefined {
+    return this.server?.port;
+  }
+
   /** The target's daemon reaches the source's page server through a relay on the controller. */
   async beforeRestore(): Promise<void> {
     const server = this.server!;

@@ -13,14 +13,15 @@
  * through the one recovery path (recover.ts). Should the controller itself die (any signal,
  * SIGKILL included, or a lost connection), a guard on each host puts back what it was told
  * (host-guard.ts): the source's guard lets a dump in flight finish, puts runc.conf back and
- * resumes the stopped workload — until the restore on the target begins; the target's removes the
- * twin that never ran; both remove the run's directories.
+ * resumes the stopped workload — until the restore on the target begins (post-copy: until its
+ * window closed); the target's removes the twin that never ran (post-copy: kills the copy whose
+ * memory is not all there); both remove the run's directories.
  */
 import { throwIfAborted } from '../../../transports/errors.js';
 import { sendImages } from '../../transfer/send-images.js';
 import { converged } from '../precopy-policy.js';
 import type { MigrationReport } from '../report.js';
-import { HostGuard } from '../host-guard.js';
+import { HostGuard, guardLockPath } from '../host-guard.js';
 import { dirsUnder, type Dirs } from '../workload.js';
 import { step, type MoveContext } from './context.js';
 import { EagerFreeze } from './eager-freeze.js';
@@ -69,7 +70,8 @@ async function afterDeadline(deadline: Deadline, guards: Guards, recovery: () =>
 
 /** Both hosts' guards, told from the start to put runc.conf back and remove the run's directory. */
 async function startGuards(c: MoveContext, dirs: Dirs): Promise<Guards> {
-  const [source, target] = await Promise.all([HostGuard.start(c.source), HostGuard.start(c.target)]);
+  const lock = guardLockPath(c.runPrefix);
+  const [source, target] = await Promise.all([HostGuard.start(c.source, lock), HostGuard.start(c.target, lock)]);
   await Promise.all([source, target].flatMap((g) => [g.guardRuncConf(), g.remove(dirs.root)]));
   return { source, target };
 }
@@ -135,12 +137,14 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap }: Fro
     phases.transfer = lap();
     throwIfAborted(c.signal);
 
-    step(c, 'restore', target, freeze.lazyRestore ? 'memory fills in after it resumed' : undefined);
     await c.faults?.beforeRestore?.();
     await deadline.race('starting the memory daemon', freeze.beforeRestore());
-    await Promise.all([guards.source.disarm(), guards.target.disarm()]); // from here on only the target may run it
-    restoreBegan = true;
-    report.workload.target = await deadline.race(`the restore of ${workload.label}`, workload.restoreOnTarget(dirs, freeze.lazyRestore, clock.resumed));
+    const starting = async () => {
+      await guardRestore(c, dirs, freeze, guards);
+      restoreBegan = true;
+      step(c, 'restore', target, freeze.lazyRestore ? 'memory fills in after it resumed' : undefined);
+    };
+    report.workload.target = await deadline.race(`the restore of ${workload.label}`, workload.restoreOnTarget(dirs, freeze.lazyRestore, { starting, resumed: clock.resumed }));
     deadline.stop();
     report.freeze_ms = clock.frozenMs();
     phases.restore = lap();
@@ -148,6 +152,8 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap }: Fro
 
     await c.faults?.duringFill?.();
     await freeze.window(restoredAt);
+    await guards.source.disarm(); // its memory is all on the target: from here on only the target may run it
+    await guards.target.disarm();
     await recordRestore(report, target, dirs.work);
   } catch (err) {
     deadline.stop();
@@ -156,6 +162,19 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap }: Fro
     return afterDeadline(deadline, guards, () => recover(c, dirs, clock, err, restoreBegan));
   }
   return finish(c, dirs);
+}
+
+/**
+ * From the restore on, the target's copy is the one that counts — once it is whole. An eager
+ * restore is whole when it runs: both guards are disarmed now (should migrate die from here, the
+ * source copy stays stopped and the target's runs; `migrate recover` or the next run ends the
+ * stopped one). A lazy one is whole when its window closed: until then the source's guard still
+ * resumes the source copy (and hangs up on its page server), and the target's kills its own.
+ */
+async function guardRestore(c: MoveContext, dirs: Dirs, freeze: Freeze, guards: Guards): Promise<void> {
+  const port = freeze.servingPort();
+  if (port === undefined) await Promise.all([guards.source.disarm(), guards.target.disarm()]);
+  else await Promise.all([guards.source.lazy(port), guards.target.incomplete(c.workload.targetCopy(dirs))]);
 }
 
 /** It runs on the target with all its memory: the stopped source copy is ended. */

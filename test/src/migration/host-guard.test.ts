@@ -3,8 +3,9 @@
  * with SIGKILL without releasing it; the guard puts everything back on its own.
  */
 import test from 'ava';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, copyFileSync, chmodSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO } from '../../helpers/lab.js';
@@ -12,13 +13,14 @@ import { MARKER } from '../../../src/runc/runc-conf.js';
 
 const GUARD = join(REPO, 'dist/src/migration/host-guard.js');
 const LOCAL = join(REPO, 'dist/transports/local.js');
+const LOCK = '/run/migrate/locks/guard-unit-test.lock';
 
 const state = (pid: number) => execFileSync('sh', ['-c', `awk '{print $3}' /proc/${pid}/stat`], { encoding: 'utf8' }).trim();
 
 /** A node process that starts a guard, runs `steps` on it (`g`), then dies without releasing it. */
 function dieHolding(steps: string): Promise<void> {
   const script = `const { HostGuard } = await import(${JSON.stringify(GUARD)}); const { LocalTransport } = await import(${JSON.stringify(LOCAL)});
-    const g = await HostGuard.start(new LocalTransport(), 30); ${steps}; process.kill(process.pid, 'SIGKILL');`;
+    const g = await HostGuard.start(new LocalTransport(), ${JSON.stringify(LOCK)}, 30); ${steps}; process.kill(process.pid, 'SIGKILL');`;
   const child = spawn('node', ['--input-type=module', '-e', script], { stdio: 'inherit' });
   return new Promise((resolve) => child.on('exit', () => resolve()));
 }
@@ -31,6 +33,9 @@ async function stoppedSleeper(): Promise<number> {
   await sleep(50);
   return p.pid!;
 }
+
+/** A process that looks like the CRIU runc starts (`criu swrk`), for `s` seconds. */
+const runcsCriu = (s: number) => spawn('sleep', [String(s)], { stdio: 'ignore', argv0: 'criu swrk' });
 
 async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (cond()) return true;
@@ -62,9 +67,7 @@ test.serial('once disarmed (restore started on the target), the guard never resu
 test.serial('a CRIU still running (a dump in flight) is waited for before the workload is resumed', async (t) => {
   const pid = await stoppedSleeper();
   const dir = mkdtempSync('/var/tmp/migrate-guard-');
-  copyFileSync('/bin/sleep', join(dir, 'criu'));
-  chmodSync(join(dir, 'criu'), 0o755);
-  const criu = spawn(join(dir, 'criu'), ['3'], { stdio: 'ignore' }); // a process named criu, for 3 s
+  const criu = runcsCriu(3);
   try {
     const started = Date.now();
     await dieHolding(`await g.arm([${pid}])`);
@@ -106,5 +109,91 @@ test.serial('a runc.conf that is not ours (no marker) is left alone', async (t) 
     t.is(readFileSync(conf, 'utf8'), 'tcp-close\n');
   } finally {
     execFileSync('rm', ['-rf', dir]);
+  }
+});
+
+test.serial('post-copy: an incomplete copy on the target (by its PID file) is killed and its PID file removed', async (t) => {
+  const victim = spawn('sleep', ['60'], { stdio: 'ignore', detached: true });
+  const dir = mkdtempSync('/var/tmp/migrate-guard-');
+  const pidfile = join(dir, 'run.pid');
+  writeFileSync(pidfile, `${victim.pid}\n`);
+  try {
+    const started = Date.now();
+    await dieHolding(`await g.incomplete({ pidfile: ${JSON.stringify(pidfile)} })`);
+    t.true(await until(() => victim.exitCode !== null || victim.signalCode !== null), 'killed');
+    t.is(victim.signalCode, 'SIGKILL');
+    t.true(Date.now() - started < 3000, 'at once, not after the wait for CRIU');
+    t.true(await until(() => !existsSync(pidfile)), 'its PID file is gone');
+  } finally {
+    victim.kill('SIGKILL');
+    execFileSync('rm', ['-rf', dir]);
+  }
+});
+
+test.serial('post-copy: once the window closed (disarm), the target copy is kept', async (t) => {
+  const victim = spawn('sleep', ['60'], { stdio: 'ignore', detached: true });
+  const dir = mkdtempSync('/var/tmp/migrate-guard-');
+  const pidfile = join(dir, 'run.pid');
+  writeFileSync(pidfile, `${victim.pid}\n`);
+  try {
+    await dieHolding(`await g.incomplete({ pidfile: ${JSON.stringify(pidfile)} }); await g.disarm()`);
+    await sleep(1800);
+    t.is(victim.exitCode, null, 'still running');
+    t.true(existsSync(pidfile));
+  } finally {
+    victim.kill('SIGKILL');
+    execFileSync('rm', ['-rf', dir]);
+  }
+});
+
+test.serial('post-copy: the source\'s lazy page server is hung up on, so a CRIU waiting for a daemon lets go', async (t) => {
+  let connected = false;
+  const server = createServer((s) => {
+    connected = true;
+    s.destroy();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    await dieHolding(`await g.lazy(${(server.address() as AddressInfo).port})`);
+    t.true(await until(() => connected), 'it connected');
+  } finally {
+    server.close();
+  }
+});
+
+test.serial('a guard holds its lock until it put everything back: recover waits for it', async (t) => {
+  const pid = await stoppedSleeper();
+  const dir = mkdtempSync('/var/tmp/migrate-guard-');
+  const criu = runcsCriu(3);
+  const free = () => spawnSync('flock', ['-n', '-x', LOCK, 'true']).status === 0;
+  try {
+    await dieHolding(`await g.arm([${pid}])`);
+    t.false(free(), 'held while it waits for CRIU');
+    t.true(await until(() => state(pid) === 'S', 6000), 'resumed');
+    t.true(await until(() => free()), 'then free');
+  } finally {
+    criu.kill('SIGKILL');
+    process.kill(pid, 'SIGKILL');
+    execFileSync('rm', ['-rf', dir]);
+  }
+});
+
+test.serial('a CRIU working for another run does not hold the resume back; a lazy-pages daemon of this run is ended', async (t) => {
+  const pid = await stoppedSleeper();
+  const doomed = mkdtempSync('/var/tmp/migrate-guard-doomed-');
+  const other = spawn('sleep', ['8'], { stdio: 'ignore', argv0: 'criu dump -D /var/lib/migrate/someone-else-1/images' });
+  const daemon = spawn('sleep', ['60'], { stdio: 'ignore', argv0: `criu lazy-pages -D ${doomed}/images -W ${doomed}/work` });
+  try {
+    const started = Date.now();
+    await dieHolding(`await g.arm([${pid}]); await g.remove(${JSON.stringify(doomed)})`);
+    t.true(await until(() => state(pid) === 'S', 6000), 'resumed');
+    t.true(Date.now() - started < 5000, `without waiting for the other CRIU (${Date.now() - started} ms)`);
+    t.true(await until(() => daemon.signalCode === 'SIGKILL'), 'its lazy-pages daemon was ended');
+    t.is(other.exitCode, null, 'the other run\'s CRIU was left alone');
+  } finally {
+    other.kill('SIGKILL');
+    daemon.kill('SIGKILL');
+    process.kill(pid, 'SIGKILL');
+    execFileSync('rm', ['-rf', doomed]);
   }
 });

@@ -179,3 +179,21 @@ test('a reverse forward lets host B reach a listener on the controller', async (
   await rev.close();
   server.close();
 });
+
+test('outlive: a command runs to its end when the connection drops half-way, and returns its output and status while it lives', async (t) => {
+  const r = await b.exec(['sh', '-c', 'echo out; echo err >&2; exit 3'], { outlive: true, allowFailure: true });
+  t.deepEqual([r.stdout, r.stderr.trim(), r.exitCode], ['out\n', 'err', 3]);
+  const dir = (await b.exec(['mktemp', '-d'])).stdout.trim();
+  const cut = new SshTransport(lab.target, sshOpts(lab));
+  const [plain, kept] = [`${dir}/plain`, `${dir}/kept`];
+  const running = [
+    cut.exec(['sh', '-c', 'sleep 1; echo done > "$1"', 'plain', plain]).catch(() => {}),
+    cut.exec(['sh', '-c', 'sleep 1; echo done > "$1"', 'kept', kept], { outlive: true }).catch(() => {}),
+  ];
+  await new Promise((r) => setTimeout(r, 300));
+  await cut.close();
+  await Promise.all(running);
+  await new Promise((r) => setTimeout(r, 1500));
+  t.is((await b.exec(['cat', kept], { allowFailure: true })).stdout, 'done\n', 'the outliving command finished');
+  await b.exec(['rm', '-rf', dir]);
+});
