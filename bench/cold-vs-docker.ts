@@ -8,7 +8,7 @@
  *   into the twin's `checkpoints/cp` under B's data-root → `docker start --checkpoint cp` on B.
  *   runc.conf on both hosts is checked and held under migrate's lock for the whole run, so no
  *   migrate override can speed it up.
- * - migrate: `migrateDockerContainer()` (keepSource, so A's log survives for the tick check):
+ * - migrate: the library's `migrate()` (keepSource, so A's log survives for the tick check):
  *   the default (memory pages to a page server on B during the dump, lazy restore), eager
  *   restore, and dump-then-stream with eager restore. More strategies are more rows:
  *   `migrateRow(name, hosts, extraOptions)`.
@@ -29,10 +29,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Transport } from '../transports/transport.js';
-import { errorJson } from '../transports/errors.js';
-import { migrateDockerContainer, type DockerMigrationOptions } from '../src/migration/docker.js';
-import type { MigrationReport } from '../src/migration/report.js';
+import { errorJson, migrate, type DockerOptions, type MigrationOptions, type MigrationReport, type Transport } from '../src/index.js';
 import { BASELINE, dockerBaselineMove, dockerRoot, type BaselineHosts, type Move as BaselineMove } from './lib/docker-baseline.js';
 import { fail } from './lib/fail.js';
 import { cell as mdCell, sec, spreadCells } from './lib/format.js';
@@ -76,7 +73,7 @@ function dockerBaseline(h: Hosts): Row {
   return { name: BASELINE, run: (container, mib) => dockerBaselineMove(h, container, workloadArgs(h, container, mib)) };
 }
 
-type ExtraOptions = Partial<Omit<DockerMigrationOptions, 'container' | 'source' | 'target'>>;
+type ExtraOptions = Partial<Omit<MigrationOptions & DockerOptions, 'container' | 'source' | 'target'>>;
 
 function migrateRow(name: string, h: Hosts, extra: ExtraOptions = {}): Row {
   return {
@@ -84,7 +81,7 @@ function migrateRow(name: string, h: Hosts, extra: ExtraOptions = {}): Row {
     run: async (container) => {
       // This bench compares cold migration with Docker's workflow: the strategy is fixed, not auto.
       const t0 = performance.now();
-      const report = await migrateDockerContainer({ container, source: h.a, target: h.b, keepSource: true, strategy: 'cold', ...extra });
+      const report = await migrate({ container, source: h.a, target: h.b, keepSource: true, strategy: 'cold', ...extra });
       if (report.outcome !== 'migrated' || report.freeze_ms === null) fail(`migrate ended ${report.outcome}: ${JSON.stringify(report.error)}`);
       return { freeze_ms: report.freeze_ms!, total_ms: Math.round(performance.now() - t0), phases_ms: { ...report.phases_ms }, bytes: report.bytes, report };
     },

@@ -11,7 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Transport } from '../transports/transport.js';
+import type { Transport } from '../src/index.js';
 import { out } from './lib/commands.js';
 import { fail } from './lib/fail.js';
 import { sec, spreadCells } from './lib/format.js';

@@ -15,7 +15,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { errorJson } from '../transports/errors.js';
+import { errorJson } from '../src/index.js';
 import { dockerRoot, type BaselineHosts } from './lib/docker-baseline.js';
 import { OVERHEAD_S, PIPELINE_S, runSeconds } from './lib/estimate.js';
 import { fail } from './lib/fail.js';

@@ -14,7 +14,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { CompressStream } from 'zstd-napi';
-import { SshTransport } from '../transports/ssh/ssh-transport.js';
+import { SshTransport } from '../src/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url)); // dist/bench/ -> repo root
 const MIB = 1024 * 1024;

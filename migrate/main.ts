@@ -1,5 +1,5 @@
 /** The `migrate` command line: dispatches to a command and turns errors into messages and exit codes. */
-import { MigrateError, errorJson } from '../transports/errors.js';
+import { MigrateError, errorJson } from '../src/index.js';
 import { checkCommand } from './commands/check.js';
 import { migrateCommand } from './commands/migrate.js';
 import { recoverCommand } from './commands/recover.js';

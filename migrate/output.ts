@@ -2,7 +2,7 @@
  * Where the CLI writes: results on stdout (human text, or one JSON object with --json),
  * warnings and progress on stderr, so scripts can parse stdout alone.
  */
-import type { MigrateEvent } from '../src/events.js';
+import type { MigrateEvent } from '../src/index.js';
 
 export class Output {
   json = false;

@@ -1,5 +1,5 @@
 /** The SSH flags every command shares, turned into transport options. */
-import type { SshOptions } from '../transports/index.js';
+import type { SshOptions } from '../src/index.js';
 
 export const SSH_FLAGS = {
   identity: { type: 'string', short: 'i', multiple: true },

@@ -11,7 +11,7 @@
  * checkpoint until `docker inspect` on B says running.
  */
 import { posix } from 'node:path';
-import type { Transport } from '../../transports/transport.js';
+import type { Transport } from '../../src/index.js';
 import { quoteArg } from '../../transports/quote.js';
 import { out } from './commands.js';
 import { fail } from './fail.js';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import type { Transport } from '../../transports/transport.js';
+import type { Transport } from '../../src/index.js';
 import { quoteArg } from '../../transports/quote.js';
 import { out, sh } from './commands.js';
 import { ROOT } from './lab.js';

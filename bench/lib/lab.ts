@@ -5,8 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalTransport } from '../../transports/local.js';
-import { SshTransport } from '../../transports/ssh/ssh-transport.js';
+import { LocalTransport, SshTransport } from '../../src/index.js';
 import { fail } from './fail.js';
 
 /** The repository root: this file runs as dist/bench/lib/lab.js. */

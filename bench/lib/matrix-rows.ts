@@ -11,13 +11,8 @@
  * where the library's own check (`requirePrecopy`) passes, they run like any other row. No
  * figure of theirs is ever made up here.
  */
-import type { Transport } from '../../transports/transport.js';
-import type { Strategy } from '../../src/migration/strategy.js';
-import { migrateDockerContainer } from '../../src/migration/docker.js';
+import { migrate, type MigrateEvent, type MigrationReport, type Strategy, type Transport } from '../../src/index.js';
 import { requirePrecopy } from '../../src/migration/precopy.js';
-import type { MigrateEvent } from '../../src/events.js';
-import type { MigrationReport } from '../../src/migration/report.js';
-import { migrateProcessTree } from '../../src/migration/tree.js';
 import { BASELINE, dockerBaselineMove, nowMs, type BaselineHosts, type Move } from './docker-baseline.js';
 import type { ContainerSubject, Kind, Subject, TreeSubject } from './matrix-subjects.js';
 
@@ -87,7 +82,7 @@ function containerRow(strategy: 'cold' | 'postcopy'): Row {
   return {
     id: strategy, kind: 'docker', name: `migrate --strategy ${strategy}`,
     // keepSource: A's exited container keeps its log, the workload's view of its last ticks there.
-    move: (h, s) => timedReport((onEvent) => migrateDockerContainer({ container: asContainer(s).name, source: h.a, target: h.b, keepSource: true, strategy, onEvent })),
+    move: (h, s) => timedReport((onEvent) => migrate({ container: asContainer(s).name, source: h.a, target: h.b, keepSource: true, strategy, onEvent })),
   };
 }
 
@@ -96,7 +91,7 @@ function treeRow(strategy: Strategy, unavailable?: Row['unavailable']): Row {
     id: strategy, kind: 'tree', name: `migrate --pid --strategy ${strategy}`, unavailable,
     move: (h, s) => {
       const t = asTree(s);
-      return timedReport((onEvent) => migrateProcessTree({ pid: t.tree.pid, source: h.a, target: h.b, strategy, onEvent }), t.onEvent);
+      return timedReport((onEvent) => migrate({ pid: t.tree.pid, source: h.a, target: h.b, strategy, onEvent }), t.onEvent);
     },
   };
 }

@@ -2,8 +2,7 @@
  * One run of the matrix: a fresh workload on A, a few ticks, the move, ticks on B, the workload's
  * view, removal from both hosts. Nothing is swallowed: whatever fails is the run's `error`.
  */
-import { errorJson } from '../../transports/errors.js';
-import type { MigrationReport } from '../../src/migration/report.js';
+import { errorJson, type MigrationReport } from '../../src/index.js';
 import type { BaselineHosts } from './docker-baseline.js';
 import { loadavg } from './host-facts.js';
 import { startSubject, waitOnB, type Case, type Kind, type Subject } from './matrix-subjects.js';

@@ -4,8 +4,7 @@
  * survives with keepSource); a tree writes one file both hosts see, split where the restore
  * started (see outputLength).
  */
-import type { Transport } from '../../transports/transport.js';
-import type { MigrateEvent } from '../../src/events.js';
+import type { MigrateEvent, Transport } from '../../src/index.js';
 import { fail } from './fail.js';
 import type { Lab } from './lab.js';
 import { waitForTicks, type MemloadParams, type Tick } from './memload.js';

@@ -1,5 +1,5 @@
 /** memload as a Docker container on a lab host: its `docker run`/`docker create` arguments, its ticks. */
-import type { Transport } from '../../transports/transport.js';
+import type { Transport } from '../../src/index.js';
 import { memloadArgs, parseTicks, type MemloadParams, type Tick } from './memload.js';
 
 /** Arguments after `docker run -d` / `docker create`: the same on A and for a twin on B. */

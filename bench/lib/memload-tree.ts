@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Transport } from '../../transports/transport.js';
+import type { Transport } from '../../src/index.js';
 import { out } from './commands.js';
 import { fail } from './fail.js';
 import { MEMLOAD, memloadArgs, parseTicks, type MemloadParams, type Tick } from './memload.js';

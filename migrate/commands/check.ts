@@ -1,8 +1,6 @@
 /** `migrate check`: print both hosts' capabilities and what they mean for migration. */
 import { parseArgs } from 'node:util';
-import { checkHosts, type CheckReport, type HostInfo } from '../../src/check/index.js';
-import { MigrateError } from '../../transports/errors.js';
-import { openTransport } from '../../transports/index.js';
+import { MigrateError, check, openTransport, type CheckReport, type HostInfo } from '../../src/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
 import type { Output } from '../output.js';
 
@@ -18,7 +16,7 @@ export async function checkCommand(argv: string[], out: Output): Promise<number>
   const source = openTransport(values.from, ssh, (m) => out.warn(m));
   const target = openTransport(values.to, ssh, (m) => out.warn(m));
   try {
-    const report = await checkHosts(source, target);
+    const report = await check({ source, target });
     if (out.json) out.result(toJson(report));
     else out.text(formatReport(report));
     return 0;

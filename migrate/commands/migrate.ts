@@ -3,16 +3,11 @@
  * migration of a Docker container, a process tree or a container runc runs by itself. Ctrl-C (SIGINT) aborts: before the freeze nothing
  * happens, after it the workload is put back on the source.
  */
-import type { StopPolicy } from '../../src/migration/precopy-policy.js';
-import { migrateRuncContainer } from '../../src/migration/runc.js';
 import { parseArgs } from 'node:util';
-import { MigrateError, isMigrateError } from '../../transports/errors.js';
-import { migrateDockerContainer } from '../../src/migration/docker.js';
-import type { MigrationReport, PageTransport, RestoreMode } from '../../src/migration/report.js';
-import { migrateProcessTree } from '../../src/migration/tree.js';
-import { TCP_POLICIES, type TcpPolicy } from '../../src/criu/tcp-policy.js';
-import { STRATEGIES, type Strategy } from '../../src/migration/strategy.js';
-import { openTransport } from '../../transports/index.js';
+import {
+  MigrateError, STRATEGIES, TCP_POLICIES, isMigrateError, migrate, openTransport,
+  type MigrationReport, type PageTransport, type RestoreMode, type StopPolicy, type Strategy, type TcpPolicy,
+} from '../../src/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
 import type { Output } from '../output.js';
 
@@ -110,9 +105,9 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
   const common = { source, target, strategy, precopy, tcp, freezeTimeoutMs: freezeTimeoutS && freezeTimeoutS * 1000, dryRun: values['dry-run'], zstdLevel: level, pages, restore, signal: abort.signal, onEvent: out.event.bind(out) };
   try {
-    const report = pid !== undefined ? await migrateProcessTree({ ...common, pid })
-      : runc !== undefined ? await migrateRuncContainer({ ...common, id: runc, runcRoot: values['runc-root'] })
-      : await migrateDockerContainer({
+    const report = pid !== undefined ? await migrate({ ...common, pid })
+      : runc !== undefined ? await migrate({ ...common, runc, runcRoot: values['runc-root'] })
+      : await migrate({
         ...common, container: container!, name: values.name, keepSource: values['keep-source'], transferImage: values['transfer-image'],
         volumeMap, force: values.force, copyBindMounts: values['copy-bind-mounts'],
       });

@@ -4,9 +4,7 @@
  * (src/migration/recover.ts), and says where it runs.
  */
 import { parseArgs } from 'node:util';
-import { MigrateError } from '../../transports/errors.js';
-import { openTransport } from '../../transports/index.js';
-import { recover, type RecoverReport } from '../../src/migration/recover.js';
+import { MigrateError, openTransport, recover, type RecoverReport } from '../../src/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
 import type { Output } from '../output.js';
 
