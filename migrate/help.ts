@@ -76,6 +76,9 @@ SSH (OpenSSH's ~/.ssh/config, known_hosts and ssh-agent are used by default):
 
 Output:
   --json           one JSON object on stdout; progress and warnings go to stderr
+  --progress MODE  how progress shows on stderr: bar (live bars for the image transfer and the
+                   post-copy window; the default on a terminal), plain (lines; the default
+                   otherwise) or json (one JSON object per event and line)
   -h, --help       this text
 
 Exit codes: 0 success, 1 failure (the message says what failed, where, and what to do), 2 bad usage.

@@ -5,7 +5,23 @@
 export type MigrateEvent =
   | { kind: 'warning'; message: string; host?: string }
   | { kind: 'step'; step: string; host?: string; detail?: string }
-  | { kind: 'phase'; phase: string; ms: number };
+  | { kind: 'phase'; phase: string; ms: number }
+  | ProgressEvent;
+
+/**
+ * How far a long transfer is, a few times a second and once at its end (`done`): the images
+ * while frozen (`transfer`: uncompressed bytes sent), the memory pulled after a post-copy
+ * restore (`postcopy`: bytes through the relay; `total` is the workload's resident size, an
+ * estimate). `total` is absent when unknown.
+ */
+export interface ProgressEvent {
+  kind: 'progress';
+  what: 'transfer' | 'postcopy';
+  host?: string;
+  bytes: number;
+  total?: number;
+  done?: boolean;
+}
 
 export type EventSink = (event: MigrateEvent) => void;
 

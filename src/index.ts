@@ -62,6 +62,6 @@ export type { CheckReport, HostInfo, Assessment } from './check/index.js';
 export { STRATEGIES, type Strategy } from './migration/strategy.js';
 export { TCP_POLICIES, type TcpPolicy } from './criu/tcp-policy.js';
 export { DEFAULT_POLICY as DEFAULT_PRECOPY_POLICY, type StopPolicy } from './migration/precopy-policy.js';
-export type { MigrateEvent, EventSink } from './events.js';
+export type { MigrateEvent, EventSink, ProgressEvent } from './events.js';
 export { MigrateError, isMigrateError, errorJson, type ErrorCode, type ErrorDetails } from '../transports/errors.js';
 export { openTransport, LocalTransport, SshTransport, type Transport, type SshOptions } from '../transports/index.js';

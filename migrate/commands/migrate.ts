@@ -10,6 +10,7 @@ import {
 } from '../../src/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
 import type { Output } from '../output.js';
+import { PROGRESS_MODES, type ProgressMode } from '../progress-view.js';
 
 const PAGES: readonly PageTransport[] = ['page-server', 'stream'];
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -25,7 +26,7 @@ function parse(argv: string[]) {
       yes: { type: 'boolean', short: 'y' }, 'zstd-level': { type: 'string' }, strategy: { type: 'string' },
       pages: { type: 'string' }, restore: { type: 'string' }, 'transfer-image': { type: 'boolean' },
       'downtime-target': { type: 'string' }, 'max-rounds': { type: 'string' },
-      tcp: { type: 'string' }, 'freeze-timeout': { type: 'string' },
+      tcp: { type: 'string' }, 'freeze-timeout': { type: 'string' }, progress: { type: 'string' },
       'volume-map': { type: 'string', multiple: true }, force: { type: 'boolean' }, 'copy-bind-mounts': { type: 'boolean' },
       ...SSH_FLAGS,
     },
@@ -77,6 +78,11 @@ function parse(argv: string[]) {
   return { values, container: positionals[0], pid, runc, pages, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap: volumeMap(values['volume-map'] ?? []) };
 }
 
+function progressMode(v: string): ProgressMode {
+  if (!(PROGRESS_MODES as readonly string[]).includes(v)) throw new MigrateError('BAD_INPUT', `Expected --progress to be one of ${PROGRESS_MODES.join(', ')}, got \`${v}\``);
+  return v as ProgressMode;
+}
+
 /** --volume-map SOURCE=TARGET (repeatable). */
 function volumeMap(pairs: string[]): Map<string, string> {
   const map = new Map<string, string>();
@@ -91,6 +97,7 @@ function volumeMap(pairs: string[]): Map<string, string> {
 export async function migrateCommand(argv: string[], out: Output): Promise<number> {
   const { values, container, pid, runc, pages, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap } = parse(argv);
   out.json = values.json ?? false;
+  if (values.progress !== undefined) out.progressMode = progressMode(values.progress);
   const ssh = sshOptions(values);
   const source = openTransport(values.from, ssh, (m) => out.warn(m));
   const target = openTransport(values.to, ssh, (m) => out.warn(m));

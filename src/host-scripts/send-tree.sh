@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # send-tree.sh: the sending end of a verified copy of directory-tree entries: GNU tar (owners,
 # modes, xattrs incl. overlayfs' trusted.*, ACLs, hard links, device nodes, sparse files) | zstd,
-# hashing the uncompressed tar stream on the way. The receiving end (receive-tar.sh, mode tree)
+# hashing the uncompressed tar stream on the way. tar never follows a symlink inside the tree
+# (see below): the tree may belong to an untrusted container. The receiving end (receive-tar.sh, mode tree)
 # hashes it too, and the controller compares the two digests.
 #
 # Arguments:
@@ -16,9 +17,9 @@
 # Exit:
 #   0  sent (with $3 = changing, also when tar skipped entries it could not read)
 #   3  EXIT.CANNOT_ENTER: $1 cannot be entered
-#   4  no temporary directory (mktemp failed)
+#   4  no temporary directory (mktemp or mkdir failed)
 #   5  tee or zstd failed
-#   *  otherwise tar's status
+#   *  otherwise tar's status (or unshare's or mount's, when the private mount failed)
 set -o pipefail
 cd "$1" || { echo "cannot enter $1" >&2; exit 3; }
 tmp=$(mktemp -d) || exit 4
@@ -29,7 +30,17 @@ mkfifo "$tmp/h"
 sha256sum "$tmp/h" > "$tmp/sum" &
 # Before the freeze a listed entry may be gone by the time tar reads it: a warning, not an error.
 ignore=; [ "$3" = changing ] && ignore=--ignore-failed-read
-{ tar -c -f - --no-recursion --sparse ${ignore:+"$ignore"} --xattrs --xattrs-include='*' --acls --numeric-owner --null --verbatim-files-from -T -; echo $? > "$tmp/rc"; } | tee "$tmp/h" | zstd -q -c "-$2"
+# tar reads through a private, read-only bind mount of $1 that never follows a symlink
+# (nosymfollow, in a mount namespace of its own, gone with it): a running container may swap a
+# directory for a symlink (to /etc, say) between the listing and the read; through this mount
+# that path fails (ELOOP: an entry tar could not read) instead of reading the host's files.
+# Symlinks themselves are archived as symlinks, as before.
+mkdir "$tmp/root" || exit 4
+# shellcheck disable=SC2016 # the inner script expands its own arguments
+{ unshare --mount --propagation private -- bash -c 'mount --bind -- "$1" "$2" && mount -o remount,bind,ro,nosymfollow -- "$2" && cd "$2" && shift 2 && exec tar "$@"' \
+    read-tree "$1" "$tmp/root" \
+    -c -f - --no-recursion --sparse ${ignore:+"$ignore"} --xattrs --xattrs-include='*' --acls --numeric-owner --null --verbatim-files-from -T -
+  echo $? > "$tmp/rc"; } | tee "$tmp/h" | zstd -q -c "-$2"
 z=$?
 wait
 echo "sha256 $(cut -c1-64 "$tmp/sum")" >&2

@@ -58,7 +58,7 @@ export async function migrateWorkload(adapter: WorkloadAdapter, o: MigrationOpti
     await adapter.beforeMove(report);
     throwIfAborted(o.signal);
     return move(choice, {
-      source, target, report, workRoot, emit, runPrefix: facts.runPrefix, workload: adapter.workload(tcp),
+      source, target, report, workRoot, emit, runPrefix: facts.runPrefix, residentBytes: facts.rss, workload: adapter.workload(tcp),
       pages: report.pages, restore: report.restore, zstdLevel: o.zstdLevel, ...(o.freezeTimeoutMs ? { freezeTimeoutMs: o.freezeTimeoutMs } : {}), keepSource: adapter.keepSource, signal: o.signal, faults: o.faults,
     }, o.precopy);
   });

@@ -38,7 +38,7 @@ export async function relayEndpointOn(h: Transport, relay: PageRelay): Promise<{
 }
 
 /** Listens on the controller's loopback; the first connection is relayed into `open()`'s stream. */
-export async function startPageRelay(open: () => Promise<Duplex>): Promise<PageRelay> {
+export async function startPageRelay(open: () => Promise<Duplex>, onBytes: (n: number) => void = () => {}): Promise<PageRelay> {
   let bytes = 0;
   let settle!: { resolve: (n: number) => void; reject: (e: unknown) => void };
   const done = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
@@ -66,6 +66,7 @@ export async function startPageRelay(open: () => Promise<Duplex>): Promise<PageR
       broken.catch(() => {});
       f.on('data', (b: Buffer) => {
         bytes += b.length; // replies; with a lazy-pages client, the pages themselves
+        onBytes(b.length);
         client.write(b);
       });
 

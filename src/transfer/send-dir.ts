@@ -27,6 +27,11 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** Leave out files whose relative name matches (e.g. pages already sent to a page server). */
   exclude?: (name: string) => boolean;
+  /**
+   * Bytes as they go: uncompressed from a local source (out of `total`, the files' size), on the
+   * wire from a relayed one (total unknown). `total` comes once, before the first bytes.
+   */
+  onProgress?: { total(bytes: number | undefined): void; add(n: number): void };
 }
 
 export interface SendResult {
@@ -80,6 +85,7 @@ export function counter(onBytes: (n: number) => void, tamper?: SendOptions['tamp
 export async function sendDirectory(localDir: string, target: Transport, remoteDir: string, options: SendOptions = {}): Promise<SendResult> {
   const files = (await listFiles(localDir)).filter((f) => !options.exclude?.(f.name));
   const rawBytes = files.reduce((sum, f) => sum + f.size, 0);
+  options.onProgress?.total(rawBytes);
   let wireBytes = 0;
   const hash = streamHash();
 
@@ -101,7 +107,7 @@ export async function sendDirectory(localDir: string, target: Transport, remoteD
   try {
     [, , received] = await Promise.all([
       packing,
-      pipeline(pack, hashing(hash), new CompressStream({ compressionLevel: options.level ?? 1, nbWorkers: ZSTD_WORKERS }),
+      pipeline(pack, hashing(hash), counter((n) => options.onProgress?.add(n)), new CompressStream({ compressionLevel: options.level ?? 1, nbWorkers: ZSTD_WORKERS }),
         counter((n) => (wireBytes += n), options.tamper), receiver.stdin, ...(options.signal ? [{ signal: options.signal }] : [])),
       receiver.done,
     ]);

@@ -46,6 +46,7 @@ async function remoteFiles(source: Transport, dir: string, exclude?: (name: stri
 
 async function relayDirectory(source: Transport, srcDir: string, target: Transport, dstDir: string, o: SendOptions): Promise<SendResult> {
   const { names, rawBytes } = await remoteFiles(source, srcDir, o.exclude);
+  o.onProgress?.total(undefined);
   let wireBytes = 0;
   const sender = source.spawn(hostScript('send-files', srcDir, String(o.level ?? 1), ...names));
   sender.stdin.end();
@@ -55,7 +56,10 @@ async function relayDirectory(source: Transport, srcDir: string, target: Transpo
   let received: { stderr: string };
   try {
     [, sent, received] = await Promise.all([
-      pipeline(sender.stdout, counter((n) => (wireBytes += n), o.tamper), receiver.stdin, ...(o.signal ? [{ signal: o.signal }] : [])),
+      pipeline(sender.stdout, counter((n) => {
+        wireBytes += n;
+        o.onProgress?.add(n);
+      }, o.tamper), receiver.stdin, ...(o.signal ? [{ signal: o.signal }] : [])),
       sender.done,
       receiver.done,
     ]);

@@ -35,7 +35,7 @@ const PHASES = [
   { phase: 'the dump', when: /migrate: checkpoint \(/, delayMs: 150, args: ['--strategy', 'cold'], mib: 192 },
   { phase: 'the transfer', when: /migrate: transfer \(/, delayMs: 150, args: ['--strategy', 'cold', '--pages', 'stream'], mib: 192 },
   { phase: 'the restore', when: /migrate: restore \(/, delayMs: 0, args: ['--strategy', 'cold'], mib: 64 },
-  { phase: 'the post-copy window', when: /migrate: postcopy \(/, delayMs: 150, args: ['--strategy', 'postcopy'], mib: 192 },
+  { phase: 'the post-copy window', when: /migrate: postcopy \(/, delayMs: 100, args: ['--strategy', 'postcopy'], mib: 384 },
 ] as const;
 /** Before the restore began, the source copy is the one: it must be back there. */
 const beforeRestore = (p: Phase) => ['preflight', 'the dump', 'the transfer'].includes(p.phase);
@@ -110,7 +110,11 @@ async function settled(t: ExecutionContext, copies: () => Promise<Copies>): Prom
   return last.runningOnB === 1 ? 'B' : 'A';
 }
 
+/** Whether a host guard still works on either host (the lab's hosts share one PID space). */
+const guardsAlive = async () => (await a.exec(['pgrep', '-f', 'host-guard [0-9]+ /run/migrate/'], { allowFailure: true })).exitCode === 0;
+
 async function noLeftovers(t: ExecutionContext, dirs: () => Promise<number>, confs: Array<string | null>): Promise<void> {
+  t.true(await until(async () => !(await guardsAlive()), 120_000), 'the guards finished');
   t.true(await until(async () => (await dirs()) === 0, 60_000), 'no image directory on either host');
   t.deepEqual([await runcConf(a), await runcConf(b)], confs, 'runc.conf as before on both hosts');
 }
@@ -118,12 +122,14 @@ async function noLeftovers(t: ExecutionContext, dirs: () => Promise<number>, con
 for (const p of PHASES) {
   for (const signal of SIGNALS) {
     test.serial(`${signal} during ${p.phase} of a container: it runs exactly once, nothing is left, the next run migrates`, async (t) => {
+      t.true(await until(async () => !(await guardsAlive()), 120_000), 'no guard of an earlier test still works');
       const name = await startContainer(a, p.mib, 20);
       const id = await containerId(a, name);
       const confs = [await runcConf(a), await runcConf(b)];
       try {
         const r = await signalled([name, '--to', lab.target], p, signal);
         t.true(r.sent, `the signal was sent (${r.stderr})`);
+        t.log(r.stderr.trim().split('\n').slice(-2).join(' | '));
         const said = signal === 'SIGKILL' ? undefined : checkHandled(t, r, p, signal);
         const where = await settled(t, () => containerCopies(name));
         t.log(`runs on ${where}`);
@@ -159,6 +165,7 @@ let treeMib = 100;
 for (const p of PHASES) {
   for (const signal of SIGNALS) {
     test.serial(`${signal} during ${p.phase} of a process tree: it runs exactly once, nothing is left, the next run migrates`, async (t) => {
+      t.true(await until(async () => !(await guardsAlive()), 120_000), 'no guard of an earlier test still works');
       const mib = p.mib + ++treeMib; // a size of its own: its copies are found by it
       const dir = await tempDir(a, SHARED_DIR);
       const w = await startTree(a, lab.memload, ['--mib', String(mib), '--tick-ms', '20'], dir);
@@ -167,6 +174,7 @@ for (const p of PHASES) {
         await sleep(300);
         const r = await signalled(['--pid', String(w.pid), '--to', lab.target], p, signal);
         t.true(r.sent, `the signal was sent (${r.stderr})`);
+        t.log(r.stderr.trim().split('\n').slice(-2).join(' | '));
         const said = signal === 'SIGKILL' ? undefined : checkHandled(t, r, p, signal);
         const where = await settled(t, () => treeCopies(mib, w.pid));
         t.log(`runs on ${where}`);

@@ -11,7 +11,8 @@
 # Stdout:  the command's, once it ended
 # Stderr:  the command's, once it ended
 # Exit:
-#   *  the command's status (127: not found)
+#   1  no temporary file for the output (mktemp failed)
+#   *  otherwise the command's status (127: not found)
 trap '' HUP PIPE
 out=$(mktemp) && err=$(mktemp) || exit 1
 setsid "$@" < /dev/null > "$out" 2> "$err" &

@@ -43,6 +43,8 @@ export interface MoveContext {
   workRoot: string;
   /** Names this workload's checkpoint directories: `<workRoot>/<runPrefix>-<time>`. */
   runPrefix: string;
+  /** Its resident memory before the move (preflight): what a post-copy window will pull, roughly. */
+  residentBytes?: number;
   pages: PageTransport;
   restore: RestoreMode;
   /** Every step inside the freeze must be done within this (deadline.ts); past it, a rollback. */

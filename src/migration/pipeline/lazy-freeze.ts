@@ -14,6 +14,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { CriuService, PageServer } from '../../criu/services.js';
 import { relayEndpointOn, startPageRelay, type PageRelay } from '../../transfer/page-relay.js';
 import type { Dirs } from '../workload.js';
+import { progressCounter, type ProgressCounter } from '../../progress.js';
 import type { MoveContext } from './context.js';
 import type { Freeze } from './freeze.js';
 import { lazyPagesOf } from './window-stats.js';
@@ -29,6 +30,7 @@ export class LazyFreeze implements Freeze {
   private server?: PageServer;
   private relay?: PageRelay;
   private lazy?: CriuService;
+  private progress?: ProgressCounter;
   private readonly closers: Array<() => Promise<unknown>> = [];
 
   constructor(private readonly c: MoveContext, private readonly dirs: Dirs, private readonly parent: string | undefined) {}
@@ -54,7 +56,8 @@ export class LazyFreeze implements Freeze {
   /** The target's daemon reaches the source's page server through a relay on the controller. */
   async beforeRestore(): Promise<void> {
     const server = this.server!;
-    this.relay = await startPageRelay(() => this.c.source.openStream(server.port));
+    const progress = (this.progress = progressCounter(this.c.emit, 'postcopy', { host: this.c.target.name, total: this.c.residentBytes }));
+    this.relay = await startPageRelay(() => this.c.source.openStream(server.port), (n) => progress.add(n));
     this.closers.push(this.relay.close);
     const reach = await relayEndpointOn(this.c.target, this.relay);
     this.closers.push(reach.close);
@@ -66,6 +69,7 @@ export class LazyFreeze implements Freeze {
     this.c.emit({ kind: 'step', step: 'postcopy', host: target.name, detail: 'pulling the memory from the source' });
     try {
       const [pageBytes] = await Promise.all([this.relay!.done, this.lazy!.done, this.server!.done]).catch((e: unknown) => this.explain(e));
+      this.progress?.end();
       report.postcopy_ms = Date.now() - restoredAt;
       report.bytes.raw += pageBytes;
       report.bytes.wire += pageBytes;

@@ -19,6 +19,7 @@
  */
 import { throwIfAborted } from '../../../transports/errors.js';
 import { sendImages } from '../../transfer/send-images.js';
+import { progressCounter, type ProgressCounter } from '../../progress.js';
 import { converged } from '../precopy-policy.js';
 import type { MigrationReport } from '../report.js';
 import { HostGuard, guardLockPath } from '../host-guard.js';
@@ -128,9 +129,12 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap }: Fro
     throwIfAborted(c.signal);
 
     step(c, 'transfer', target);
+    let progress: ProgressCounter | undefined;
+    const onProgress = { total: (total?: number) => (progress = progressCounter(c.emit, 'transfer', { host: target.name, total })), add: (n: number) => progress?.add(n) };
     const sent = await deadline.race('sending the images', sendImages(source, dirs.images, target, dirs.images, {
-      level: c.zstdLevel, tamper: c.faults?.tamper, signal: deadline.signal, exclude,
+      level: c.zstdLevel, tamper: c.faults?.tamper, signal: deadline.signal, exclude, onProgress,
     }));
+    progress?.end();
     report.bytes.raw += sent.rawBytes + pageBytes; // after pre-copy's rounds, if any
     report.bytes.wire += sent.wireBytes + pageBytes;
     await deadline.race('copying the files that changed', files);

@@ -257,3 +257,29 @@ test.serial('--copy-bind-mounts --force refuses system directories before anythi
   t.is(await snapshot(b, '/srv'), srvBefore, "B's /srv is as it was");
   await assertAppending(t, a, linked);
 });
+
+test.serial('a container swapping a directory for a symlink to a host directory while it is copied: no file of the host reaches the target (issue 18, item 2)', async (t) => {
+  const canary = `/var/tmp/migrate-canary-${process.pid}`;
+  const secret = `canary-${process.pid}-${Date.now()}`;
+  await a.exec(['sh', '-c', 'mkdir -p "$1" && for f in f g h; do echo "$2" > "$1/$f"; done', 'canary', canary, secret]);
+  // Its own /s/d holds f, g and h too; as fast as a shell can, it renames d away and puts a
+  // symlink to the host's canary directory in its place, then puts d back.
+  const name = await startShell(a, `mkdir -p /s/d; for f in f g h; do echo own > /s/d/$f; done; while :; do mv /s/d /s/d.x; ln -s ${canary} /s/d; rm /s/d; mv /s/d.x /s/d; done`);
+  try {
+    for (let i = 0; i < 50 && !(await inside(a, name, 'ls /s 2>/dev/null; true')).includes('d'); i++) await sleep(100);
+    for (let round = 0; round < 3; round++) {
+      const report = await migrateDockerContainer({ container: name, source: a, target: b });
+      t.is(report.outcome, 'migrated', JSON.stringify(report.error));
+      const upper = (await b.exec(['docker', 'inspect', '--format', '{{.GraphDriver.Data.UpperDir}}', name])).stdout.trim();
+      const leaked = await b.exec(['grep', '-rl', '--', secret, upper], { allowFailure: true });
+      t.is(leaked.stdout, '', `round ${round}: no file on B holds the host's canary`);
+      t.regex(await inside(b, name, 'cat /s/d/f /s/d.x/f 2>/dev/null | head -n 1'), /^own$/m, 'its own files arrived');
+      const back = await migrateDockerContainer({ container: name, source: b, target: a });
+      t.is(back.outcome, 'migrated', JSON.stringify(back.error));
+      const upperA = (await a.exec(['docker', 'inspect', '--format', '{{.GraphDriver.Data.UpperDir}}', name])).stdout.trim();
+      t.is((await a.exec(['grep', '-rl', '--', secret, upperA], { allowFailure: true })).stdout, '', `round ${round}: nor back on A`);
+    }
+  } finally {
+    await a.exec(['rm', '-rf', canary]);
+  }
+});

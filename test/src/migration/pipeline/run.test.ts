@@ -7,7 +7,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { isMigrateError } from '../../../../transports/errors.js';
-import { ignoreEvents, type MigrateEvent } from '../../../../src/events.js';
+import { ignoreEvents, type MigrateEvent, type ProgressEvent } from '../../../../src/events.js';
 import { DEFAULT_POLICY } from '../../../../src/migration/precopy-policy.js';
 import { emptyReport, type MigrationReport } from '../../../../src/migration/report.js';
 import type { Faults } from '../../../../src/migration/pipeline/context.js';
@@ -54,6 +54,11 @@ for (const strategy of ['cold', 'postcopy'] as const) {
     t.true(r.report.bytes.raw > 0);
     if (strategy === 'postcopy') t.true(r.report.postcopy_ms! >= 0, 'the window is reported');
     t.deepEqual(r.events.filter((e) => e.kind === 'step').map((e) => (e as { step: string }).step).slice(0, 5), ['create', 'files', 'checkpoint', 'transfer', 'restore']);
+    const progress = r.events.filter((e): e is ProgressEvent => e.kind === 'progress' && e.what === 'transfer');
+    t.true(progress.length >= 1, 'the image transfer reports its progress');
+    const last = progress[progress.length - 1]!;
+    t.true(last.done === true && last.bytes > 0 && last.bytes >= (last.total ?? 0), `its last event says done, all bytes sent (${last.bytes} of ${last.total})`);
+    t.true(progress.every((e, i) => i === 0 || e.bytes >= progress[i - 1]!.bytes), 'bytes only grow');
   });
 }
 
