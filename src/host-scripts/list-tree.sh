@@ -1,7 +1,8 @@
 #!/bin/sh
 # list-tree.sh: lists a directory tree entry by entry as find sees it (without following
-# symlinks), after the host's clock. An entry that vanishes between readdir and stat (the
-# workload still runs) is left out, not an error.
+# symlinks), after the host's clock. An entry that vanishes between readdir and stat, or a
+# directory that vanishes as find goes into it (the workload still runs), is left out, not an
+# error.
 #
 # Arguments:
 #   $1  the tree's root
@@ -11,8 +12,17 @@
 # Exit:
 #   0  listed
 #   3  EXIT.CANNOT_ENTER: $1 cannot be entered
+#   4  no temporary file (mktemp failed)
 #   *  otherwise find's status
 cd "$1" || exit 3
+err=$(mktemp) || exit 4
 date +%s.%N
 printf "\0"
-find . -ignore_readdir_race -printf "$2"
+LC_ALL=C find . -ignore_readdir_race -printf "$2" 2> "$err"
+rc=$?
+# find complains of a directory that was gone by the time it went in, even with
+# -ignore_readdir_race: when that is all it said, the listing is whole for what still exists.
+if [ "$rc" = 1 ] && [ -s "$err" ] && ! grep -qv ': No such file or directory$' "$err"; then rc=0; fi
+cat "$err" >&2
+rm -f "$err"
+exit "$rc"
