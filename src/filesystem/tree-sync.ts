@@ -33,8 +33,26 @@ export class TreeSync {
     this.first = await listTree(this.source, this.srcRoot);
     const names = [...this.first.entries.keys()];
     const { wireBytes } = await sendTree(this.source, this.srcRoot, this.target, this.dstRoot, names, { ...this.o, changing: true });
+    await this.keepWhatArrived(this.first);
     this.next = new TreeStream(this.source, this.srcRoot, this.target, this.dstRoot, { ...this.o, changing: false });
     return { entries: names.length, removed: 0, bytes: dataBytes(this.first), wireBytes, ms: Date.now() - started };
+  }
+
+  /**
+   * What the first pass really delivered: an entry the running workload moved away before tar
+   * read it was listed but not sent, and may be back at its path by the freeze with its inode and
+   * times unchanged (a directory renamed away and back): left in the first listing, the frozen
+   * pass would take it for sent. So an entry the target does not hold as listed (same type;
+   * regular files the same size) is marked changed in the first listing: the frozen pass sends
+   * it again if it is there then, and removes it from the target if not. Read from the target
+   * before the freeze.
+   */
+  private async keepWhatArrived(first: Listing): Promise<void> {
+    const there = await listTree(this.target, this.dstRoot);
+    for (const [name, e] of first.entries) {
+      const t = there.entries.get(name);
+      if (!t || t.type !== e.type || (e.type === 'f' && t.size !== e.size)) first.entries.set(name, { ...e, ino: -1 }); // never the same
+    }
   }
 
   /** Stops the stream started for the frozen pass (the migration ended before it). */

@@ -148,3 +148,28 @@ test('a tree churning thousands of files during the running copy arrives exactly
     await sh('rm -rf "$1"', a);
   }
 });
+
+test('a directory renamed away and back while the running copy reads it: its files arrive in the frozen pass', async (t) => {
+  const a = await scratch();
+  await sh('cd "$1" && mkdir -p s/d && for i in $(seq 20); do echo own$i > s/d/f$i; done', a);
+  // As fast as a shell can: d is d.x for a moment, then d again, with the same inodes and times.
+  const churn = execa('bash', ['-c', 'cd "$1/s"; while :; do mv d d.x; mv d.x d; done', 'churn', a], { detached: true });
+  const signal = (s: NodeJS.Signals) => process.kill(-churn.pid!, s); // the loop and the mv it runs: frozen together
+  churn.catch(() => {});
+  try {
+    for (let i = 0; i < 40; i++) {
+      const b = await scratch();
+      const sync = new TreeSync('layer', local, a, local, b);
+      await sync.beforeFreeze(); // races the renames
+      signal('SIGSTOP'); // "frozen"
+      await new Promise((r) => setTimeout(r, 20));
+      await sync.whileFrozen();
+      t.is(await describe(b), await describe(a), `pass ${i}`);
+      await sh('rm -rf "$1"', b);
+      signal('SIGCONT');
+    }
+  } finally {
+    signal('SIGKILL');
+    await sh('rm -rf "$1"', a);
+  }
+});
