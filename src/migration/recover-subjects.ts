@@ -8,7 +8,8 @@ import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError } from '../../transports/errors.js';
 import { TWIN_LABEL, inspectContainer } from '../docker/container.js';
-import { workloadLockPath } from '../host-lock.js';
+import { containerKeys } from './kinds/docker.js';
+import { treeKeys } from './kinds/tree.js';
 import { describeTree, procStat } from '../process/tree.js';
 import { CHECKPOINT } from './docker-workload.js';
 
@@ -53,7 +54,6 @@ async function copyOf(t: Transport, root: number): Promise<CopyOnSource> {
 
 export async function containerSubject(source: Transport, target: Transport, ref: string): Promise<RecoverSubject> {
   const c = await inspectContainer(source, ref);
-  const id = c.id.slice(0, 12);
   const twin = async () => {
     const r = await target.exec(['docker', 'ps', '-a', '--filter', `label=${TWIN_LABEL}=${c.id}`, '--format', '{{.ID}} {{.State}}']);
     const [tid = '', state = ''] = (r.stdout.trim().split('\n').filter(Boolean)[0] ?? '').split(' ');
@@ -61,8 +61,7 @@ export async function containerSubject(source: Transport, target: Transport, ref
   };
   return {
     label: `container ${c.name}`,
-    lockPath: workloadLockPath(`container-${id}`),
-    runPrefix: id,
+    ...containerKeys(c.id),
     sourceCopy: () => copyOf(source, c.raw.State.Pid),
     async targetCopy() {
       const { tid, state } = await twin();
@@ -87,7 +86,7 @@ export async function containerSubject(source: Transport, target: Transport, ref
 export async function treeSubject(source: Transport, target: Transport, pid: number, workRoot: string): Promise<RecoverSubject> {
   const st = await procStat(source, pid);
   if (!st) throw new MigrateError('PREFLIGHT', `no process with PID ${pid}`, { host: source.name, hint: 'give the PID of the tree\'s root process on the source' });
-  const runPrefix = `pid-${pid}-${st.startTime}`;
+  const { lockPath, runPrefix } = treeKeys(pid, st.startTime);
   const comm = async (t: Transport, p: number) => (await t.exec(['cat', `/proc/${p}/comm`], { allowFailure: true })).stdout.trim();
   const name = await comm(source, pid);
   const records = async () => (await target.exec(['find', workRoot, '-mindepth', '1', '-maxdepth', '1', '-type', 'f', '-name', `${runPrefix}-*.pid`], { allowFailure: true }))
@@ -102,7 +101,7 @@ export async function treeSubject(source: Transport, target: Transport, pid: num
   };
   return {
     label: `process tree ${pid}`,
-    lockPath: workloadLockPath(`pid-${pid}`),
+    lockPath,
     runPrefix,
     sourceCopy: () => copyOf(source, pid),
     async targetCopy() {

@@ -29,6 +29,12 @@ export interface DockerOptions extends Pick<FilesystemOptions, 'volumeMap' | 'fo
   transferImage?: boolean;
 }
 
+/** A container's lock on the source and the prefix of its runs' directories (and guard locks), by its ID. */
+export function containerKeys(id: string): { lockPath: string; runPrefix: string } {
+  const short = id.slice(0, 12);
+  return { lockPath: workloadLockPath(`container-${short}`), runPrefix: short };
+}
+
 export class DockerAdapter implements WorkloadAdapter {
   readonly kind = 'docker';
   readonly tools = ['docker'];
@@ -57,8 +63,7 @@ export class DockerAdapter implements WorkloadAdapter {
     const label = `container ${c.name}`;
     const { pids } = await describeTree(source, c.raw.State.Pid);
     await requireOneTree(source, label, pids, await containerProcesses(source, c.id));
-    const id = c.id.slice(0, 12);
-    return { name: c.name, label, pids, rss: await residentBytes(source, c.id), lockPath: workloadLockPath(`container-${id}`), runPrefix: id };
+    return { name: c.name, label, pids, rss: await residentBytes(source, c.id), ...containerKeys(c.id) };
   }
 
   async checkTarget(strategy: Strategy): Promise<void> {

@@ -11,6 +11,11 @@ import { TreeWorkload } from '../tree-workload.js';
 import type { WorkloadAdapter, WorkloadFacts } from './adapter.js';
 import { workloadLockPath } from '../../host-lock.js';
 
+/** A tree's lock on the source and the prefix of its runs' directories (and guard locks, restore records), by its root's PID and start time. */
+export function treeKeys(pid: number, startTime: string): { lockPath: string; runPrefix: string } {
+  return { lockPath: workloadLockPath(`pid-${pid}`), runPrefix: `pid-${pid}-${startTime}` };
+}
+
 export class TreeAdapter implements WorkloadAdapter {
   readonly kind = 'process-tree';
   readonly tools: string[] = [];
@@ -31,7 +36,7 @@ export class TreeAdapter implements WorkloadAdapter {
     if (!stat) throw new MigrateError('PREFLIGHT', `no process with PID ${pid}`, { host: source.name, hint: 'give the PID of the tree\'s root process' });
     this.start = stat.startTime;
     const tree = (this.tree = await describeTree(source, pid));
-    return { name: this.name, label: `process tree ${pid}`, pids: tree.pids, rss: tree.rss, lockPath: workloadLockPath(`pid-${pid}`), runPrefix: `pid-${pid}-${stat.startTime}` };
+    return { name: this.name, label: `process tree ${pid}`, pids: tree.pids, rss: tree.rss, ...treeKeys(pid, stat.startTime) };
   }
 
   /** CRIU restores a tree under its own PIDs. */
