@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'SSH_HOST_KEY_CHANGED' // known_hosts has a different key
   | 'SSH_CHANNEL' // the connection broke under a running command or forward
   | 'FORWARD_FAILED' // a port forward could not be set up
+  | 'DOCKER_API' // a Docker daemon refused an Engine API request (or could not be reached)
   | 'CRIU_FAILED' // criu ran and reported an error
   | 'CRIU_UNUSABLE' // criu missing, too old, or failing `criu check`
   | 'IMAGE_CORRUPT' // a CRIU image file could not be decoded

@@ -3,6 +3,7 @@ import type { Transport } from '../../transports/transport.js';
 import { checkCriu, type FeatureMap } from '../criu/features.js';
 import { criuVersion, versionProblem } from '../criu/version.js';
 import { isMigrateError } from '../../transports/errors.js';
+import { engineCall } from '../docker/engine.js';
 
 export interface HostInfo {
   host: string;
@@ -24,20 +25,18 @@ export interface HostInfo {
 }
 
 async function dockerInfo(t: Transport): Promise<HostInfo['docker']> {
-  const r = await t
-    .exec(['docker', 'version', '--format', '{{.Server.Version}} {{.Server.Experimental}}'], { allowFailure: true, timeoutMs: 15_000 })
-    .catch((e: unknown) => (isMigrateError(e, 'COMMAND_NOT_FOUND') ? undefined : Promise.reject(e)));
-  if (!r) return { version: null, experimental: false, rootDir: null, problem: 'docker is not installed' };
-  if (r.exitCode !== 0) {
-    return { version: null, experimental: false, rootDir: null, problem: (r.stderr.trim().split('\n').pop() ?? 'docker daemon not reachable') };
+  const none = (problem: string): HostInfo['docker'] => ({ version: null, experimental: false, rootDir: null, problem });
+  try {
+    const [v, info] = await Promise.all([
+      engineCall(t, 'report its version', (d) => d.version() as Promise<{ Version: string; Experimental?: boolean }>),
+      engineCall(t, 'describe itself (GET /info)', (d) => d.info() as Promise<{ DockerRootDir?: string }>),
+    ]);
+    return { version: v.Version, experimental: v.Experimental === true, rootDir: info.DockerRootDir ?? null };
+  } catch (e) {
+    if (isMigrateError(e, 'COMMAND_NOT_FOUND')) return none('docker is not installed');
+    if (isMigrateError(e)) return none(e.reason);
+    throw e;
   }
-  const [version, experimental] = r.stdout.trim().split(' ');
-  const root = await t.exec(['docker', 'info', '--format', '{{.DockerRootDir}}'], { allowFailure: true, timeoutMs: 15_000 });
-  return {
-    version: version ?? null,
-    experimental: experimental === 'true',
-    rootDir: root.exitCode === 0 ? root.stdout.trim() : null,
-  };
 }
 
 export async function hostInfo(t: Transport): Promise<HostInfo> {

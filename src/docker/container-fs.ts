@@ -15,6 +15,8 @@ import { hostScript } from '../host-scripts/index.js';
 import { TreeSync, runPass, type FilesystemPass } from '../filesystem/tree-sync.js';
 import { TWIN_LABEL, bindSources, volumeMounts, type ContainerInfo } from './container.js';
 import { refuseSystemPaths } from './system-paths.js';
+import { engineCall, engineFind } from './engine.js';
+import { containersUsingVolume, daemonStorage, findContainer } from './containers.js';
 
 export interface FilesystemOptions {
   /** Named volume on the source → name on the target. */
@@ -43,8 +45,7 @@ export interface FilesystemPlan {
 interface VolumeInfo { Name: string; Driver: string; Mountpoint: string; Options: Record<string, string> | null; Labels: Record<string, string> | null }
 
 async function inspectVolume(t: Transport, name: string): Promise<VolumeInfo | undefined> {
-  const r = await t.exec(['docker', 'volume', 'inspect', name], { allowFailure: true });
-  return r.exitCode === 0 ? (JSON.parse(r.stdout) as VolumeInfo[])[0] : undefined;
+  return engineFind(t, `inspect volume ${name}`, (d) => d.getVolume(name).inspect() as Promise<VolumeInfo>);
 }
 
 /** Whether a directory on a host is missing or empty. */
@@ -55,14 +56,11 @@ async function isEmptyDir(t: Transport, path: string): Promise<boolean> {
 
 /** Whether a running container uses the volume. */
 async function inUse(t: Transport, name: string): Promise<boolean> {
-  return (await t.exec(['docker', 'ps', '-q', '--filter', `volume=${name}`])).stdout.trim() !== '';
+  return (await containersUsingVolume(t, name)).length > 0;
 }
 
 /** The storage driver of a host's Docker, and its data root (DockerRootDir). */
-export async function dockerStorage(t: Transport): Promise<{ driver: string; root: string }> {
-  const [driver = '', root = ''] = (await t.exec(['docker', 'info', '--format', '{{.Driver}}\t{{.DockerRootDir}}'])).stdout.trim().split('\t');
-  return { driver, root };
-}
+export const dockerStorage = daemonStorage;
 
 /**
  * Preflight for the container's files: overlay2 on both ends, volumes local and not shared with
@@ -91,8 +89,7 @@ export async function planFilesystem(source: Transport, target: Transport, c: Co
     if (!vols.some((v) => v.name === name)) throw new MigrateError('BAD_INPUT', `--volume-map names ${name}, which container ${c.name} does not mount`);
   }
   for (const v of vols) {
-    const users = await source.exec(['docker', 'ps', '-q', '--no-trunc', '--filter', `volume=${v.name}`]);
-    const others = users.stdout.split('\n').filter((id) => id && id !== c.id);
+    const others = (await containersUsingVolume(source, v.name)).filter((id) => id !== c.id);
     if (others.length > 0) {
       throw new MigrateError('PREFLIGHT', `volume ${v.name} is also used by running container ${others[0]!.slice(0, 12)}; its data would split between the hosts`, {
         host: source.name, hint: 'stop the other containers using it first',
@@ -162,15 +159,15 @@ export class ContainerFiles {
   /** Before `docker create` of the twin: the named volumes it will mount. */
   async createVolumes(): Promise<void> {
     for (const v of this.plan.createVolumes) {
-      const labels = Object.entries(v.labels).flatMap(([k, x]) => ['--label', `${k}=${x}`]);
-      await this.target.exec(['docker', 'volume', 'create', ...labels, v.name]);
+      await engineCall(this.target, `create volume ${v.name}`, (d) => d.createVolume({ Name: v.name, Labels: v.labels }));
       this.createdVolumes.push(v.name);
     }
   }
 
   /** After `docker create`: pairs each source tree with its place in the twin, empties what --force replaces. */
   async attach(twinId: string): Promise<void> {
-    const twin = JSON.parse((await this.target.exec(['docker', 'container', 'inspect', twinId])).stdout)[0] as ContainerInfo['raw'];
+    const twin = await findContainer(this.target, twinId);
+    if (!twin) throw new MigrateError('RESTORE_FAILED', `the twin ${twinId.slice(0, 12)} of ${this.c.name} is gone`, { host: this.target.name });
     const level = { level: this.o.zstdLevel ?? 3, signal: this.o.signal };
     const upper = (raw: ContainerInfo['raw'], host: Transport) => {
       const dir = raw.GraphDriver?.Data?.UpperDir;
@@ -200,6 +197,8 @@ export class ContainerFiles {
   /** After a failure: stops copies in waiting, removes the volumes this run created. */
   async removeCreated(): Promise<void> {
     for (const t of this.trees) t.close();
-    for (const name of this.createdVolumes.splice(0)) await this.target.exec(['docker', 'volume', 'rm', '-f', name], { allowFailure: true });
+    for (const name of this.createdVolumes.splice(0)) {
+      await engineFind(this.target, `remove volume ${name}`, (d) => d.getVolume(name).remove({ force: true })).catch(() => {});
+    }
   }
 }

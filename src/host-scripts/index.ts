@@ -13,6 +13,7 @@ export const HOST_SCRIPTS = [
   'is-empty-dir',
   'is-listening',
   'list-file-sizes',
+  'list-missing-paths',
   'list-missing-tools',
   'list-outside-tree',
   'list-pids-in-use',
@@ -33,7 +34,7 @@ export const HOST_SCRIPTS = [
   'restore-stale-runc-conf',
   'send-files',
   'send-tree',
-  'sum-container-rss',
+  'sum-rss',
 ] as const;
 
 export type HostScript = (typeof HOST_SCRIPTS)[number];

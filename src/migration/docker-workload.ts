@@ -1,6 +1,6 @@
 /**
  * A Docker container as a migration workload. Docker stays in charge on both hosts: the twin
- * is made with `docker create`, the checkpoint with `docker checkpoint create`, the restore with
+ * is made through its Engine API from the source's own configuration (twin.ts), the checkpoint with `docker checkpoint create`, the restore with
  * `docker start --checkpoint`, so `docker ps`, `docker checkpoint ls` and `docker stop` keep
  * working. A scoped runc.conf override (docker/runc-conf.ts) makes CRIU read and write the
  * images in migrate's own directory instead of Docker's slow content-store copy, sends the
@@ -14,7 +14,12 @@
 import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { readFileVia, writeFileVia } from '../../transports/files.js';
-import { createArgs, type ContainerInfo } from '../docker/container.js';
+import type Docker from 'dockerode';
+import type { ContainerInfo } from '../docker/container.js';
+import { engineCall } from '../docker/engine.js';
+import { daemonStorage, deleteCheckpoint, findContainer, initPid, isRunning, killContainer, removeContainer } from '../docker/containers.js';
+import type { TwinSpec } from '../docker/twin.js';
+import type { MigrationReport } from './report.js';
 import { ContainerFiles, type FilesystemOptions, type FilesystemPlan } from '../docker/container-fs.js';
 import type { FilesystemPass } from '../filesystem/tree-sync.js';
 import { logErrors } from '../criu/run.js';
@@ -31,19 +36,14 @@ import { isStaleTwin } from './preflight.js';
 import type { CheckpointOptions, Dirs, RestoreHooks, Workload } from './workload.js';
 import type { HostGuard, TargetCopy } from './host-guard.js';
 
+type NetworkAddress = NonNullable<MigrationReport['container']>['networks'][number];
+
 /** Name of the checkpoint in Docker's bookkeeping on both hosts. */
 export const CHECKPOINT = 'migrate';
 
-async function dockerRoot(t: Transport): Promise<string> {
-  return (await t.exec(['docker', 'info', '--format', '{{.DockerRootDir}}'])).stdout.trim();
-}
+const dockerRoot = async (t: Transport): Promise<string> => (await daemonStorage(t)).root;
 
 const checkpointDir = (root: string, id: string) => posix.join(root, 'containers', id, 'checkpoints', CHECKPOINT);
-
-export async function isRunning(t: Transport, ref: string): Promise<boolean> {
-  const r = await t.exec(['docker', 'inspect', '--format', '{{.State.Running}}', ref], { allowFailure: true });
-  return r.exitCode === 0 && r.stdout.trim() === 'true';
-}
 
 export class DockerWorkload implements Workload {
   readonly kind = 'docker';
@@ -63,7 +63,8 @@ export class DockerWorkload implements Workload {
   private readonly files: ContainerFiles;
 
   constructor(private readonly source: Transport, private readonly target: Transport, private readonly c: ContainerInfo, private readonly name: string,
-    private readonly plan: FilesystemPlan, filesOptions: FilesystemOptions = {}, runcRoot?: string, tcp: TcpPolicy = 'refuse') {
+    private readonly plan: FilesystemPlan, private readonly twin: TwinSpec, private readonly networks: NetworkAddress[] = [],
+    filesOptions: FilesystemOptions = {}, runcRoot?: string, tcp: TcpPolicy = 'refuse') {
     this.runcRoot = runcRoot;
     this.criuOptions = criuTcpOptions(tcp);
     this.label = `container ${c.name}`;
@@ -72,19 +73,25 @@ export class DockerWorkload implements Workload {
 
   async prepareTarget(): Promise<void> {
     // Leftovers of a run that died (we hold the container's lock): its twin, its checkpoint.
-    if (await isStaleTwin(this.target, this.name, this.c.id)) await this.target.exec(['docker', 'rm', '-f', '-v', this.name]);
-    await this.source.exec(['docker', 'checkpoint', 'rm', this.c.id, CHECKPOINT], { allowFailure: true });
+    if (await isStaleTwin(this.target, this.name, this.c.id)) await removeContainer(this.target, this.name, { volumes: true });
+    await deleteCheckpoint(this.source, this.c.id, CHECKPOINT);
     await this.files.createVolumes();
-    const [id, srcRoot, dstRoot] = await Promise.all([
-      this.target.exec(createArgs(this.c, this.name, this.plan.volumeMap)).then((r) => r.stdout.trim()),
-      dockerRoot(this.source),
-      dockerRoot(this.target),
-    ]);
-    this.targetId = id;
+    const [id, srcRoot, dstRoot] = await Promise.all([this.createTwin(), dockerRoot(this.source), dockerRoot(this.target)]);
     this.sourceCheckpoint = checkpointDir(srcRoot, this.c.id);
     this.targetCheckpoint = checkpointDir(dstRoot, id);
     await this.target.exec(['mkdir', '-p', '-m', '0700', this.targetCheckpoint]);
     await this.files.attach(id);
+  }
+
+  /** The twin from the source's own configuration (twin.ts), on all of its networks; its ID. */
+  private async createTwin(): Promise<string> {
+    const { create, connect } = this.twin;
+    const twin = await engineCall(this.target, `create container ${this.name}`, (d) => d.createContainer(create as Docker.ContainerCreateOptions));
+    this.targetId = twin.id;
+    for (const { network, endpoint } of connect) {
+      await engineCall(this.target, `connect container ${this.name} to network ${network}`, (d) => d.getNetwork(network).connect({ Container: twin.id, EndpointConfig: endpoint as Docker.EndpointSettings }));
+    }
+    return twin.id;
   }
 
   /** The twin, to be removed should migrate die before it ran (volumes it made stay: recover handles them). */
@@ -142,7 +149,7 @@ export class DockerWorkload implements Workload {
   /** runc's descriptors.json as runc builds it: the targets of the container init's fds 0-2 (they do not change while it runs). */
   async prepareDescriptors(): Promise<void> {
     if (this.descriptors) return;
-    const init = Number((await this.source.exec(['docker', 'inspect', '--format', '{{.State.Pid}}', this.c.id])).stdout.trim());
+    const init = await initPid(this.source, this.c.id);
     const fds = await this.source.exec(hostScript('read-stdio-links', String(init)));
     this.descriptors = JSON.stringify(fds.stdout.trim().split('\n'));
   }
@@ -158,8 +165,14 @@ export class DockerWorkload implements Workload {
       await this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id], { outlive: true });
       resumed?.(); // it runs now; putting runc.conf back is not part of its freeze
     });
-    if (!(await isRunning(this.target, id))) {
+    const twin = await findContainer(this.target, id);
+    if (!twin?.State.Running) {
       throw new MigrateError('RESTORE_FAILED', `container ${this.name} is not running after restore`, { host: this.target.name, hint: 'see docker logs there' });
+    }
+    for (const n of this.networks) {
+      const e = twin.NetworkSettings?.Networks?.[n.name];
+      n.address_after = e?.IPAddress || e?.GlobalIPv6Address || null;
+      n.address_changed = n.address_after !== n.address_before;
     }
     return this.name;
   }
@@ -170,13 +183,13 @@ export class DockerWorkload implements Workload {
   }
 
   async removeFromTarget(): Promise<void> {
-    if (this.targetId) await this.target.exec(['docker', 'rm', '-f', '-v', this.targetId], { allowFailure: true });
+    if (this.targetId) await removeContainer(this.target, this.targetId, { volumes: true }).catch(() => {});
     await this.files.removeCreated();
   }
 
   /** The container's processes on the source (its init and everything below it). */
   async stoppedPids(): Promise<number[]> {
-    const init = Number((await this.source.exec(['docker', 'inspect', '--format', '{{.State.Pid}}', this.c.id])).stdout.trim());
+    const init = await initPid(this.source, this.c.id);
     return init > 0 ? (await describeTree(this.source, init)).pids : [];
   }
 
@@ -184,7 +197,7 @@ export class DockerWorkload implements Workload {
     const pids = await this.stoppedPids();
     if (pids.length === 0) throw new MigrateError('RESTORE_FAILED', `${this.label} has no processes left on the source`, { host: this.source.name });
     await signalAll(this.source, 'CONT', pids);
-    await this.source.exec(['docker', 'checkpoint', 'rm', this.c.id, CHECKPOINT], { allowFailure: true });
+    await deleteCheckpoint(this.source, this.c.id, CHECKPOINT);
   }
 
   async runsOnSource(): Promise<boolean> {
@@ -194,10 +207,9 @@ export class DockerWorkload implements Workload {
   }
 
   async finishSource(keep: boolean): Promise<void> {
-    await this.source.exec(['docker', 'checkpoint', 'rm', this.c.id, CHECKPOINT], { allowFailure: true });
+    await deleteCheckpoint(this.source, this.c.id, CHECKPOINT);
     // SIGKILL reaches stopped processes; the container ends as exited (kept) or is removed.
-    if (keep) await this.source.exec(['docker', 'kill', this.c.id], { allowFailure: true });
-    else await this.source.exec(['docker', 'rm', '-f', this.c.id], { allowFailure: true });
+    await (keep ? killContainer(this.source, this.c.id) : removeContainer(this.source, this.c.id)).catch(() => {});
   }
 
   resumeHint(): string {

@@ -7,7 +7,9 @@ import type { RestoreMode } from './report.js';
 import { chooseStrategy, factsNeeded, type Strategy, type StrategyChoice } from './strategy.js';
 import { requirePrecopy } from './precopy.js';
 import { MIN_CRIU_TCP, criuVersion, versionProblem } from '../criu/version.js';
-import { TWIN_LABEL, unsupported, type ContainerInfo } from '../docker/container.js';
+import { TWIN_LABEL, unsupported, type ContainerInfo, type Inspect } from '../docker/container.js';
+import { findContainer } from '../docker/containers.js';
+import { engineCall, engineFind } from '../docker/engine.js';
 import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
 import { requirePrivateDir } from '../private-dir.js';
@@ -77,8 +79,8 @@ export async function requireDockerTarget(target: Transport, c: ContainerInfo, n
       hint: `add --transfer-image to send it (docker save | docker load over SSH), or load it there first`,
     });
   }
-  const taken = await target.exec(['docker', 'container', 'inspect', name], { allowFailure: true });
-  if (taken.exitCode === 0 && !(await isStaleTwin(target, name, c.id))) {
+  const taken = await findContainer(target, name);
+  if (taken && !isTwinThatNeverRan(taken, c.id)) {
     throw new MigrateError('PREFLIGHT', `a container named ${name} already exists on the target`, { host: target.name, hint: 'remove it there, or choose another name with --name' });
   }
 }
@@ -88,24 +90,27 @@ export async function requireDockerTarget(target: Transport, c: ContainerInfo, n
  * ran: the twin of a run that died. The next run replaces it (under the container's lock).
  */
 export async function isStaleTwin(target: Transport, name: string, sourceId: string): Promise<boolean> {
-  const r = await target.exec(['docker', 'container', 'inspect', '--format', `{{index .Config.Labels "${TWIN_LABEL}"}} {{.State.Status}}`, name], { allowFailure: true });
-  return r.exitCode === 0 && r.stdout.trim() === `${sourceId} created`;
+  const there = await findContainer(target, name);
+  return there !== undefined && isTwinThatNeverRan(there, sourceId);
 }
 
+const isTwinThatNeverRan = (c: Inspect, sourceId: string): boolean => c.Config.Labels?.[TWIN_LABEL] === sourceId && c.State.Status === 'created';
+
 export async function hasImage(t: Transport, image: string): Promise<boolean> {
-  return (await t.exec(['docker', 'image', 'inspect', '--format', '{{.Id}}', image], { allowFailure: true })).exitCode === 0;
+  return (await engineFind(t, `inspect image ${image}`, (d) => d.getImage(image).inspect())) !== undefined;
 }
 
 /** Every process in the container (its cgroup, as docker top lists it). */
 export async function containerProcesses(source: Transport, ref: string): Promise<Array<{ pid: number; command: string }>> {
-  const r = await source.exec(['docker', 'top', ref, '-eo', 'pid,args']);
-  return r.stdout.trim().split('\n').slice(1).map((l) => /^\s*(\d+)\s+(.*)$/.exec(l)).filter((m) => m !== null)
-    .map((m) => ({ pid: Number(m![1]), command: m![2]!.slice(0, 60) }));
+  const top = await engineCall(source, `list the processes of container ${ref}`, (d) => d.getContainer(ref).top({ ps_args: '-eo pid,args' }) as Promise<{ Titles: string[]; Processes: string[][] }>);
+  const [pid, args] = ['PID', 'COMMAND'].map((t) => top.Titles.indexOf(t));
+  return top.Processes.map((p) => ({ pid: Number(p[pid!]), command: (p[args!] ?? '').slice(0, 60) }));
 }
 
 /** Resident memory of the container's processes: what its checkpoint will roughly weigh. */
 export async function residentBytes(source: Transport, ref: string): Promise<number> {
-  const r = await source.exec(hostScript('sum-container-rss', ref), { allowFailure: true });
+  const pids = (await containerProcesses(source, ref)).map((p) => String(p.pid));
+  const r = await source.exec(hostScript('sum-rss', ...pids), { allowFailure: true });
   return Number(r.stdout.trim() || 0) * 1024;
 }
 

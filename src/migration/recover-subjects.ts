@@ -8,6 +8,7 @@ import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError } from '../../transports/errors.js';
 import { TWIN_LABEL, inspectContainer } from '../docker/container.js';
+import { containersLabelled, deleteCheckpoint, removeContainer } from '../docker/containers.js';
 import { containerKeys } from './kinds/docker.js';
 import { treeKeys } from './kinds/tree.js';
 import { describeTree, procStat } from '../process/tree.js';
@@ -55,9 +56,8 @@ async function copyOf(t: Transport, root: number): Promise<CopyOnSource> {
 export async function containerSubject(source: Transport, target: Transport, ref: string): Promise<RecoverSubject> {
   const c = await inspectContainer(source, ref);
   const twin = async () => {
-    const r = await target.exec(['docker', 'ps', '-a', '--filter', `label=${TWIN_LABEL}=${c.id}`, '--format', '{{.ID}} {{.State}}']);
-    const [tid = '', state = ''] = (r.stdout.trim().split('\n').filter(Boolean)[0] ?? '').split(' ');
-    return { tid, state };
+    const [found] = await containersLabelled(target, `${TWIN_LABEL}=${c.id}`);
+    return { tid: found?.id.slice(0, 12) ?? '', state: found?.state ?? '' };
   };
   return {
     label: `container ${c.name}`,
@@ -67,14 +67,13 @@ export async function containerSubject(source: Transport, target: Transport, ref
       const { tid, state } = await twin();
       return { state: !tid ? 'none' : state === 'running' ? 'running' : 'stale', what: `its twin ${tid} (${state || 'none'})` };
     },
-    endSourceCopy: async () => void (await source.exec(['docker', 'rm', '-f', c.id])),
+    endSourceCopy: () => removeContainer(source, c.id),
     async removeTargetCopy() {
       const { tid } = await twin();
-      if (tid) await target.exec(['docker', 'rm', '-f', '-v', tid]);
+      if (tid) await removeContainer(target, tid, { volumes: true });
     },
     async removeExtras() {
-      const rm = await source.exec(['docker', 'checkpoint', 'rm', c.id, CHECKPOINT], { allowFailure: true });
-      return rm.exitCode === 0 ? [`removed Docker's checkpoint "${CHECKPOINT}" on ${source.name}`] : [];
+      return (await deleteCheckpoint(source, c.id, CHECKPOINT)) ? [`removed Docker's checkpoint "${CHECKPOINT}" on ${source.name}`] : [];
     },
   };
 }

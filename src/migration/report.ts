@@ -70,6 +70,15 @@ export interface MigrationReport {
    * (policy close).
    */
   tcp: { policy: TcpPolicy; established: number; closed: number };
+  /**
+   * Docker: how the target's container differs from the source's, on purpose (twin.ts
+   * TWIN_CHANGES: `change` is its key), and each network it joined with its address before and
+   * after (`address_after` null until it ran there).
+   */
+  container?: {
+    changes: Array<{ change: string; detail: string }>;
+    networks: Array<{ name: string; address_before: string | null; address_after: string | null; address_changed: boolean | null }>;
+  };
   /** Post-copy: from the restore until the last page arrived from the source (the memory lived on both hosts). */
   postcopy_ms?: number;
   error?: Record<string, unknown>;

@@ -1,11 +1,14 @@
 /**
  * A Docker container, for the front-end: found with `docker inspect`, refused when CRIU cannot
  * move it (a terminal, --rm, processes from docker exec...), and on the target: its image (or
- * --transfer-image), a free name, and room for its files (container-fs.ts).
+ * --transfer-image), a free name, everything its configuration needs (twin.ts), and room for
+ * its files (container-fs.ts).
  */
 import { inspectContainer, type ContainerInfo } from '../../docker/container.js';
 import { planFilesystem, type FilesystemOptions, type FilesystemPlan } from '../../docker/container-fs.js';
 import { sendImage } from '../../docker/image-transfer.js';
+import { containerNetworks, isOwnNetwork, type TwinSpec } from '../../docker/twin.js';
+import { planTwin } from '../../docker/twin-target.js';
 import { dockerRuncRoot } from '../../docker/runc-root.js';
 import type { TcpPolicy } from '../../criu/tcp-policy.js';
 import { ignoreEvents } from '../../events.js';
@@ -15,6 +18,8 @@ import { requireOneTree } from '../dumpable.js';
 import { defaultWorkRoot, type MigrationOptions } from '../options.js';
 import { containerProcesses, hasImage, requireDockerTarget, requireMigratable, residentBytes } from '../preflight.js';
 import type { MigrationReport } from '../report.js';
+
+type NetworkAddress = NonNullable<MigrationReport['container']>['networks'][number];
 import type { Strategy } from '../strategy.js';
 import type { WorkloadAdapter, WorkloadFacts } from './adapter.js';
 import { workloadLockPath } from '../../host-lock.js';
@@ -45,6 +50,9 @@ export class DockerAdapter implements WorkloadAdapter {
   private sendImageFirst = false;
   private runcRoot?: string;
   private plan?: FilesystemPlan;
+  private twin?: TwinSpec;
+  /** Its networks' addresses, before and (once it ran on the target) after: the report's. */
+  private networks: NetworkAddress[] = [];
   private readonly fsOptions: FilesystemOptions;
 
   constructor(private readonly o: DockerOptions & MigrationOptions) {
@@ -59,6 +67,10 @@ export class DockerAdapter implements WorkloadAdapter {
   async inspect(): Promise<WorkloadFacts> {
     const { source } = this.o;
     const c = (this.c = await inspectContainer(source, this.o.container));
+    this.networks = containerNetworks(c.raw).filter(([n]) => isOwnNetwork(n)).map(([name, e]) => {
+      const before = e.IPAddress || e.GlobalIPv6Address || null;
+      return { name, address_before: before, address_after: null, address_changed: null };
+    });
     requireMigratable(c, source.name);
     const label = `container ${c.name}`;
     const { pids } = await describeTree(source, c.raw.State.Pid);
@@ -73,10 +85,12 @@ export class DockerAdapter implements WorkloadAdapter {
     if (strategy === 'precopy' || strategy === 'hybrid') this.runcRoot = await dockerRuncRoot(source, c.id);
     this.sendImageFirst = this.o.transferImage === true && !(await hasImage(target, c.image));
     await requireDockerTarget(target, c, this.o.name ?? c.name, this.sendImageFirst);
+    this.twin = await planTwin(source, target, c.raw, { name: this.o.name ?? c.name, volumeMap: this.o.volumeMap });
     this.plan = await planFilesystem(source, target, c, this.fsOptions);
   }
 
   async beforeMove(report: MigrationReport): Promise<void> {
+    report.container = { changes: this.twin!.changes, networks: this.networks };
     if (!this.sendImageFirst) return;
     const { source, target } = this.o;
     (this.o.onEvent ?? ignoreEvents)({ kind: 'step', step: 'image', host: target.name, detail: `sending image ${this.c!.image}` });
@@ -87,6 +101,6 @@ export class DockerAdapter implements WorkloadAdapter {
 
   workload(tcp: TcpPolicy): DockerWorkload {
     const c = this.c!;
-    return new DockerWorkload(this.o.source, this.o.target, c, this.o.name ?? c.name, this.plan!, this.fsOptions, this.runcRoot, tcp);
+    return new DockerWorkload(this.o.source, this.o.target, c, this.o.name ?? c.name, this.plan!, this.twin!, this.networks, this.fsOptions, this.runcRoot, tcp);
   }
 }

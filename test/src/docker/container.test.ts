@@ -1,5 +1,5 @@
 import test from 'ava';
-import { createArgs, isAnonymousVolume, volumeMounts, type ContainerInfo, type Inspect } from '../../../src/docker/container.js';
+import { isAnonymousVolume, unsupported, volumeMounts, type ContainerInfo, type Inspect } from '../../../src/docker/container.js';
 
 function info(over: { Binds?: string[]; Mounts?: Inspect['HostConfig']['Mounts']; Volumes?: Record<string, unknown>; mounts?: Inspect['Mounts'] }): ContainerInfo {
   const raw = {
@@ -15,22 +15,6 @@ function info(over: { Binds?: string[]; Mounts?: Inspect['HostConfig']['Mounts']
   return { id: raw.Id, name: 'web', running: true, image: 'img', raw };
 }
 
-test('--volume-map renames named volumes in -v and --mount, never bind paths', (t) => {
-  const args = createArgs(info({
-    Binds: ['data:/data:ro', '/srv/conf:/etc/conf'],
-    Mounts: [{ Type: 'volume', Source: 'cache', Target: '/cache', ReadOnly: true }, { Type: 'tmpfs', Target: '/scratch', TmpfsOptions: { SizeBytes: 1024, Mode: 0o1777 } }],
-  }), 'web', new Map([['data', 'data2'], ['cache', 'cache2'], ['srv', 'nope']]));
-  t.true(args.join(' ').includes('--volume data2:/data:ro --volume /srv/conf:/etc/conf'));
-  t.true(args.includes('type=volume,source=cache2,target=/cache,readonly'));
-  t.true(args.includes('type=tmpfs,target=/scratch,tmpfs-size=1024,tmpfs-mode=1777'));
-});
-
-test('anonymous volumes made with -v /path are made again on the target', (t) => {
-  const args = createArgs(info({ Binds: ['data:/data'], Volumes: { '/data': {}, '/anon': {} } }), 'web');
-  t.is(args.filter((a) => a === '/anon').length, 1);
-  t.false(args.includes('/data'), 'not twice: /data is already a named volume');
-});
-
 test('volume mounts are told apart: named by the user or anonymous (64 hex digits)', (t) => {
   const anon = 'a'.repeat(64);
   t.true(isAnonymousVolume(anon));
@@ -39,4 +23,11 @@ test('volume mounts are told apart: named by the user or anonymous (64 hex digit
     { Type: 'volume', Name: anon, Source: `/v/${anon}/_data`, Destination: '/x', RW: true },
     { Type: 'bind', Source: '/srv', Destination: '/srv', RW: true },
   ] })), [{ name: anon, source: `/v/${anon}/_data`, destination: '/x', anonymous: true }]);
+});
+
+test('settings whose other half stays on the source are refused by name', (t) => {
+  const c = info({});
+  Object.assign(c.raw.HostConfig, { VolumesFrom: ['data'], Links: ['/db:/web/db'], IpcMode: 'container:abc', PidMode: 'host' });
+  const r = unsupported(c).join('\n');
+  for (const what of ['--volumes-from data', '--link', '--ipc container:abc', '--pid host']) t.true(r.includes(what), what);
 });
