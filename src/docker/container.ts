@@ -62,6 +62,7 @@ export interface Inspect {
     Links?: string[] | null;
     IpcMode?: string;
     PidMode?: string;
+    Init?: boolean | null;
   };
   NetworkSettings?: { Networks?: Record<string, Endpoint> | null };
   Mounts: Array<{ Type: string; Name?: string; Source: string; Destination: string; RW: boolean; Driver?: string }>;

@@ -131,7 +131,7 @@ export function twinSpec(c: Inspect, facts: Pick<TargetFacts, 'networks' | 'sour
     if (to !== undefined) changes.push({ change: 'volumeMap', detail: `${v} → ${to}` });
     return to ?? v;
   };
-  host.Binds = (host.Binds ?? []).map((b) => {
+  if (host.Binds) host.Binds = host.Binds.map((b) => {
     const at = b.indexOf(':');
     return at > 0 && !b.startsWith('/') ? mapped(b.slice(0, at)) + b.slice(at) : b;
   });
@@ -165,4 +165,22 @@ export function twinSpec(c: Inspect, facts: Pick<TargetFacts, 'networks' | 'sour
     connect: rest.map(([network, endpoint]) => ({ network, endpoint })),
     changes,
   };
+}
+
+/** Where Docker mounts the init binary of a container run with --init. */
+export const INIT_MOUNTPOINT = '/sbin/docker-init';
+
+/**
+ * The host paths bind-mounted into the container, each with its mountpoint inside: its binds and
+ * bind mounts, and with --init the init binary (`docker-init` as dockerd finds it in PATH). CRIU
+ * is told the real file of each that is a symlink on the target (restore-mounts.ts).
+ */
+export function boundHostPaths(c: Inspect): Array<{ source: string; destination: string }> {
+  const h = c.HostConfig;
+  const binds = (h.Binds ?? []).filter((b) => b.startsWith('/')).map((b) => {
+    const [source = '', destination = ''] = b.split(':');
+    return { source, destination };
+  });
+  const mounts = (h.Mounts ?? []).filter((m) => m.Type === 'bind' && m.Source).map((m) => ({ source: m.Source!, destination: m.Target }));
+  return [...binds, ...mounts, ...(h.Init ? [{ source: 'docker-init', destination: INIT_MOUNTPOINT }] : [])];
 }

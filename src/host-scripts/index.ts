@@ -30,6 +30,7 @@ export const HOST_SCRIPTS = [
   'receive-tar',
   'remove-from-tree',
   'remove-stale-dirs',
+  'resolve-symlinks',
   'restore-runc-conf',
   'restore-stale-runc-conf',
   'send-files',

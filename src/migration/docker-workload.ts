@@ -19,6 +19,7 @@ import type { ContainerInfo } from '../docker/container.js';
 import { engineCall } from '../docker/engine.js';
 import { daemonStorage, deleteCheckpoint, findContainer, initPid, isRunning, killContainer, removeContainer } from '../docker/containers.js';
 import type { TwinSpec } from '../docker/twin.js';
+import { restoreMountOptions } from '../docker/restore-mounts.js';
 import type { MigrationReport } from './report.js';
 import { ContainerFiles, type FilesystemOptions, type FilesystemPlan } from '../docker/container-fs.js';
 import type { FilesystemPass } from '../filesystem/tree-sync.js';
@@ -57,6 +58,8 @@ export class DockerWorkload implements Workload {
   /** Pre-copy: runc's state directory of Docker's containers on the source. */
   private runcRoot?: string;
 
+  /** CRIU options for its restore: the real files of symlinked bind sources (restore-mounts.ts). */
+  private restoreMounts: string[] = [];
   /** CRIU options for its dump and restore, in runc.conf (the TCP policy's). */
   private readonly criuOptions: string[];
   /** Its writable layer, volumes and copied bind mounts (container-fs.ts). */
@@ -76,7 +79,8 @@ export class DockerWorkload implements Workload {
     if (await isStaleTwin(this.target, this.name, this.c.id)) await removeContainer(this.target, this.name, { volumes: true });
     await deleteCheckpoint(this.source, this.c.id, CHECKPOINT);
     await this.files.createVolumes();
-    const [id, srcRoot, dstRoot] = await Promise.all([this.createTwin(), dockerRoot(this.source), dockerRoot(this.target)]);
+    const [id, srcRoot, dstRoot, mounts] = await Promise.all([this.createTwin(), dockerRoot(this.source), dockerRoot(this.target), restoreMountOptions(this.target, this.c.raw)]);
+    this.restoreMounts = mounts;
     this.sourceCheckpoint = checkpointDir(srcRoot, this.c.id);
     this.targetCheckpoint = checkpointDir(dstRoot, id);
     await this.target.exec(['mkdir', '-p', '-m', '0700', this.targetCheckpoint]);
@@ -160,7 +164,7 @@ export class DockerWorkload implements Workload {
     // checkpoint directory, not in CRIU's images dir.
     const descriptors = this.descriptors ?? await readFileVia(this.source, posix.join(this.sourceCheckpoint!, 'descriptors.json'));
     await writeFileVia(this.target, posix.join(this.targetCheckpoint!, 'descriptors.json'), descriptors);
-    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [...(lazy ? ['lazy-pages'] : []), ...this.criuOptions] }, async () => {
+    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [...(lazy ? ['lazy-pages'] : []), ...this.criuOptions, ...this.restoreMounts] }, async () => {
       await starting?.();
       await this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id], { outlive: true });
       resumed?.(); // it runs now; putting runc.conf back is not part of its freeze

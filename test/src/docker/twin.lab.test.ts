@@ -102,7 +102,7 @@ test.serial('a container with thirty settings is the same container on the targe
   const before = await inspect(a, name);
   const sum = await checksum(a, name);
   const report: MigrationReport = await migrate({ container: name, source: a, target: b });
-  t.is(report.outcome, 'migrated');
+  t.is(report.outcome, 'migrated', JSON.stringify(report.error));
   t.is(await running(b, name), 'true');
   await sleep(300);
   const onB = tickNums(await logs(b, name));
@@ -118,20 +118,27 @@ test.serial('a container with thirty settings is the same container on the targe
   // generated MAC are the target's own; on OTHER (other subnet) the address changed.
   const nets = (x: Json) => (x.NetworkSettings as { Networks: Record<string, Json> }).Networks;
   t.deepEqual(Object.keys(nets(after)).sort(), [OTHER, SAME].sort());
+  // Docker (before API 1.44) adds each container's short ID to its aliases: the twin has its own.
   const perEndpoint = ['NetworkID', 'EndpointID', 'MacAddress', 'DNSNames', 'Gateway', 'IPAddress', 'IPPrefixLen'];
+  const ownAliasesOut = (x: Json, net: string) => {
+    const e = { ...nets(x)[net]! };
+    e.Aliases = ((e.Aliases as string[] | null) ?? []).filter((al) => al !== String(x.Id).slice(0, 12));
+    return e;
+  };
   for (const net of [SAME, OTHER]) {
-    const diff = differences(nets(before)[net], nets(after)[net]).filter((f) => !perEndpoint.includes(f.split('.')[0]!));
+    const diff = differences(ownAliasesOut(before, net), ownAliasesOut(after, net)).filter((f) => !perEndpoint.includes(f.split('.')[0]!));
     t.deepEqual(diff, [], `network ${net}`);
   }
   t.is(nets(after)[SAME]!.IPAddress, '172.31.77.10');
-  t.deepEqual(nets(after)[SAME]!.Aliases, nets(before)[SAME]!.Aliases);
+  t.true((ownAliasesOut(after, SAME).Aliases as string[]).includes('cache'));
   t.regex(String(nets(after)[OTHER]!.IPAddress), /^172\.31\.79\./);
   t.deepEqual(report.container!.networks.map((n) => [n.name, n.address_changed]).sort(), [[OTHER, true], [SAME, false]].sort());
-  t.deepEqual([...new Set(report.container!.changes.map((c) => c.change))].sort(), ['label', 'macAddress']);
+  t.deepEqual([...new Set(report.container!.changes.map((c) => c.change))].sort(), ['alias', 'label', 'macAddress']);
 
   // Inside: what Docker makes from those settings on the target.
   const inside = async (cmd: string) => (await b.exec(['docker', 'exec', name, 'sh', '-c', cmd])).stdout;
-  t.regex(await inside('cat /etc/resolv.conf'), /nameserver 10\.0\.0\.53[\s\S]*search lab\.example[\s\S]*ndots:2/);
+  // On a user-defined network Docker's embedded DNS (127.0.0.11) forwards to --dns.
+  t.regex(await inside('cat /etc/resolv.conf'), /search lab\.example[\s\S]*ndots:2/);
   t.regex(await inside('cat /etc/hosts'), /10\.0\.0\.5\s+db\.lab\.example/);
   t.is((await inside('hostname')).trim(), 'twin-host');
   t.is((await inside('ulimit -n')).trim(), '1024');
