@@ -61,7 +61,7 @@ export class TreeStream {
   constructor(private readonly source: Transport, private readonly srcRoot: string, private readonly target: Transport,
     private readonly dstRoot: string, private readonly o: TreeStreamOptions = {}) {
     this.sender = source.spawn(hostScript('send-tree', srcRoot, String(o.level ?? 3), o.changing ? 'changing' : 'still'));
-    this.receiver = target.spawn(hostScript('receive-tar', dstRoot, 'tree'));
+    this.receiver = target.spawn(hostScript('receive-tar', dstRoot, o.changing ? 'tree-changing' : 'tree'));
     this.receiver.stdout.resume();
     this.sender.stdin.on('error', () => {}); // a sender that failed early says why in its exit
     this.flowing = Promise.all([
