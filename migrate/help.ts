@@ -6,6 +6,9 @@ Usage:
   migrate --runc ID --to ssh://[user@]host[:port] [options]
   migrate check --to ssh://[user@]host[:port] [--from ssh://...] [--json]
   migrate recover CONTAINER|--pid PID --to ssh://[user@]host[:port] [--from ssh://...] [--json]
+  migrate drain --to URL[,URL...] [--from URL] [--select FILTER]... [--parallel N] [--dry-run] [--json]
+  migrate drain --resume ID
+  migrate undrain ID
   migrate --help
 
 Migrating a Docker container, with --pid a process tree checkpointed with CRIU directly (it
@@ -64,6 +67,30 @@ Commands:
                    what it left on both hosts (runc.conf's override, the twin that never ran,
                    images, a stopped copy: ended if its copy runs on the target, else resumed)
                    and say where it runs. The next migrate of it does this first.
+
+Draining a host (maintenance windows):
+  drain            Moves every running container of the source (or those --select matches) to
+                   the targets, following a plan printed first: placement by the targets' free
+                   memory and disk and their images, largest memory first, the strategy of each,
+                   estimated freezes from the link's throughput measured at the start. Every step
+                   goes to a journal (<work dir>/drains/ID.jsonl) that --resume continues from.
+  --select F       a docker ps filter: label=KEY=VALUE, name=NAME, ancestor=IMAGE (repeatable)
+  --parallel N     containers moving at a time (default 1)
+  --order O        memory (default: largest first), name, or given (as Docker lists them)
+  --max-freeze MS  skip (and list) a container whose estimated freeze is longer
+  --deadline T     start no move after T (2026-12-01T14:00, or 30m, 2h from now)
+  --keep-going     go on after a container failed (default: stop starting new ones); a failed
+                   container stays on its source, and the summary says so
+  --before CMD, --after CMD
+                   run CMD on this machine for each container, with MIGRATE_CONTAINER,
+                   MIGRATE_FROM, MIGRATE_TO, MIGRATE_DRAIN_ID (and after: MIGRATE_OUTCOME,
+                   MIGRATE_RUNS_ON, MIGRATE_FREEZE_MS, MIGRATE_REPORT) in its environment; a
+                   failing --before skips that container
+  --resume ID      continue drain ID after its controller died or was stopped: nothing moves
+                   twice, nothing is left out
+  undrain ID       move every container drain ID moved back to where it came from
+  --dry-run, --json, --transfer-image, --strategy, --tcp, --pages, --zstd-level: as above, for
+                   every container. Exit 0 only when every selected container moved.
 
 Hosts:
   --to URL         target host, ssh://[user@]host[:port]

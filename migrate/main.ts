@@ -1,6 +1,7 @@
 /** The `migrate` command line: dispatches to a command and turns errors into messages and exit codes. */
 import { MigrateError, errorJson } from '../src/index.js';
 import { checkCommand } from './commands/check.js';
+import { drainCommand, undrainCommand } from './commands/drain.js';
 import { migrateCommand } from './commands/migrate.js';
 import { recoverCommand } from './commands/recover.js';
 import { HELP } from './help.js';
@@ -17,6 +18,8 @@ export async function main(argv: string[], out = new Output()): Promise<number> 
     }
     if (first === 'check') return await checkCommand(rest, out);
     if (first === 'recover') return await recoverCommand(rest, out);
+    if (first === 'drain') return await drainCommand(rest, out);
+    if (first === 'undrain') return await undrainCommand(rest, out);
     // Anything else migrates: `migrate CONTAINER --to ...` or `migrate --pid PID --to ...`.
     return await migrateCommand(argv, out);
   } catch (e) {

@@ -4,7 +4,7 @@
  * events) is shown as lines, with live bars for transfers on a terminal (progress-view.ts), or,
  * with `--progress json`, as one JSON object per event and line.
  */
-import type { MigrateEvent } from '../src/index.js';
+import type { DrainEvent, MigrateEvent } from '../src/index.js';
 import { ProgressView, type ProgressMode } from './progress-view.js';
 
 export class Output {
@@ -38,6 +38,10 @@ export class Output {
     if (this.mode === 'json') this.stderr.write(`${JSON.stringify({ event: 'warning', message })}\n`);
     else this.line(`migrate: ${message}`);
   }
+  /** Lines for the user that are not the result (on stderr, so stdout stays the result alone). */
+  note(text: string): void {
+    for (const l of text.split('\n')) this.line(l, true);
+  }
   progress(message: string): void {
     this.line(`migrate: ${message}`);
   }
@@ -49,7 +53,28 @@ export class Output {
     else this.progress(`${e.phase} took ${e.ms} ms`);
   }
 
-  private line(s: string): void {
+  /** A line on stderr: above the bars while a drain's are drawn, else after ending a transfer's. */
+  /** A drain's events: its own, and its containers' migration events tagged with the container. */
+  drainEvent(e: DrainEvent | (MigrateEvent & { workload?: string })): void {
+    if (this.mode === 'json') {
+      this.stderr.write(`${JSON.stringify({ event: e.kind === 'drain' ? `drain-${e.event}` : e.kind, ...e, kind: undefined })}\n`);
+      return;
+    }
+    if (e.kind === 'progress') return this.view.show(e);
+    const who = 'workload' in e && e.workload ? `${e.workload}: ` : '';
+    if (e.kind === 'drain') {
+      if (e.event === 'planned') return this.line(`migrate: drain ${e.id ?? '(dry run)'}: ${e.plan.moves.filter((m) => m.to).length} to move, about ${(e.plan.est_total_ms / 1000).toFixed(1)} s`, true);
+      if (e.event === 'started') return this.line(`migrate: ${e.name}: moving ${e.from} → ${e.to}`, true);
+      if (e.event === 'stopping') return this.line(`migrate: drain: no further container starts: ${e.reason}`, true);
+      return this.line(`migrate: ${e.name}: ${e.outcome}${e.freeze_ms !== null ? `, frozen ${e.freeze_ms} ms` : ''}${e.reason ? ` (${e.reason.split('\n')[0]})` : ''}`, true);
+    }
+    if (e.kind === 'warning') return this.line(`migrate: ${who}${e.host ? `${e.host}: ` : ''}${e.message}`, true);
+    if (e.kind === 'step') return this.line(`migrate: ${who}${e.step}${e.host ? ` (${e.host})` : ''}${e.detail ? `: ${e.detail}` : ''}`, true);
+    this.line(`migrate: ${who}${e.phase} took ${e.ms} ms`, true);
+  }
+
+  private line(s: string, keepBars = false): void {
+    if (keepBars && this.view.log(s)) return;
     this.view.interrupt();
     this.stderr.write(`${s}\n`);
   }

@@ -12,11 +12,12 @@ export type MigrateEvent =
  * How far a long transfer is, a few times a second and once at its end (`done`): the images
  * while frozen (`transfer`: uncompressed bytes sent), the memory pulled after a post-copy
  * restore (`postcopy`: bytes through the relay; `total` is the workload's resident size, an
- * estimate). `total` is absent when unknown.
+ * estimate), a drain's moves (`drain`: resident bytes of the containers moved so far, of all it
+ * plans to move). `total` is absent when unknown.
  */
 export interface ProgressEvent {
   kind: 'progress';
-  what: 'transfer' | 'postcopy';
+  what: 'transfer' | 'postcopy' | 'drain';
   host?: string;
   bytes: number;
   total?: number;

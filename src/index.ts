@@ -1,7 +1,7 @@
 /**
  * migrate as a library: what a script needs to move a Docker container, a runc container or a
- * process tree between hosts, to check two hosts first, and to put back what a migration that
- * died left. It never prints: it reports through `onEvent` (MigrateEvent) and returns reports;
+ * process tree between hosts, to check two hosts first, to put back what a migration that
+ * died left, and to drain a host of its containers (and bring them back). It never prints: it reports through `onEvent` (MigrateEvent) and returns reports;
  * every failure is a MigrateError with a code, the host, and what to do. The `migrate` CLI and
  * the benchmarks use this entry only.
  *
@@ -22,6 +22,7 @@ import type { MigrationOptions } from './migration/options.js';
 import type { MigrationReport } from './migration/report.js';
 import { migrateRuncContainer } from './migration/runc.js';
 import { migrateProcessTree } from './migration/tree.js';
+import { DrainJournal, defaultJournalDir } from './drain/journal.js';
 import type { Transport } from '../transports/transport.js';
 
 /** Which workload to move: a Docker container (with its options), a process tree, or a runc container. */
@@ -54,6 +55,18 @@ export function check(o: CheckOptions): Promise<CheckReport> {
 }
 
 export { recover, type RecoverOptions, type RecoverReport } from './migration/recover.js';
+
+export {
+  drain, resumeDrain, undrain,
+  type DrainOptions, type ResumeOptions, type UndrainOptions, type DrainReport, type DrainEvent, type DrainEventSink, type ContainerResult, type ContainerOutcome, type MoveOptions,
+} from './drain/drain.js';
+export { ORDERS as DRAIN_ORDERS, type DrainOrder, type DrainPlan, type PlannedMove } from './drain/plan.js';
+export { DrainJournal, defaultJournalDir, type DrainHeader } from './drain/journal.js';
+
+/** A drain's journal by its ID (in `dir`, default `<work root>/drains`): its header names the hosts and the plan. */
+export function openDrainJournal(id: string, dir = defaultJournalDir()): DrainJournal {
+  return DrainJournal.open(dir, id);
+}
 
 export type { MigrationOptions } from './migration/options.js';
 export type { DockerOptions } from './migration/kinds/docker.js';

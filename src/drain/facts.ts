@@ -1,0 +1,70 @@
+/**
+ * What a drain's plan is made from (plan.ts): the running containers on the source that match
+ * the selection, their resident memory, and for each target its available memory, free disk
+ * under the work root, images, userfaultfd, and the link's throughput measured now.
+ */
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Transport } from '../../transports/transport.js';
+import { MigrateError } from '../../transports/errors.js';
+import { hasFeature } from '../criu/features.js';
+import { engineCall } from '../docker/engine.js';
+import { hasImage, requireWorkRoot, residentBytes } from '../migration/preflight.js';
+import type { Candidate, TargetFacts } from './plan.js';
+
+/**
+ * `--select` filters, Docker's own (`docker ps --filter`): `label=tier=cache`, `name=web`,
+ * `ancestor=redis`, ... Each KEY=VALUE; several of one key match any, of different keys all.
+ */
+export function parseFilters(select: readonly string[]): Record<string, string[]> {
+  const filters: Record<string, string[]> = {};
+  for (const s of select) {
+    const m = /^([a-z-]+)=(.+)$/.exec(s);
+    if (!m) throw new MigrateError('BAD_INPUT', `Expected --select to be KEY=VALUE (a docker ps filter, e.g. label=tier=cache or name=web), got \`${s}\``);
+    (filters[m[1]!] ??= []).push(m[2]!);
+  }
+  return filters;
+}
+
+/** The running containers on the source that match, with their resident memory. */
+export async function selectContainers(source: Transport, filters: Record<string, string[]>): Promise<Candidate[]> {
+  const list = await engineCall(source, 'list its running containers', (d) => d.listContainers({ filters: { ...filters, status: ['running'] } }));
+  return Promise.all(list.map(async (c) => ({
+    name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+    id: c.Id,
+    image: c.Image,
+    rss: await residentBytes(source, c.Id),
+  })));
+}
+
+/** Bytes sent to measure the link, after PRIME (sshd's first megabytes cost extra: transports/ssh/prime.ts). */
+const PROBE_BYTES = 32 << 20;
+
+/** The controller → host link's throughput in bytes per second, with incompressible data. */
+export async function measureThroughput(t: Transport): Promise<number> {
+  await t.prime();
+  const sink = t.spawn(['sh', '-c', 'cat > /dev/null']);
+  sink.stdout.resume();
+  const chunk = randomBytes(1 << 20);
+  const started = process.hrtime.bigint();
+  await Promise.all([pipeline(Readable.from(Array.from({ length: PROBE_BYTES >> 20 }, () => chunk)), sink.stdin), sink.done]);
+  const s = Number(process.hrtime.bigint() - started) / 1e9;
+  return PROBE_BYTES / Math.max(s, 1e-3);
+}
+
+export async function memoryAvailable(t: Transport): Promise<number> {
+  const r = await t.exec(['sed', '-n', 's/^MemAvailable:[[:space:]]*\\([0-9]*\\) kB$/\\1/p', '/proc/meminfo']);
+  return Number(r.stdout.trim()) * 1024;
+}
+
+export async function targetFacts(t: Transport, images: readonly string[], workRoot: string): Promise<TargetFacts> {
+  const [memoryFree, diskKiB, have, uffd, throughput] = await Promise.all([
+    memoryAvailable(t),
+    requireWorkRoot(t, workRoot),
+    Promise.all(images.map((i) => hasImage(t, i))),
+    hasFeature(t, 'uffd-noncoop'),
+    measureThroughput(t),
+  ]);
+  return { host: t.name, memoryFree, diskFree: diskKiB * 1024, images: images.filter((_, i) => have[i]), uffd, throughput };
+}

@@ -1,0 +1,167 @@
+/**
+ * A drain's plan: which container goes where, in which order, with which strategy, and how long
+ * each freeze and the whole drain should take. Pure: the facts (drain/facts.ts) come in, the
+ * plan goes out, so the rules are unit-tested and `--dry-run` shows exactly what a run does.
+ *
+ * - Order: largest resident memory first (`memory`, the default: the big moves start while the
+ *   window is young), by name, or as selected (`given`).
+ * - Placement, in that order: among the targets that have the image (or `--transfer-image`),
+ *   enough available memory and enough disk for the checkpoint, the one with the most memory
+ *   left after it; what each placed container needs is reserved. A container no target can take
+ *   is skipped, with each target's reason.
+ * - Strategy: strategy.ts's rules (auto), or the one asked for.
+ * - Estimates: a freeze costs a fixed part (measured in this lab, FIXED_FREEZE_MS) plus, for
+ *   the strategies whose freeze carries memory, its resident size at the link's throughput
+ *   measured at the start of the drain; a move adds its preparation and the memory's copy.
+ *   `--max-freeze` skips a container whose estimated freeze is longer.
+ */
+import { checkpointBytes } from '../migration/preflight.js';
+import { chooseStrategy, type Strategy } from '../migration/strategy.js';
+
+export const ORDERS = ['memory', 'name', 'given'] as const;
+export type DrainOrder = (typeof ORDERS)[number];
+
+/** A container to move, as the source reports it. */
+export interface Candidate {
+  name: string;
+  id: string;
+  image: string;
+  /** Resident bytes of its processes. */
+  rss: number;
+}
+
+/** A target, as measured at the start of the drain. */
+export interface TargetFacts {
+  host: string;
+  /** MemAvailable, bytes. */
+  memoryFree: number;
+  /** Free bytes under the work root. */
+  diskFree: number;
+  /** Images it has (by the name the containers use). */
+  images: string[];
+  uffd: boolean;
+  /** The controller → target link, bytes per second. */
+  throughput: number;
+}
+
+export interface PlanOptions {
+  order?: DrainOrder;
+  transferImage?: boolean;
+  strategy?: Strategy | 'auto';
+  maxFreezeMs?: number;
+  parallel?: number;
+  sourceSoftDirty?: boolean;
+}
+
+export interface PlannedMove {
+  name: string;
+  /** The host it is on. */
+  from: string;
+  id: string;
+  image: string;
+  rss: number;
+  /** The target's host name, or null when it is skipped. */
+  to: string | null;
+  strategy: Strategy | null;
+  reason: string;
+  est_freeze_ms: number | null;
+  est_move_ms: number | null;
+  /** Why it will not be moved (no target can take it, --max-freeze). */
+  skip?: string;
+}
+
+export interface DrainPlan {
+  order: DrainOrder;
+  parallel: number;
+  moves: PlannedMove[];
+  /** The whole drain, with `parallel` moves at a time in plan order. */
+  est_total_ms: number;
+  targets: Array<{ host: string; throughput_mb_s: number; memory_free: number; disk_free: number }>;
+}
+
+/**
+ * The fixed part of a container's freeze by strategy, measured in this lab (README "Benchmarks";
+ * issue 20): checkpoint, the non-memory images, `docker start --checkpoint`.
+ */
+export const FIXED_FREEZE_MS: Record<Strategy, number> = { cold: 800, precopy: 900, postcopy: 1050, hybrid: 1050 };
+/** Preflight, creating the twin and copying its files before the freeze (lab: 1.3–1.5 s). */
+export const PREPARE_MS = 1500;
+/** Memory headroom a target keeps beyond what it takes in. */
+export const MEMORY_HEADROOM = 64 * 2 ** 20;
+
+const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+
+function ordered(c: readonly Candidate[], order: DrainOrder): Candidate[] {
+  if (order === 'given') return [...c];
+  if (order === 'name') return [...c].sort((x, y) => x.name.localeCompare(y.name));
+  return [...c].sort((x, y) => y.rss - x.rss || x.name.localeCompare(y.name));
+}
+
+/** Why this target cannot take the container now (undefined: it can). */
+function cannotTake(t: TargetFacts, c: Candidate, left: { memory: number; disk: number }, transferImage: boolean): string | undefined {
+  if (!transferImage && !t.images.includes(c.image)) return `${t.host} lacks image ${c.image} (--transfer-image sends it)`;
+  if (left.memory < c.rss + MEMORY_HEADROOM) return `${t.host} has ${mib(left.memory)} of memory left, ${mib(c.rss + MEMORY_HEADROOM)} needed`;
+  if (left.disk < checkpointBytes(c.rss)) return `${t.host} has ${mib(left.disk)} of disk left, ${mib(checkpointBytes(c.rss))} needed`;
+  return undefined;
+}
+
+/** The estimated freeze and whole move of `rss` bytes with `strategy` over a link of `throughput` B/s. */
+export function estimate(strategy: Strategy, rss: number, throughput: number): { freeze: number; move: number } {
+  const copy = (rss / Math.max(throughput, 1)) * 1000;
+  const freeze = FIXED_FREEZE_MS[strategy] + (strategy === 'cold' || strategy === 'precopy' ? copy : 0);
+  // Pre-copy and post-copy copy the memory outside the freeze; cold inside it.
+  const move = PREPARE_MS + freeze + (strategy === 'cold' ? 0 : copy);
+  return { freeze: Math.round(freeze), move: Math.round(move) };
+}
+
+/** The time `parallel` workers need for these durations taken in order (each to the first free worker). */
+export function schedule(durations: readonly number[], parallel: number): number {
+  const workers = Array.from({ length: Math.max(1, parallel) }, () => 0);
+  for (const d of durations) {
+    const i = workers.indexOf(Math.min(...workers));
+    workers[i] = workers[i]! + d;
+  }
+  return Math.max(...workers);
+}
+
+export function planDrain(candidates: readonly Candidate[], targets: readonly TargetFacts[], o: PlanOptions = {}, from = 'local'): DrainPlan {
+  const order = o.order ?? 'memory';
+  const parallel = Math.max(1, o.parallel ?? 1);
+  const left = new Map(targets.map((t) => [t.host, { memory: t.memoryFree, disk: t.diskFree }]));
+  const moves: PlannedMove[] = [];
+  for (const c of ordered(candidates, order)) {
+    const base = { name: c.name, from, id: c.id, image: c.image, rss: c.rss };
+    const why: string[] = [];
+    let best: TargetFacts | undefined;
+    for (const t of targets) {
+      const l = left.get(t.host)!;
+      const no = cannotTake(t, c, l, o.transferImage ?? false);
+      if (no) why.push(no);
+      else if (!best || l.memory > left.get(best.host)!.memory) best = t;
+    }
+    if (!best) {
+      moves.push({ ...base, to: null, strategy: null, reason: '', est_freeze_ms: null, est_move_ms: null, skip: `no target can take it: ${why.join('; ')}` });
+      continue;
+    }
+    const choice = o.strategy && o.strategy !== 'auto'
+      ? { strategy: o.strategy, reason: `asked for (--strategy ${o.strategy})` }
+      : chooseStrategy({ residentBytes: c.rss, sourceSoftDirty: o.sourceSoftDirty, targetUffd: best.uffd });
+    const est = estimate(choice.strategy, c.rss, best.throughput);
+    if (o.maxFreezeMs !== undefined && est.freeze > o.maxFreezeMs) {
+      moves.push({ ...base, to: null, strategy: choice.strategy, reason: choice.reason, est_freeze_ms: est.freeze, est_move_ms: null,
+        skip: `its estimated freeze ${est.freeze} ms is longer than --max-freeze ${o.maxFreezeMs} ms` });
+      continue;
+    }
+    const l = left.get(best.host)!;
+    l.memory -= c.rss;
+    l.disk -= checkpointBytes(c.rss);
+    moves.push({ ...base, to: best.host, strategy: choice.strategy, reason: choice.reason, est_freeze_ms: est.freeze, est_move_ms: est.move });
+  }
+  return {
+    order,
+    parallel,
+    moves,
+    est_total_ms: schedule(moves.filter((m) => m.to).map((m) => m.est_move_ms!), parallel),
+    targets: targets.map((t) => ({ host: t.host, throughput_mb_s: Math.round(t.throughput / 1e6), memory_free: t.memoryFree, disk_free: t.diskFree })),
+  };
+}

@@ -1,0 +1,59 @@
+import test from 'ava';
+import { FIXED_FREEZE_MS, MEMORY_HEADROOM, estimate, planDrain, schedule, type Candidate, type TargetFacts } from '../../../src/drain/plan.js';
+
+const MiB = 2 ** 20;
+const c = (name: string, mib: number, image = 'app'): Candidate => ({ name, id: `${name}-id`, image, rss: mib * MiB });
+const target = (host: string, over: Partial<TargetFacts> = {}): TargetFacts => ({
+  host, memoryFree: 4096 * MiB, diskFree: 100_000 * MiB, images: ['app'], uffd: true, throughput: 100e6, ...over,
+});
+
+test('largest memory first by default; by name or as given on request', (t) => {
+  const cs = [c('b', 10), c('a', 500), c('c', 100)];
+  t.deepEqual(planDrain(cs, [target('t')]).moves.map((m) => m.name), ['a', 'c', 'b']);
+  t.deepEqual(planDrain(cs, [target('t')], { order: 'name' }).moves.map((m) => m.name), ['a', 'b', 'c']);
+  t.deepEqual(planDrain(cs, [target('t')], { order: 'given' }).moves.map((m) => m.name), ['b', 'a', 'c']);
+});
+
+test('each container goes to the target with the most memory left; what it takes is reserved', (t) => {
+  const plan = planDrain([c('big', 1000), c('mid', 600), c('small', 100)], [target('x', { memoryFree: 1500 * MiB }), target('y', { memoryFree: 1200 * MiB })], {}, 'src');
+  t.deepEqual(plan.moves.map((m) => [m.name, m.from, m.to]), [['big', 'src', 'x'], ['mid', 'src', 'y'], ['small', 'src', 'y']]);
+});
+
+test('a target without the image, memory or disk is passed over; a container none can take is skipped with every reason', (t) => {
+  const plan = planDrain([c('web', 200, 'nginx'), c('db', 3000)], [
+    target('noimg', { images: ['app'] }),
+    target('small', { memoryFree: 100 * MiB, images: ['app', 'nginx'] }),
+    target('nodisk', { diskFree: 10 * MiB, images: ['app', 'nginx'] }),
+  ]);
+  const db = plan.moves.find((m) => m.name === 'db')!;
+  t.is(db.to, 'noimg');
+  const web = plan.moves.find((m) => m.name === 'web')!;
+  t.is(web.to, null);
+  t.regex(web.skip!, /noimg lacks image nginx \(--transfer-image sends it\)/);
+  t.regex(web.skip!, /small has 100 MiB of memory left, \d+ MiB needed/);
+  t.regex(web.skip!, /nodisk has 10 MiB of disk left/);
+  t.is(planDrain([c('web', 200, 'nginx')], [target('noimg')], { transferImage: true }).moves[0]!.to, 'noimg');
+  t.is(planDrain([c('x', 1000)], [target('t', { memoryFree: 1000 * MiB + MEMORY_HEADROOM - 1 })]).moves[0]!.to, null, 'headroom kept');
+});
+
+test('strategy by auto\'s rules, estimates from the measured throughput, --max-freeze skips', (t) => {
+  const plan = planDrain([c('big', 1024), c('small', 16)], [target('t', { throughput: 100e6 })], { maxFreezeMs: 1040 });
+  const [big, small] = plan.moves;
+  t.is(big!.strategy, 'postcopy');
+  t.is(big!.est_freeze_ms, FIXED_FREEZE_MS.postcopy);
+  t.truthy(big!.skip, 'post-copy fixed cost 1050 ms > 1040');
+  t.is(small!.strategy, 'cold');
+  t.is(small!.est_freeze_ms, Math.round(FIXED_FREEZE_MS.cold + (16 * MiB / 100e6) * 1000));
+  t.is(small!.skip, undefined);
+  t.is(planDrain([c('big', 1024)], [target('t', { uffd: false })]).moves[0]!.strategy, 'cold');
+  t.is(planDrain([c('big', 1024)], [target('t')], { strategy: 'cold' }).moves[0]!.reason, 'asked for (--strategy cold)');
+});
+
+test('the whole drain: moves in plan order to the first free of N workers', (t) => {
+  t.is(schedule([5, 3, 3, 1], 1), 12);
+  t.is(schedule([5, 3, 3, 1], 2), 6);
+  t.is(schedule([], 2), 0);
+  const e = estimate('cold', 100e6, 100e6);
+  t.is(e.freeze, FIXED_FREEZE_MS.cold + 1000);
+  t.true(estimate('postcopy', 100e6, 100e6).move > estimate('postcopy', 0, 100e6).move, 'post-copy still copies the memory, after the freeze');
+});
