@@ -19,6 +19,7 @@ PACKAGES=(
   attr  # getfattr/setfattr: tests compare xattrs of copied container layers
   redis-server redis-tools  # real software in the tests: a Redis image built from Debian's binary
   shellcheck  # the suite lints every host script
+  tmux  # a real terminal for the progress-bar test
   qemu-system-x86 cpio  # lab/guest: a QEMU (TCG) guest with a soft-dirty kernel for pre-copy tests
   # CRIU build dependencies
   libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev libnl-3-dev

@@ -12,7 +12,7 @@ export const PROGRESS_MODES: readonly ProgressMode[] = ['bar', 'plain', 'json'];
 
 const MIB = 2 ** 20;
 const mib = (b: number) => (b / MIB).toFixed(1);
-const LABEL: Record<ProgressEvent['what'], string> = { transfer: 'images', postcopy: 'memory (post-copy)', drain: 'drain' };
+const LABEL: Record<ProgressEvent['what'], string> = { memory: 'memory', transfer: 'images', postcopy: 'memory (post-copy)', drain: 'drain' };
 /** Plain mode, total unknown: a line this often. */
 const PLAIN_EVERY_MS = 3000;
 

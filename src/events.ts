@@ -9,7 +9,9 @@ export type MigrateEvent =
   | ProgressEvent;
 
 /**
- * How far a long transfer is, a few times a second and once at its end (`done`): the images
+ * How far a long transfer is, a few times a second and once at its end (`done`): the memory
+ * going to the target's page server during the dump (`memory`: bytes through the relay; `total`
+ * the workload's resident size, an estimate), the images
  * while frozen (`transfer`: uncompressed bytes sent), the memory pulled after a post-copy
  * restore (`postcopy`: bytes through the relay; `total` is the workload's resident size, an
  * estimate), a drain's moves (`drain`: resident bytes of the containers moved so far, of all it
@@ -17,7 +19,7 @@ export type MigrateEvent =
  */
 export interface ProgressEvent {
   kind: 'progress';
-  what: 'transfer' | 'postcopy' | 'drain';
+  what: 'memory' | 'transfer' | 'postcopy' | 'drain';
   host?: string;
   bytes: number;
   total?: number;

@@ -16,11 +16,13 @@ import { lazyPagesOf } from './window-stats.js';
 import type { Freeze } from './freeze.js';
 import type { MoveContext } from './context.js';
 import { PagePath } from './page-path.js';
+import { progressCounter, type ProgressCounter } from '../../progress.js';
 
 export class EagerFreeze implements Freeze {
   readonly detail: string;
   readonly lazyRestore: boolean;
   private path?: PagePath;
+  private progress?: ProgressCounter;
   private lazy?: CriuService;
 
   constructor(private readonly c: MoveContext, private readonly dirs: Dirs, private readonly parent: string | undefined) {
@@ -29,7 +31,10 @@ export class EagerFreeze implements Freeze {
   }
 
   async open(): Promise<void> {
-    if (this.c.pages === 'page-server') this.path = await PagePath.open(this.c.source, this.c.target, this.dirs, this.c.services);
+    if (this.c.pages !== 'page-server') return;
+    // The memory crosses during the dump: its progress against the workload's resident size.
+    const progress = (this.progress = progressCounter(this.c.emit, 'memory', { host: this.c.target.name, total: this.c.residentBytes }));
+    this.path = await PagePath.open(this.c.source, this.c.target, this.dirs, this.c.services, (n) => progress.add(n));
   }
 
   dump(stopping: () => void): Promise<void> {
@@ -49,6 +54,7 @@ export class EagerFreeze implements Freeze {
 
   async collect(): Promise<{ pageBytes: number; exclude?: (name: string) => boolean }> {
     const [dumpStats, pageBytes] = await Promise.all([readDumpStats(this.c.source, this.dirs.work).catch(() => null), this.path?.finish() ?? 0]);
+    this.progress?.end();
     this.c.report.criu.dump = dumpStats;
     if (this.path) await verifyPageImages(this.c.target, this.dirs.images, dumpStats?.pagesWritten);
     return { pageBytes, exclude: this.path ? isPageImage : undefined };

@@ -12,11 +12,12 @@ export class PagePath {
   private constructor(readonly endpoint: Endpoint, private readonly server: PageServer, private readonly relay: PageRelay,
     private readonly closers: Array<() => Promise<unknown>>) {}
 
-  static async open(source: Transport, target: Transport, dst: Dirs, services: CriuServices): Promise<PagePath> {
+  /** `onBytes`: the memory's bytes as they pass the relay (progress). */
+  static async open(source: Transport, target: Transport, dst: Dirs, services: CriuServices, onBytes?: (n: number) => void): Promise<PagePath> {
     const server = await services.pageServer(target, { imagesDir: dst.images, workDir: dst.work });
     const closers: Array<() => Promise<unknown>> = [];
     try {
-      const relay = await startPageRelay(() => target.openStream(server.port));
+      const relay = await startPageRelay(() => target.openStream(server.port), onBytes);
       closers.push(relay.close);
       const reach = await relayEndpointOn(source, relay); // CRIU dumps on the source
       closers.push(reach.close);
