@@ -1,8 +1,8 @@
 /**
  * A Docker container as a migration workload. Docker stays in charge on both hosts: the twin
- * is made through its Engine API from the source's own configuration (twin.ts), the checkpoint with `docker checkpoint create`, the restore with
- * `docker start --checkpoint`, so `docker ps`, `docker checkpoint ls` and `docker stop` keep
- * working. A scoped runc.conf override (docker/runc-conf.ts) makes CRIU read and write the
+ * is made through its Engine API from the source's own configuration (twin.ts), the checkpoint
+ * with `docker checkpoint create`, the restore with `docker start --checkpoint`, so `docker ps`,
+ * `docker checkpoint ls` and `docker stop` keep working. A scoped runc.conf override (docker/runc-conf.ts) makes CRIU read and write the
  * images in migrate's own directory instead of Docker's slow content-store copy, sends the
  * pages to a page server when one is given, and leaves the container's processes stopped:
  * `docker checkpoint create --leave-running` keeps Docker's container (and its processes), and
