@@ -6,8 +6,9 @@
 #      from the source through migrate, so without migrate it cannot go on);
 #   2. hangs up once on the source's lazy page server (a CRIU waiting for a lazy-pages daemon
 #      that will never come would wait for good), and, unless a restore began that needs them
-#      ("disarm"), ends the lazy-pages daemons working in the run's directories (they wait for a
-#      restore or for pages that will never come);
+#      ("disarm"), ends the lazy-pages daemons and page servers working in the run's directories
+#      (they wait for a restore, for pages, or for a dump that will never come: a page server
+#      started just before migrate died would otherwise hold step 3 for its whole limit);
 #   3. waits until no armed process is traced and no CRIU of the run works any more (a dump in
 #      flight finishes: killing CRIU half-way would leave the workload stopped at a breakpoint
 #      for good, and resuming before a dump that is about to start would leave it stopped); a
@@ -107,7 +108,7 @@ lazy_daemons() {
 [ -n "$port" ] && timeout 5 bash -c 'exec 3<> "/dev/tcp/127.0.0.1/$1"' hangup "$port" 2> /dev/null
 # Not once a restore began that needs them (after "disarm": an eager freeze's lazy restore fills
 # the memory from the target's own images).
-[ -z "$began" ] && for d in $dirs; do pkill -KILL -f "(^|/)criu lazy-pages .*$d/"; done
+[ -z "$began" ] && for d in $dirs; do pkill -KILL -f "(^|/)criu (lazy-pages|page-server) .*$d/"; done
 waited=0
 if [ -n "$pids" ] || [ -n "$copy" ] || [ -n "$began" ]; then
   sleep 1 # a checkpoint or restore command just sent may not have started yet

@@ -178,21 +178,25 @@ test.serial('a guard holds its lock until it put everything back: recover waits 
   }
 });
 
-test.serial('a CRIU working for another run does not hold the resume back; a lazy-pages daemon of this run is ended', async (t) => {
+test.serial('a CRIU working for another run does not hold the resume back; a lazy-pages daemon and a page server of this run are ended', async (t) => {
   const pid = await stoppedSleeper();
   const doomed = mkdtempSync('/var/tmp/migrate-guard-doomed-');
   const other = spawn('sleep', ['8'], { stdio: 'ignore', argv0: 'criu dump -D /var/lib/migrate/someone-else-1/images' });
   const daemon = spawn('sleep', ['60'], { stdio: 'ignore', argv0: `criu lazy-pages -D ${doomed}/images -W ${doomed}/work` });
+  // A page server started for a dump that never came (migrate died in between): it would wait for good.
+  const server = spawn('sleep', ['60'], { stdio: 'ignore', argv0: `criu page-server -D ${doomed}/images -W ${doomed}/work --port 1` });
   try {
     const started = Date.now();
     await dieHolding(`await g.arm([${pid}]); await g.remove(${JSON.stringify(doomed)})`);
     t.true(await until(() => state(pid) === 'S', 6000), 'resumed');
     t.true(Date.now() - started < 5000, `without waiting for the other CRIU (${Date.now() - started} ms)`);
     t.true(await until(() => daemon.signalCode === 'SIGKILL'), 'its lazy-pages daemon was ended');
+    t.true(await until(() => server.signalCode === 'SIGKILL'), 'its page server was ended');
     t.is(other.exitCode, null, 'the other run\'s CRIU was left alone');
   } finally {
     other.kill('SIGKILL');
     daemon.kill('SIGKILL');
+    server.kill('SIGKILL');
     process.kill(pid, 'SIGKILL');
     execFileSync('rm', ['-rf', doomed]);
   }
