@@ -86,7 +86,7 @@ export function startPageServer(t: Transport, d: ServiceDirs): Promise<PageServe
  * Post-copy's source side: `criu dump --lazy-pages` freezes the tree, writes everything but its
  * memory, then serves the memory from a page server on a loopback port of `t`'s host until the
  * target's lazy-pages daemon hangs up. Resolves once the non-memory images are written and the
- * page server listens.
+ * page server listens. `serving` gets each port before the dump is started on it.
  *
  * CRIU 4.1.1 takes any hang-up as the end of the transfer (page_server_serve: a 0-byte read
  * ends the loop without error) and then kills the tree, exit code 0, even when the target got
@@ -94,14 +94,16 @@ export function startPageServer(t: Transport, d: ServiceDirs): Promise<PageServe
  * `--leave-stopped`: the tree stays on the source, stopped, memory intact, until migrate knows
  * from the target's daemon whether every page arrived (then SIGKILL) or not (then SIGCONT).
  */
-export function startLazyDump(t: Transport, pid: number, d: ServiceDirs, parent?: string, extraArgs: readonly string[] = []): Promise<PageServer> {
+export function startLazyDump(t: Transport, pid: number, d: ServiceDirs, parent?: string, extraArgs: readonly string[] = [],
+  serving?: (port: number) => Promise<void>): Promise<PageServer> {
   // Hybrid: on top of pre-copy rounds, only what they did not carry is left to serve.
   const chain = parent ? ['--track-mem', '--prev-images-dir', parent] : [];
-  return onFreePort(async (port) => ({
-    ...(await startService(t, 'dump', ['-t', String(pid), '--lazy-pages', '--leave-stopped', ...chain, ...extraArgs, '--address', '127.0.0.1', '--port', String(port)], d, 'dump.log',
-      'see dump.log in the work directory there')),
-    port,
-  }));
+  return onFreePort(async (port) => {
+    await serving?.(port);
+    const dump = await startService(t, 'dump', ['-t', String(pid), '--lazy-pages', '--leave-stopped', ...chain, ...extraArgs, '--address', '127.0.0.1', '--port', String(port)], d, 'dump.log',
+      'see dump.log in the work directory there');
+    return { ...dump, port };
+  });
 }
 
 /**

@@ -4,8 +4,9 @@
 # connection lost) closes stdin, and the guard then puts back everything it was told, in order:
 #   1. kills the target's copy that runs on memory not all there yet (post-copy: its pages come
 #      from the source through migrate, so without migrate it cannot go on);
-#   2. hangs up once on the source's lazy page server (a CRIU waiting for a lazy-pages daemon
-#      that will never come would wait for good), and, unless a restore began that needs them
+#   2. hangs up on the source's lazy page server (a CRIU waiting for a lazy-pages daemon that
+#      will never come would wait for good; migrate names its port before the dump starts, so
+#      while step 3 waits it hangs up again each second, on a dump that listens only later), and, unless a restore began that needs them
 #      ("disarm"), ends the lazy-pages daemons and page servers working in the run's directories
 #      (they wait for a restore, for pages, or for a dump that will never come: a page server
 #      started just before migrate died would otherwise hold step 3 for its whole limit);
@@ -104,15 +105,23 @@ lazy_daemons() {
 }
 
 [ -n "$copy" ] && kill_copy
-# shellcheck disable=SC2016 # bash expands its own $1
-[ -n "$port" ] && timeout 5 bash -c 'exec 3<> "/dev/tcp/127.0.0.1/$1"' hangup "$port" 2> /dev/null
+# A connection that closes at once makes a lazy dump's page server take the transfer as ended.
+hangup() {
+  # shellcheck disable=SC2016 # bash expands its own $1
+  [ -n "$port" ] && timeout 5 bash -c 'exec 3<> "/dev/tcp/127.0.0.1/$1"' hangup "$port" 2> /dev/null
+}
+hangup
 # Not once a restore began that needs them (after "disarm": an eager freeze's lazy restore fills
 # the memory from the target's own images).
 [ -z "$began" ] && for d in $dirs; do pkill -KILL -f "(^|/)criu (lazy-pages|page-server) .*$d/"; done
 waited=0
 if [ -n "$pids" ] || [ -n "$copy" ] || [ -n "$began" ]; then
   sleep 1 # a checkpoint or restore command just sent may not have started yet
-  while busy && [ "$waited" -lt "$(( $1 * 10 ))" ]; do sleep 0.1; waited=$((waited + 1)); done
+  # A lazy dump told of (its port) may start listening only now: hang up on it again each second.
+  while busy && [ "$waited" -lt "$(( $1 * 10 ))" ]; do
+    sleep 0.1; waited=$((waited + 1))
+    [ $((waited % 10)) -eq 0 ] && hangup
+  done
 fi
 # A restore that began may still fill its memory from the run's images: give its lazy-pages
 # daemon a minute to finish before the directories go (a daemon whose restore failed waits for good).

@@ -142,9 +142,9 @@ export class DockerWorkload implements Workload {
    * Docker writes descriptors.json only when the command returns, so it is built here as runc
    * builds it: the targets of the container init's fds 0-2.
    */
-  async checkpointLazy(dirs: Dirs, { parent, stopping }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
+  async checkpointLazy(dirs: Dirs, { parent, stopping, serving }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
     await this.prepareDescriptors();
-    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label, criuOptions: this.criuOptions }, () => {
+    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label, criuOptions: this.criuOptions, serving }, () => {
       stopping?.();
       return this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT], { outlive: true });
     });

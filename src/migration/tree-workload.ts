@@ -51,9 +51,9 @@ export class TreeWorkload implements Workload {
     await dump(this.source, { pid: this.tree.pids[0]!, imagesDir, preDump: true, trackMem: true, prevImagesDir: parent });
   }
 
-  checkpointLazy(dirs: Dirs, { parent, stopping }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
+  checkpointLazy(dirs: Dirs, { parent, stopping, serving }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
     stopping?.();
-    return startLazyDump(this.source, this.tree.pids[0]!, { imagesDir: dirs.images, workDir: dirs.work }, parent, this.criuFlags);
+    return startLazyDump(this.source, this.tree.pids[0]!, { imagesDir: dirs.images, workDir: dirs.work }, parent, this.criuFlags, serving);
   }
 
   async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, resumed }: RestoreHooks = {}): Promise<string> {

@@ -16,6 +16,8 @@ export interface CheckpointOptions {
   parent?: string;
   /** Called right before the command that freezes the workload is issued. */
   stopping?: () => void;
+  /** Lazy dumps: awaited with the loopback port its page server will listen on, before the dump starts. */
+  serving?: (port: number) => Promise<void>;
 }
 
 /** A checkpoint directory on one host: images, the symlink runc.conf needs, CRIU's work dir. */

@@ -25,6 +25,8 @@ export interface LazyDumpOptions {
   label: string;
   /** More CRIU options for runc.conf (the TCP policy's: criu/tcp-policy.ts). */
   criuOptions?: readonly string[];
+  /** Awaited with the port before the dump starts (the source's guard: host-guard.ts lazy). */
+  serving?: (port: number) => Promise<void>;
 }
 
 /** runc.conf's lines for a dump that builds on the pre-dump in `parent` (relative to the images dir). */
@@ -33,6 +35,7 @@ export const onParent = (parent?: string): string[] => (parent ? ['track-mem', `
 /** Starts `dump` (the command that checkpoints through runc) with the lazy override; returns once its page server listens. */
 export async function lazyDumpThroughRunc(t: Transport, o: LazyDumpOptions, dump: () => Promise<unknown>): Promise<PageServer> {
   const port = 20000 + Math.floor(Math.random() * 30000);
+  await o.serving?.(port);
   const extra = ['lazy-pages', 'leave-stopped', ...onParent(o.parent), ...(o.criuOptions ?? []), 'address 127.0.0.1', `port ${port}`];
   const done = withRuncConf(t, { imagesLink: o.imagesLink, workDir: o.workDir, extra }, dump).then(() => undefined);
   let failed: unknown;

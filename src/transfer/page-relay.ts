@@ -85,7 +85,8 @@ export async function startPageRelay(open: () => Promise<Duplex>, onBytes: (n: n
         }
       };
       client.on('data', (b: Buffer) => {
-        bytes += b.length;
+        bytes += b.length; // with a dump client, the pages
+        onBytes(b.length);
         pending.push(b);
         pendingBytes += b.length;
         if (pendingBytes >= COALESCE) flush();

@@ -34,11 +34,13 @@ const PHASES = [
   { phase: 'preflight', when: /migrate: preflight \(local\)/, delayMs: 0, args: ['--strategy', 'cold'], mib: 16 },
   { phase: 'the dump', when: /migrate: checkpoint \(/, delayMs: 150, args: ['--strategy', 'cold'], mib: 192 },
   { phase: 'the transfer', when: /migrate: transfer \(/, delayMs: 150, args: ['--strategy', 'cold', '--pages', 'stream'], mib: 192 },
+  // Post-copy between its lazy dump and the restore: the dump's page server listens, waiting for the target.
+  { phase: 'the post-copy transfer', when: /migrate: transfer \(/, delayMs: 0, args: ['--strategy', 'postcopy'], mib: 64 },
   { phase: 'the restore', when: /migrate: restore \(/, delayMs: 0, args: ['--strategy', 'cold'], mib: 64 },
   { phase: 'the post-copy window', when: /migrate: postcopy \(/, delayMs: 100, args: ['--strategy', 'postcopy'], mib: 384 },
 ] as const;
 /** Before the restore began, the source copy is the one: it must be back there. */
-const beforeRestore = (p: Phase) => ['preflight', 'the dump', 'the transfer'].includes(p.phase);
+const beforeRestore = (p: Phase) => ['preflight', 'the dump', 'the transfer', 'the post-copy transfer'].includes(p.phase);
 type Phase = (typeof PHASES)[number];
 
 /** runc.conf on a host: its text, or null when there is none. */

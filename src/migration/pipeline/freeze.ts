@@ -10,8 +10,12 @@ export interface Freeze {
   readonly lazyRestore: boolean;
   /** Before the freeze: what must listen before the dump starts (the target's page server). */
   open(): Promise<void>;
-  /** Stops the workload and dumps it; `stopping` is called right before. */
-  dump(stopping: () => void): Promise<void>;
+  /**
+   * Stops the workload and dumps it; `stopping` is called right before. Lazy: `serving` gets the
+   * port its page server will listen on before the dump starts (the source's guard hangs up on
+   * it should migrate die from then on).
+   */
+  dump(stopping: () => void, serving?: (port: number) => Promise<void>): Promise<void>;
   /** After a failed dump (or open): stops the helpers; returns the error that explains it best. */
   failedDump(e: unknown, frozen: boolean): Promise<unknown>;
   /** After the dump, while frozen: the memory bytes that moved during it, and images the stream leaves out. */

@@ -37,8 +37,8 @@ export class LazyFreeze implements Freeze {
 
   async open(): Promise<void> {}
 
-  async dump(stopping: () => void): Promise<void> {
-    this.server = await this.c.workload.checkpointLazy(this.dirs, { parent: this.parent, stopping });
+  async dump(stopping: () => void, serving?: (port: number) => Promise<void>): Promise<void> {
+    this.server = await this.c.workload.checkpointLazy(this.dirs, { parent: this.parent, stopping, serving });
   }
 
   async failedDump(e: unknown): Promise<unknown> {

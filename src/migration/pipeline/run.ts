@@ -103,7 +103,9 @@ async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guards:
     clock.enter();
     deadline.start();
     await c.faults?.afterFreeze?.();
-    await deadline.race(`the checkpoint of ${workload.label}`, freeze.dump(clock.stopping));
+    // A lazy dump's page server waits for the target's daemon for good: the source's guard learns
+    // its port before it listens, so migrate's death at any point after leaves nothing waiting.
+    await deadline.race(`the checkpoint of ${workload.label}`, freeze.dump(clock.stopping, (port) => guards.source.lazy(port)));
   } catch (err) {
     const e = await freeze.failedDump(err, clock.entered);
     if (!clock.entered) {

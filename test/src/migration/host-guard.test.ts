@@ -201,3 +201,34 @@ test.serial('a CRIU working for another run does not hold the resume back; a laz
     execFileSync('rm', ['-rf', doomed]);
   }
 });
+
+test.serial('a lazy page server that starts listening only after migrate died is hung up on all the same, and the workload resumed', async (t) => {
+  const pid = await stoppedSleeper();
+  const doomed = mkdtempSync('/var/tmp/migrate-guard-lazy-');
+  // The dump of this run, still at work (it counts as busy), whose page server listens later.
+  const dump = spawn('sleep', ['20'], { stdio: 'ignore', argv0: `criu dump -D ${doomed}/images --lazy-pages` });
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => srv.close(() => resolve())); // nothing listens when migrate dies
+  try {
+    await dieHolding(`await g.arm([${pid}]); await g.remove(${JSON.stringify(doomed)}); await g.lazy(${port})`);
+    await sleep(1500);
+    const hungUp = new Promise<boolean>((resolve) => {
+      const late = createServer((s) => {
+        s.destroy();
+        late.close();
+        dump.kill('SIGKILL'); // as CRIU does once its page stream ends
+        resolve(true);
+      });
+      late.listen(port, '127.0.0.1');
+      setTimeout(() => { late.close(); resolve(false); }, 5000);
+    });
+    t.true(await hungUp, 'the guard connected to the late listener');
+    t.true(await until(() => state(pid) === 'S', 6000), 'then resumed');
+  } finally {
+    dump.kill('SIGKILL');
+    process.kill(pid, 'SIGKILL');
+    execFileSync('rm', ['-rf', doomed]);
+  }
+});
