@@ -75,6 +75,9 @@ Draining a host (maintenance windows):
                    estimated freezes from the link's throughput measured at the start. Every step
                    goes to a journal (<work dir>/drains/ID.jsonl) that --resume continues from.
   --select F       a docker ps filter: label=KEY=VALUE, name=NAME, ancestor=IMAGE (repeatable)
+  --pids P,P...    process trees (by their root's PID) to move too, as with migrate --pid
+  --runc ID,ID...  containers runc runs by itself to move too (--runc-root DIR as for --runc);
+                   with --pids or --runc, containers move only when --select names them
   --parallel N     containers moving at a time (default 1)
   --order O        memory (default: largest first), name, or given (as Docker lists them)
   --max-freeze MS  skip (and list) a container whose estimated freeze is longer

@@ -17,6 +17,7 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 const FLAGS = {
   to: { type: 'string' }, from: { type: 'string' }, select: { type: 'string', multiple: true }, parallel: { type: 'string' },
+  pids: { type: 'string' }, runc: { type: 'string' }, 'runc-root': { type: 'string' },
   order: { type: 'string' }, 'max-freeze': { type: 'string' }, deadline: { type: 'string' }, 'keep-going': { type: 'boolean' },
   before: { type: 'string' }, after: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, progress: { type: 'string' },
   resume: { type: 'string' }, 'transfer-image': { type: 'boolean' }, strategy: { type: 'string' }, tcp: { type: 'string' }, pages: { type: 'string' },
@@ -68,10 +69,17 @@ export async function drainCommand(argv: string[], out: Output): Promise<number>
   if (positionals.length > 0) throw new MigrateError('BAD_INPUT', `drain takes no container names (got ${positionals.join(' ')})`, { hint: 'select containers with --select name=NAME or --select label=KEY=VALUE' });
   if (values.resume === undefined && !values.to) throw new MigrateError('BAD_INPUT', 'drain needs target hosts', { hint: 'add --to ssh://root@HOST[,ssh://root@HOST2]' });
   if (values.resume !== undefined) {
-    for (const f of ['to', 'from', 'select', 'order', 'max-freeze', 'dry-run'] as const) {
+    for (const f of ['to', 'from', 'select', 'pids', 'runc', 'order', 'max-freeze', 'dry-run'] as const) {
       if (values[f] !== undefined) throw new MigrateError('BAD_INPUT', `--${f} cannot change a drain being resumed (its plan is in its journal)`);
     }
   }
+  const pids = values.pids?.split(',').filter(Boolean).map((p) => {
+    const pid = Number(p);
+    if (!Number.isInteger(pid) || pid < 1) throw new MigrateError('BAD_INPUT', `Expected --pids to be process IDs separated by commas, got \`${values.pids}\``);
+    return pid;
+  });
+  const runc = values.runc?.split(',').filter(Boolean);
+  for (const id of runc ?? []) if (!/^[\w][\w+.-]*$/.test(id)) throw new MigrateError('BAD_INPUT', `Expected --runc to be runc container IDs separated by commas, got \`${values.runc}\``);
   const order = values.order as DrainOrder | undefined;
   if (order !== undefined && !DRAIN_ORDERS.includes(order)) throw new MigrateError('BAD_INPUT', `Expected --order to be one of ${DRAIN_ORDERS.join(', ')}, got \`${values.order}\``);
   setUp(values, out);
@@ -97,7 +105,7 @@ export async function drainCommand(argv: string[], out: Output): Promise<number>
     const targetUrls = values.to!.split(',').filter(Boolean);
     const targets = targetUrls.map(open);
     return drain({
-      source, targets, select: values.select, order, dryRun: values['dry-run'], ...policy, migration: migrationOptions(values), signal,
+      source, targets, select: values.select, pids, runc, runcRoot: values['runc-root'], order, dryRun: values['dry-run'], ...policy, migration: migrationOptions(values), signal,
       hostUrls: Object.fromEntries([urlOf(source, values.from), ...targets.map((t, i) => urlOf(t, targetUrls[i]))]),
       onEvent: shown(out),
     });
@@ -107,7 +115,7 @@ export async function drainCommand(argv: string[], out: Output): Promise<number>
 export async function undrainCommand(argv: string[], out: Output): Promise<number> {
   const { values, positionals } = parse(argv);
   if (positionals.length !== 1) throw new MigrateError('BAD_INPUT', 'undrain needs the ID of one drain', { hint: 'migrate undrain DRAIN_ID (printed by migrate drain; the journals are in /var/lib/migrate/drains)' });
-  for (const f of ['to', 'from', 'select', 'order', 'max-freeze', 'dry-run', 'resume'] as const) {
+  for (const f of ['to', 'from', 'select', 'pids', 'runc', 'order', 'max-freeze', 'dry-run', 'resume'] as const) {
     if (values[f] !== undefined) throw new MigrateError('BAD_INPUT', `--${f} does not apply to undrain: every container goes back where the drain took it from`);
   }
   setUp(values, out);

@@ -17,13 +17,17 @@ import type { MigrateEvent } from '../events.js';
 import { findContainer } from '../docker/containers.js';
 import { TWIN_LABEL } from '../docker/container.js';
 import { migrateDockerContainer } from '../migration/docker.js';
+import { migrateProcessTree } from '../migration/tree.js';
+import { migrateRuncContainer } from '../migration/runc.js';
+import { describeTree } from '../process/tree.js';
+import { DEFAULT_RUNC_ROOT, runcState } from '../runc/runc.js';
 import type { DockerOptions } from '../migration/kinds/docker.js';
 import { defaultWorkRoot, type MigrationOptions } from '../migration/options.js';
 import { residentBytes } from '../migration/preflight.js';
 import type { MigrationReport, RunsOn } from '../migration/report.js';
 import { hasFeature } from '../criu/features.js';
 import { runHook } from './hooks.js';
-import { parseFilters, selectContainers, targetFacts } from './facts.js';
+import { parseFilters, selectContainers, selectRunc, selectTrees, targetFacts } from './facts.js';
 import { DrainJournal, defaultJournalDir, newDrainId, type MoveOutcome, type MoveState } from './journal.js';
 import { planDrain, schedule, type Candidate, type DrainOrder, type DrainPlan, type PlannedMove } from './plan.js';
 
@@ -47,8 +51,13 @@ export type MoveOptions = Omit<MigrationOptions, 'source' | 'target' | 'onEvent'
 export interface DrainOptions {
   source: Transport;
   targets: Transport[];
-  /** Docker's `docker ps` filters (`label=tier=cache`, `name=web`); none: every running container. */
+  /** Docker's `docker ps` filters (`label=tier=cache`, `name=web`); none (and no pids or runc): every running container. */
   select?: string[];
+  /** Process trees to move too, by their root's PID (each in its own PID namespace, as for `migrate --pid`). */
+  pids?: number[];
+  /** Containers runc runs by itself to move too, by ID, under `runcRoot` (default /run/runc). */
+  runc?: string[];
+  runcRoot?: string;
   parallel?: number;
   order?: DrainOrder;
   /** Skip (and list) a container whose estimated freeze is longer. */
@@ -70,8 +79,8 @@ export interface DrainOptions {
   hostUrls?: Record<string, string>;
   onEvent?: DrainEventSink;
   signal?: AbortSignal;
-  /** Moves one container (default: migrate a Docker container). For tests. */
-  move?: (o: MigrationOptions & DockerOptions) => Promise<MigrationReport>;
+  /** Moves one workload (default: moveWorkload). For tests. */
+  move?: (m: PlannedMove, o: MigrationOptions) => Promise<MigrationReport>;
 }
 
 export interface ContainerResult {
@@ -112,9 +121,14 @@ async function measureTargets(targets: readonly Transport[], images: string[], w
 export async function drain(o: DrainOptions): Promise<DrainReport> {
   const emit = o.onEvent ?? noEvents;
   const workRoot = o.migration?.workRoot ?? defaultWorkRoot();
-  const candidates = await selectContainers(o.source, parseFilters(o.select ?? []));
+  const containers = o.select !== undefined || (o.pids === undefined && o.runc === undefined);
+  const candidates = [
+    ...(containers ? await selectContainers(o.source, parseFilters(o.select ?? [])) : []),
+    ...await selectTrees(o.source, o.pids ?? []),
+    ...await selectRunc(o.source, o.runc ?? [], o.runcRoot),
+  ];
   const [facts, softDirty] = await Promise.all([
-    measureTargets(o.targets, [...new Set(candidates.map((c) => c.image))], workRoot),
+    measureTargets(o.targets, imagesOf(candidates), workRoot),
     o.migration?.strategy === undefined || o.migration.strategy === 'auto' ? hasFeature(o.source, 'mem_dirty_track') : false,
   ]);
   const plan = planDrain(candidates, facts, {
@@ -132,14 +146,27 @@ export async function drain(o: DrainOptions): Promise<DrainReport> {
   return execute(o, journal, hostsOf(o), new Map());
 }
 
+const imagesOf = (c: readonly Candidate[]): string[] => [...new Set(c.flatMap((x) => (x.image !== undefined ? [x.image] : [])))];
+
+/**
+ * Migrates one planned workload with the drain's options (Docker's own only for containers),
+ * with the strategy the plan chose, so the run does what the plan (and a dry run) showed.
+ */
+export function moveWorkload(m: PlannedMove, o: MigrationOptions & Partial<MoveOptions> & { runcRoot?: string }): Promise<MigrationReport> {
+  const { transferImage, keepSource, force, runcRoot, ...common } = { ...o, strategy: m.strategy ?? o.strategy };
+  if (m.kind === 'tree') return migrateProcessTree({ ...common, pid: Number(m.id) });
+  if (m.kind === 'runc') return migrateRuncContainer({ ...common, id: m.id, runcRoot });
+  return migrateDockerContainer({ ...common, container: m.name, transferImage, keepSource, force });
+}
+
 const hostsOf = (o: Pick<DrainOptions, 'source' | 'targets'>): Map<string, Transport> => new Map([o.source, ...o.targets].map((t) => [t.name, t]));
 
 /** The options a resume needs again (hooks, policy, migration options). */
 function journalled(o: DrainOptions): Record<string, unknown> {
-  return { parallel: o.parallel, keepGoing: o.keepGoing, before: o.before, after: o.after, deadline: o.deadline, migration: o.migration ?? {} };
+  return { parallel: o.parallel, keepGoing: o.keepGoing, before: o.before, after: o.after, deadline: o.deadline, runcRoot: o.runcRoot, migration: o.migration ?? {} };
 }
 
-export interface ResumeOptions extends Omit<DrainOptions, 'source' | 'targets' | 'select' | 'order' | 'maxFreezeMs' | 'dryRun'> {
+export interface ResumeOptions extends Omit<DrainOptions, 'source' | 'targets' | 'select' | 'pids' | 'runc' | 'order' | 'maxFreezeMs' | 'dryRun'> {
   id: string;
   /** Every host the drain names, reached again (by transport name: the journal's `from` and `to`). */
   hosts: Transport[];
@@ -183,13 +210,11 @@ export async function undrain(o: UndrainOptions): Promise<DrainReport> {
   for (const m of moved) {
     const at = hosts.get(m.done!.to!);
     if (!at) throw new MigrateError('BAD_INPUT', `container ${m.done!.name} is on ${m.done!.to}, which was not given`, { hint: `reach it as ${original.header.hosts[m.done!.to!] ?? m.done!.to}` });
-    const c = await findContainer(at, m.done!.name);
-    if (!c?.State.Running) throw new MigrateError('PREFLIGHT', `container ${m.done!.name} does not run on ${at.name}, where drain ${o.id} moved it`, { host: at.name, hint: 'find it, or leave it out of the undrain by moving it yourself' });
     const list = byHost.get(at.name) ?? [];
-    list.push({ name: m.done!.name, id: c.Id, image: c.Config.Image, rss: await residentBytes(at, c.Id) });
+    list.push(await movedOne(at, m.started!, m.done!, o.id, o.runcRoot ?? (original.header.options.runcRoot as string | undefined)));
     byHost.set(at.name, list);
   }
-  const [originFacts] = await measureTargets([origin], [...new Set([...byHost.values()].flat().map((c) => c.image))], workRoot);
+  const [originFacts] = await measureTargets([origin], imagesOf([...byHost.values()].flat()), workRoot);
   const saved = original.header.options as Partial<DrainOptions>;
   const moves: PlannedMove[] = [];
   for (const [host, list] of byHost) moves.push(...planDrain(list, [originFacts!], { strategy: o.migration?.strategy ?? 'auto', transferImage: true, order: 'given' }, host).moves);
@@ -208,11 +233,31 @@ export async function undrain(o: UndrainOptions): Promise<DrainReport> {
   return { ...report, undrain_of: o.id };
 }
 
+/** A workload a drain moved, as it runs now on `at`: a container by its name, a tree by its new root PID (from the report), a runc container by its ID. */
+async function movedOne(at: Transport, started: NonNullable<MoveState['started']>, done: NonNullable<MoveState['done']>, id: string, runcRoot?: string): Promise<Candidate> {
+  const gone = (what: string) => new MigrateError('PREFLIGHT', `${what} does not run on ${at.name}, where drain ${id} moved it`, { host: at.name, hint: 'find it, or leave it out of the undrain by moving it yourself' });
+  const report = done.report as MigrationReport | undefined;
+  if (report?.workload.kind === 'process-tree') {
+    const pid = Number(/^pid (\d+)$/.exec(report.workload.target ?? '')?.[1]);
+    const found = pid ? await selectTrees(at, [pid]).catch(() => []) : [];
+    if (!found[0]) throw gone(done.name);
+    return found[0];
+  }
+  if (report?.workload.kind === 'runc') {
+    const found = await selectRunc(at, [started.id], runcRoot).catch(() => []);
+    if (!found[0]) throw gone(done.name);
+    return found[0];
+  }
+  const c = await findContainer(at, done.name);
+  if (!c?.State.Running) throw gone(`container ${done.name}`);
+  return { kind: 'docker', name: done.name, id: c.Id, image: c.Config.Image, rss: await residentBytes(at, c.Id) };
+}
+
 /** Every planned container's preflight (migrate's dry run) against its planned target. */
 async function dryRun(o: DrainOptions, plan: DrainPlan): Promise<DrainReport> {
   const started = Date.now();
   const hosts = hostsOf(o);
-  const move = o.move ?? migrateDockerContainer;
+  const move = o.move ?? moveWorkload;
   const containers: ContainerResult[] = [];
   for (const m of plan.moves) {
     const base = { name: m.name, from: m.from, to: m.to, strategy: m.strategy, est_freeze_ms: m.est_freeze_ms, freeze_ms: null, runs_on: 'source' as RunsOn };
@@ -221,7 +266,7 @@ async function dryRun(o: DrainOptions, plan: DrainPlan): Promise<DrainReport> {
       continue;
     }
     try {
-      await move({ ...o.migration, strategy: m.strategy ?? undefined, container: m.name, source: hosts.get(m.from)!, target: hosts.get(m.to)!, dryRun: true, signal: o.signal });
+      await move(m, { ...o.migration, runcRoot: o.runcRoot, source: hosts.get(m.from)!, target: hosts.get(m.to)!, dryRun: true, signal: o.signal } as MigrationOptions);
       containers.push({ ...base, outcome: 'ready' });
     } catch (e) {
       containers.push({ ...base, outcome: 'refused', reason: isMigrateError(e) ? e.reason : String(e), error: errorJson(e) });
@@ -239,11 +284,23 @@ function totals(containers: ContainerResult[], started: number): DrainReport['to
   };
 }
 
-/** Where a container a dead controller left in flight is now. */
-async function locate(m: PlannedMove, hosts: Map<string, Transport>, id: string): Promise<'source' | 'target' | 'lost'> {
-  const onSource = await findContainer(hosts.get(m.from)!, id);
-  if (onSource) return 'source'; // stopped or running: migrate's recovery settles it
-  const onTarget = m.to ? await findContainer(hosts.get(m.to)!, m.name) : undefined;
+/**
+ * Where a workload a dead controller left in flight is now: still on its source (stopped or
+ * running: migrate's own recovery settles it), or already running on the target. A tree that is
+ * gone from its source is "lost" to the drain (its new PID on the target is in no journal):
+ * `migrate recover --pid` on the target's side tells.
+ */
+async function locate(m: PlannedMove, hosts: Map<string, Transport>, id: string, runcRoot?: string): Promise<'source' | 'target' | 'lost'> {
+  const source = hosts.get(m.from)!;
+  const target = m.to ? hosts.get(m.to) : undefined;
+  if (m.kind === 'tree') return (await describeTree(source, Number(id))).pids.length > 0 ? 'source' : 'lost';
+  if (m.kind === 'runc') {
+    const root = runcRoot ?? DEFAULT_RUNC_ROOT;
+    if (await runcState(source, root, id)) return 'source';
+    return target && (await runcState(target, root, id))?.status === 'running' ? 'target' : 'lost';
+  }
+  if (await findContainer(source, id)) return 'source';
+  const onTarget = target ? await findContainer(target, m.name) : undefined;
   if (onTarget?.State.Running && onTarget.Config.Labels?.[TWIN_LABEL] === id) return 'target';
   return 'lost';
 }
@@ -256,7 +313,7 @@ export async function execute(o: DrainOptions, journal: DrainJournal, hosts: Map
   const started = Date.now();
   const id = journal.header.id;
   const emit = o.onEvent ?? noEvents;
-  const move = o.move ?? migrateDockerContainer;
+  const move = o.move ?? moveWorkload;
   const plan = journal.header.plan;
   const results = new Map<string, ContainerResult>();
   let stopped: string | undefined;
@@ -297,7 +354,7 @@ export async function execute(o: DrainOptions, journal: DrainJournal, hosts: Map
     const env = { MIGRATE_DRAIN_ID: id, MIGRATE_CONTAINER: m.name, MIGRATE_FROM: source.name, MIGRATE_TO: target.name };
     if (prior?.started && !prior.done) {
       // In flight when the controller died: moved already, or still on its source.
-      const where = await locate(m, hosts, prior.started.id);
+      const where = await locate(m, hosts, prior.started.id, o.runcRoot);
       if (where === 'target') {
         finish(m, { outcome: 'migrated', runs_on: 'target', freeze_ms: null, reason: 'found running on the target when the drain was resumed' });
         movedBytes += m.rss;
@@ -320,10 +377,9 @@ export async function execute(o: DrainOptions, journal: DrainJournal, hosts: Map
     emit({ kind: 'drain', event: 'started', id, name: m.name, from: source.name, to: target.name });
     let result: Omit<ContainerResult, 'name' | 'from' | 'to' | 'strategy' | 'est_freeze_ms'>;
     try {
-      const report = await move({
-        ...o.migration, strategy: m.strategy ?? o.migration?.strategy, container: m.name, source, target, signal: o.signal,
-        onEvent: (e) => emit({ ...e, workload: m.name }),
-      });
+      const report = await move(m, {
+        ...o.migration, runcRoot: o.runcRoot, source, target, signal: o.signal, onEvent: (e) => emit({ ...e, workload: m.name }),
+      } as MigrationOptions);
       result = { outcome: report.outcome === 'migrated' ? 'migrated' : 'rolled-back', runs_on: report.runs_on, freeze_ms: report.freeze_ms, report, reason: report.error ? String(report.error.message) : undefined };
     } catch (e) {
       result = { outcome: 'failed', runs_on: (isMigrateError(e) && e.runsOn) || 'source', freeze_ms: null, reason: isMigrateError(e) ? e.reason : String(e), error: errorJson(e) };

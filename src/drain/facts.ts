@@ -11,6 +11,8 @@ import { MigrateError } from '../../transports/errors.js';
 import { hasFeature } from '../criu/features.js';
 import { engineCall } from '../docker/engine.js';
 import { hasImage, requireWorkRoot, residentBytes } from '../migration/preflight.js';
+import { describeTree } from '../process/tree.js';
+import { DEFAULT_RUNC_ROOT, runcState } from '../runc/runc.js';
 import type { Candidate, TargetFacts } from './plan.js';
 
 /**
@@ -30,12 +32,33 @@ export function parseFilters(select: readonly string[]): Record<string, string[]
 /** The running containers on the source that match, with their resident memory. */
 export async function selectContainers(source: Transport, filters: Record<string, string[]>): Promise<Candidate[]> {
   const list = await engineCall(source, 'list its running containers', (d) => d.listContainers({ filters: { ...filters, status: ['running'] } }));
-  return Promise.all(list.map(async (c) => ({
+  return Promise.all(list.map(async (c): Promise<Candidate> => ({
+    kind: 'docker',
     name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
     id: c.Id,
     image: c.Image,
     rss: await residentBytes(source, c.Id),
   })));
+}
+
+/** Process trees by their root's PID (`--pids`): each must run on the source. */
+export async function selectTrees(source: Transport, pids: readonly number[]): Promise<Candidate[]> {
+  return Promise.all(pids.map(async (pid): Promise<Candidate> => {
+    const tree = await describeTree(source, pid);
+    if (tree.pids.length === 0) throw new MigrateError('PREFLIGHT', `no process ${pid} on the source`, { host: source.name, hint: 'check the PID with ps' });
+    return { kind: 'tree', name: `pid ${pid}`, id: String(pid), rss: tree.rss };
+  }));
+}
+
+/** Containers runc runs by itself (`--runc`): each must be running under `root` on the source. */
+export async function selectRunc(source: Transport, ids: readonly string[], root = DEFAULT_RUNC_ROOT): Promise<Candidate[]> {
+  return Promise.all(ids.map(async (id): Promise<Candidate> => {
+    const state = await runcState(source, root, id);
+    if (state?.status !== 'running') {
+      throw new MigrateError('PREFLIGHT', `runc container ${id} is ${state ? state.status : 'unknown'} under ${root}`, { host: source.name, hint: `check it with runc --root ${root} list` });
+    }
+    return { kind: 'runc', name: `runc ${id}`, id, rss: (await describeTree(source, state.pid)).rss };
+  }));
 }
 
 /** Bytes sent to measure the link, after PRIME (sshd's first megabytes cost extra: transports/ssh/prime.ts). */

@@ -21,11 +21,18 @@ import { chooseStrategy, type Strategy } from '../migration/strategy.js';
 export const ORDERS = ['memory', 'name', 'given'] as const;
 export type DrainOrder = (typeof ORDERS)[number];
 
-/** A container to move, as the source reports it. */
+/** What a drain moves: a Docker container, a process tree (`--pids`) or a runc container (`--runc`). */
+export type DrainKind = 'docker' | 'tree' | 'runc';
+
+/** A workload to move, as the source reports it. */
 export interface Candidate {
+  kind: DrainKind;
+  /** As reports name it: the container's name, `pid 4242`, `runc web`. */
   name: string;
+  /** How migrate finds it on its host: the container's ID, the tree's root PID, runc's container ID. */
   id: string;
-  image: string;
+  /** Docker: the image the target must have (or receive). */
+  image?: string;
   /** Resident bytes of its processes. */
   rss: number;
 }
@@ -54,11 +61,12 @@ export interface PlanOptions {
 }
 
 export interface PlannedMove {
+  kind: DrainKind;
   name: string;
   /** The host it is on. */
   from: string;
   id: string;
-  image: string;
+  image?: string;
   rss: number;
   /** The target's host name, or null when it is skipped. */
   to: string | null;
@@ -99,7 +107,7 @@ function ordered(c: readonly Candidate[], order: DrainOrder): Candidate[] {
 
 /** Why this target cannot take the container now (undefined: it can). */
 function cannotTake(t: TargetFacts, c: Candidate, left: { memory: number; disk: number }, transferImage: boolean): string | undefined {
-  if (!transferImage && !t.images.includes(c.image)) return `${t.host} lacks image ${c.image} (--transfer-image sends it)`;
+  if (c.image !== undefined && !transferImage && !t.images.includes(c.image)) return `${t.host} lacks image ${c.image} (--transfer-image sends it)`;
   if (left.memory < c.rss + MEMORY_HEADROOM) return `${t.host} has ${mib(left.memory)} of memory left, ${mib(c.rss + MEMORY_HEADROOM)} needed`;
   if (left.disk < checkpointBytes(c.rss)) return `${t.host} has ${mib(left.disk)} of disk left, ${mib(checkpointBytes(c.rss))} needed`;
   return undefined;
@@ -130,7 +138,7 @@ export function planDrain(candidates: readonly Candidate[], targets: readonly Ta
   const left = new Map(targets.map((t) => [t.host, { memory: t.memoryFree, disk: t.diskFree }]));
   const moves: PlannedMove[] = [];
   for (const c of ordered(candidates, order)) {
-    const base = { name: c.name, from, id: c.id, image: c.image, rss: c.rss };
+    const base = { kind: c.kind, name: c.name, from, id: c.id, ...(c.image !== undefined ? { image: c.image } : {}), rss: c.rss };
     const why: string[] = [];
     let best: TargetFacts | undefined;
     for (const t of targets) {

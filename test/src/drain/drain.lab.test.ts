@@ -14,7 +14,7 @@ import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
 import type { Transport } from '../../../transports/transport.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
 import { CLI } from '../../helpers/cli.js';
-import { continuous } from '../../helpers/workload.js';
+import { SHARED_DIR, continuous, startTree, tempDir } from '../../helpers/workload.js';
 import { logs, removeEverywhere, running, tickNums } from '../../helpers/containers.js';
 
 const run = promisify(execFile);
@@ -148,4 +148,31 @@ test.serial('--keep-going: a container whose preflight fails stays on A and is r
   t.regex(bad.reason!, /terminal/);
   t.deepEqual(r.report.containers.filter((c) => c.name !== group[0]).map((c) => c.outcome), ['migrated', 'migrated']);
   t.deepEqual(await whereRunning(group), [[true, false], [false, true], [false, true]]);
+});
+
+test.serial('--pids: a process tree drains with a container and comes back with undrain, its counter continuous', async (t) => {
+  const [name] = await startGroup('tree', [8, 8]);
+  const dir = await tempDir(a, SHARED_DIR);
+  const w = await startTree(a, lab.memload, ['--mib', '8', '--tick-ms', '20'], dir);
+  let onB = 0;
+  let back = 0;
+  try {
+    const r = await cli(['drain', '--to', lab.target, '--select', `name=^${name}$`, '--pids', String(w.pid), '--json']);
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(r.report.containers.map((c) => [c.name, c.outcome]).sort(), [[name, 'migrated'], [`pid ${w.pid}`, 'migrated']].sort());
+    const moved = (r.report.containers.find((c) => c.name === `pid ${w.pid}`) as unknown as { report: { workload: { target: string } } }).report;
+    onB = Number(/^pid (\d+)$/.exec(moved.workload.target)?.[1]);
+    t.true(onB > 0);
+    const undo = await cli(['undrain', r.report.id!, '--json']);
+    t.is(undo.code, 0, undo.stderr);
+    const tree = (undo.report.containers.find((c) => c.name === `pid ${onB}`) as unknown as { report: { workload: { target: string } } }).report;
+    back = Number(/^pid (\d+)$/.exec(tree.workload.target)?.[1]);
+    t.true(back > 0);
+    await sleep(300);
+    t.true(continuous(tickNums((await a.exec(['cat', w.out])).stdout)), 'one counter across A → B → A');
+    t.is((await a.exec(['sh', '-c', `grep -c . /proc/${back}/status >/dev/null && echo alive`])).stdout.trim(), 'alive');
+  } finally {
+    for (const p of [back, onB, w.pid]) if (p) await a.exec(['kill', '-KILL', String(p)], { allowFailure: true });
+    await a.exec(['rm', '-rf', dir], { allowFailure: true });
+  }
 });

@@ -15,7 +15,7 @@ const MiB = 2 ** 20;
 const host = (name: string) => ({ name, isLocal: false }) as unknown as Transport;
 const A = host('a');
 const B = host('b');
-const cands: Candidate[] = ['w1', 'w2', 'w3', 'w4'].map((n, i) => ({ name: n, id: `${n}-id`, image: 'app', rss: (40 - i) * MiB }));
+const cands: Candidate[] = ['w1', 'w2', 'w3', 'w4'].map((n, i) => ({ kind: 'docker', name: n, id: `${n}-id`, image: 'app', rss: (40 - i) * MiB }));
 
 function setUp(names = cands) {
   const dir = mkdtempSync(join(tmpdir(), 'drain-'));
@@ -29,13 +29,13 @@ function mover(failing: string[] = [], ms = 20) {
   const moved: string[] = [];
   let running = 0;
   let most = 0;
-  const move = async (o: { container: string }) => {
+  const move = async (m: { name: string }) => {
     running++;
     most = Math.max(most, running);
     await sleep(ms);
     running--;
-    if (failing.includes(o.container)) throw new MigrateError('PREFLIGHT', `${o.container} refused`, { host: 'a' });
-    moved.push(o.container);
+    if (failing.includes(m.name)) throw new MigrateError('PREFLIGHT', `${m.name} refused`, { host: 'a' });
+    moved.push(m.name);
     return { outcome: 'migrated', runs_on: 'target', freeze_ms: 100, strategy: 'cold' } as MigrationReport;
   };
   return { move: move as unknown as DrainOptions['move'], moved, most: () => most };

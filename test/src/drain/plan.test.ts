@@ -2,7 +2,7 @@ import test from 'ava';
 import { FIXED_FREEZE_MS, MEMORY_HEADROOM, estimate, planDrain, schedule, type Candidate, type TargetFacts } from '../../../src/drain/plan.js';
 
 const MiB = 2 ** 20;
-const c = (name: string, mib: number, image = 'app'): Candidate => ({ name, id: `${name}-id`, image, rss: mib * MiB });
+const c = (name: string, mib: number, image = 'app'): Candidate => ({ kind: 'docker', name, id: `${name}-id`, image, rss: mib * MiB });
 const target = (host: string, over: Partial<TargetFacts> = {}): TargetFacts => ({
   host, memoryFree: 4096 * MiB, diskFree: 100_000 * MiB, images: ['app'], uffd: true, throughput: 100e6, ...over,
 });
@@ -56,4 +56,11 @@ test('the whole drain: moves in plan order to the first free of N workers', (t) 
   const e = estimate('cold', 100e6, 100e6);
   t.is(e.freeze, FIXED_FREEZE_MS.cold + 1000);
   t.true(estimate('postcopy', 100e6, 100e6).move > estimate('postcopy', 0, 100e6).move, 'post-copy still copies the memory, after the freeze');
+});
+
+test('trees and runc containers are placed by memory and disk alone (no image to have)', (t) => {
+  const tree: Candidate = { kind: 'tree', name: 'pid 42', id: '42', rss: 100 * MiB };
+  const plan = planDrain([tree], [target('t', { images: [] })], {}, 'src');
+  t.deepEqual(plan.moves.map((m) => [m.kind, m.name, m.id, m.to]), [['tree', 'pid 42', '42', 't']]);
+  t.is(plan.moves[0]!.image, undefined);
 });
