@@ -103,6 +103,10 @@ async function treeCopies(mib: number, sourcePid: number): Promise<Copies & { on
 
 /** Waits until the copies settled (exactly one runs); returns where. */
 async function settled(t: ExecutionContext, copies: () => Promise<Copies>): Promise<'A' | 'B'> {
+  // The guards decide where it runs: until they are done, a moment with the target's copy still
+  // running and the source's still stopped would look settled on B (seen in CI: SIGKILL in the
+  // post-copy window judged "B" before the target's guard had killed its incomplete copy).
+  t.true(await until(async () => !(await guardsAlive()), 120_000), 'the guards finished');
   let last: Copies = { runningOnA: 0, stoppedOnA: 0, runningOnB: 0 };
   const ok = await until(async () => {
     last = await copies();
