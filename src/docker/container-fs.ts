@@ -59,9 +59,6 @@ async function inUse(t: Transport, name: string): Promise<boolean> {
   return (await containersUsingVolume(t, name)).length > 0;
 }
 
-/** The storage driver of a host's Docker, and its data root (DockerRootDir). */
-export const dockerStorage = daemonStorage;
-
 /**
  * Preflight for the container's files: overlay2 on both ends, volumes local and not shared with
  * another running container, nothing on the target overwritten without --force, bind sources
@@ -70,7 +67,7 @@ export const dockerStorage = daemonStorage;
 export async function planFilesystem(source: Transport, target: Transport, c: ContainerInfo, o: FilesystemOptions): Promise<FilesystemPlan> {
   const volumeMap = o.volumeMap ?? new Map<string, string>();
   const hosts = [source, target] as const;
-  const storage = await Promise.all(hosts.map(dockerStorage));
+  const storage = await Promise.all(hosts.map(daemonStorage));
   for (const [i, t] of hosts.entries()) {
     if (storage[i]!.driver !== 'overlay2') {
       throw new MigrateError('PREFLIGHT', `Docker there uses the ${storage[i]!.driver} storage driver; migrate copies a container's writable layer between overlay2 daemons only`, {

@@ -4,7 +4,7 @@
  */
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError } from '../../transports/errors.js';
-import { engineFind } from './engine.js';
+import { findContainer } from './containers.js';
 import type { Endpoint } from './twin.js';
 
 export interface ContainerInfo {
@@ -81,7 +81,7 @@ export interface HostMount {
 export const isAnonymousVolume = (name: string | undefined): boolean => !name || /^[0-9a-f]{64}$/.test(name);
 
 export async function inspectContainer(t: Transport, ref: string): Promise<ContainerInfo> {
-  const raw = await engineFind(t, `inspect container ${ref}`, (d) => d.getContainer(ref).inspect() as unknown as Promise<Inspect>);
+  const raw = await findContainer(t, ref);
   if (!raw) throw new MigrateError('PREFLIGHT', `no container "${ref}"`, { host: t.name, hint: 'check the name with docker ps' });
   return {
     id: raw.Id,
