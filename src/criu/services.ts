@@ -16,6 +16,7 @@ import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError } from '../../transports/errors.js';
 import { criuEnv } from './env.js';
+import { tlsArgs, type TlsFiles } from './page-tls.js';
 import { logErrors } from './run.js';
 
 export interface CriuService {
@@ -33,6 +34,8 @@ export interface ServiceDirs {
   imagesDir: string;
   /** Where its log (and lazy-pages.socket) go. */
   workDir: string;
+  /** The run's page channel credential (page-tls.ts): a page server and its clients speak TLS. */
+  tls?: TlsFiles;
 }
 
 async function startService(t: Transport, what: string, args: string[], d: ServiceDirs, log: string, hint: string): Promise<CriuService> {
@@ -76,7 +79,7 @@ async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
 /** Starts a page server on a free loopback port of `t`'s host; resolves once it listens. */
 export function startPageServer(t: Transport, d: ServiceDirs): Promise<PageServer> {
   return onFreePort(async (port) => ({
-    ...(await startService(t, 'page-server', ['--address', '127.0.0.1', '--port', String(port)], d, 'page-server.log',
+    ...(await startService(t, 'page-server', ['--address', '127.0.0.1', '--port', String(port), ...tlsArgs(d.tls)], d, 'page-server.log',
       `check free space under ${posix.dirname(d.imagesDir)} on ${t.name} and the link to it`)),
     port,
   }));
@@ -100,7 +103,7 @@ export function startLazyDump(t: Transport, pid: number, d: ServiceDirs, parent?
   const chain = parent ? ['--track-mem', '--prev-images-dir', parent] : [];
   return onFreePort(async (port) => {
     await serving?.(port);
-    const dump = await startService(t, 'dump', ['-t', String(pid), '--lazy-pages', '--leave-stopped', ...chain, ...extraArgs, '--address', '127.0.0.1', '--port', String(port)], d, 'dump.log',
+    const dump = await startService(t, 'dump', ['-t', String(pid), '--lazy-pages', '--leave-stopped', ...chain, ...extraArgs, '--address', '127.0.0.1', '--port', String(port), ...tlsArgs(d.tls)], d, 'dump.log',
       'see dump.log in the work directory there');
     return { ...dump, port };
   });
@@ -112,7 +115,7 @@ export function startLazyDump(t: Transport, pid: number, d: ServiceDirs, parent?
  * background, for a `criu restore --lazy-pages`.
  */
 export function startRemoteLazyPages(t: Transport, d: ServiceDirs, pageServer: { host: string; port: number }): Promise<CriuService> {
-  return startService(t, 'lazy-pages', ['--page-server', '--address', pageServer.host, '--port', String(pageServer.port)], d, 'lazy-pages.log',
+  return startService(t, 'lazy-pages', ['--page-server', '--address', pageServer.host, '--port', String(pageServer.port), ...tlsArgs(d.tls)], d, 'lazy-pages.log',
     'the restored workload could not get its memory from the source; it was stopped there');
 }
 

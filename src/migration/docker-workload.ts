@@ -20,6 +20,7 @@ import { engineCall } from '../docker/engine.js';
 import { daemonStorage, deleteCheckpoint, findContainer, initPid, isRunning, killContainer, removeContainer } from '../docker/containers.js';
 import type { TwinSpec } from '../docker/twin.js';
 import { restoreMountOptions } from '../docker/restore-mounts.js';
+import { tlsConfLines } from '../criu/page-tls.js';
 import type { MigrationReport } from './report.js';
 import { ContainerFiles, type FilesystemOptions, type FilesystemPlan } from '../docker/container-fs.js';
 import type { FilesystemPass } from '../filesystem/tree-sync.js';
@@ -123,7 +124,7 @@ export class DockerWorkload implements Workload {
   }
 
   async checkpoint(dirs: Dirs, { pageServer, parent, stopping }: CheckpointOptions = {}): Promise<void> {
-    const extra = ['leave-stopped', ...this.criuOptions, ...onParent(parent), ...(pageServer ? ['page-server', `address ${pageServer.host}`, `port ${pageServer.port}`] : [])];
+    const extra = ['leave-stopped', ...this.criuOptions, ...onParent(parent), ...(pageServer ? ['page-server', `address ${pageServer.host}`, `port ${pageServer.port}`, ...tlsConfLines(dirs.tls)] : [])];
     try {
       await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () => {
         stopping?.();
@@ -144,7 +145,7 @@ export class DockerWorkload implements Workload {
    */
   async checkpointLazy(dirs: Dirs, { parent, stopping, serving }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
     await this.prepareDescriptors();
-    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label, criuOptions: this.criuOptions, serving }, () => {
+    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label, criuOptions: this.criuOptions, serving, tls: dirs.tls }, () => {
       stopping?.();
       return this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT], { outlive: true });
     });

@@ -5,6 +5,7 @@
  * `leave-stopped` in runc.conf keeps the source's processes stopped after the dump (runc has no
  * flag for it), so a failure resumes them with SIGCONT and success ends them with `runc delete`.
  */
+import { tlsConfLines } from '../criu/page-tls.js';
 import type { Transport } from '../../transports/transport.js';
 import { withRuncConf } from '../runc/runc-conf.js';
 import { MigrateError } from '../../transports/errors.js';
@@ -43,7 +44,7 @@ export class RuncWorkload implements Workload {
 
   async checkpoint(dirs: Dirs, { pageServer, parent, stopping }: CheckpointOptions = {}): Promise<void> {
     // images-dir in runc.conf would override --image-path: point it at the same directory.
-    await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra: ['leave-stopped', ...this.criuOptions] }, () =>
+    await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra: ['leave-stopped', ...this.criuOptions, ...(pageServer ? tlsConfLines(dirs.tls) : [])] }, () =>
       runcCheckpoint(this.source, {
         root: this.root, id: this.state.id, imagesDir: dirs.images, workDir: dirs.work, parent, leaveRunning: true, pageServer, onStart: stopping,
       }));
@@ -58,7 +59,7 @@ export class RuncWorkload implements Workload {
    * descriptors.json into the images directory before CRIU starts, so it travels with the rest.
    */
   checkpointLazy(dirs: Dirs, { parent, stopping, serving }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
-    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label, criuOptions: this.criuOptions, serving }, () =>
+    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label, criuOptions: this.criuOptions, serving, tls: dirs.tls }, () =>
       runcCheckpoint(this.source, { root: this.root, id: this.state.id, imagesDir: dirs.images, workDir: dirs.work, leaveRunning: true, onStart: stopping }));
   }
 

@@ -4,6 +4,7 @@
  * (`unshare --pid --fork`, checked in preflight), or its PIDs are free there. Files it holds
  * open must exist at the same paths on the target (shared storage); CRIU refuses otherwise.
  */
+import { tlsArgs } from '../criu/page-tls.js';
 import type { Transport } from '../../transports/transport.js';
 import { dump, restore } from '../criu/run.js';
 import { startLazyDump, type PageServer } from '../criu/services.js';
@@ -43,7 +44,7 @@ export class TreeWorkload implements Workload {
       pid: this.tree.pids[0]!, imagesDir: dirs.images, workDir: dirs.work, leaveStopped: true,
       pageServer: pageServer && { address: pageServer.host, port: pageServer.port },
       ...(parent ? { trackMem: true, prevImagesDir: parent } : {}),
-      onStart: stopping, extraArgs: this.criuFlags,
+      onStart: stopping, extraArgs: [...this.criuFlags, ...(pageServer ? tlsArgs(dirs.tls) : [])],
     });
   }
 
@@ -53,7 +54,7 @@ export class TreeWorkload implements Workload {
 
   checkpointLazy(dirs: Dirs, { parent, stopping, serving }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
     stopping?.();
-    return startLazyDump(this.source, this.tree.pids[0]!, { imagesDir: dirs.images, workDir: dirs.work }, parent, this.criuFlags, serving);
+    return startLazyDump(this.source, this.tree.pids[0]!, { imagesDir: dirs.images, workDir: dirs.work, tls: dirs.tls }, parent, this.criuFlags, serving);
   }
 
   async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, resumed }: RestoreHooks = {}): Promise<string> {

@@ -3,6 +3,7 @@
  * container runc runs by itself, a plain process tree. The pipeline is the same for all of them;
  * only these steps differ.
  */
+import { tlsFilesIn, type TlsFiles } from '../criu/page-tls.js';
 import type { PageServer } from '../criu/services.js';
 import type { FilesystemPass } from '../filesystem/tree-sync.js';
 import type { HostGuard, TargetCopy } from './host-guard.js';
@@ -20,11 +21,11 @@ export interface CheckpointOptions {
   serving?: (port: number) => Promise<void>;
 }
 
-/** A checkpoint directory on one host: images, the symlink runc.conf needs, CRIU's work dir. */
-export interface Dirs { root: string; images: string; link: string; work: string }
+/** A run's directory on both hosts: its images, the images-dir symlink runc.conf names, CRIU's work dir, and the page channel's credential (criu/page-tls.ts). */
+export interface Dirs { root: string; images: string; link: string; work: string; tls: TlsFiles }
 
 export function dirsUnder(root: string): Dirs {
-  return { root, images: `${root}/images`, link: `${root}/images.link`, work: `${root}/work` };
+  return { root, images: `${root}/images`, link: `${root}/images.link`, work: `${root}/work`, tls: tlsFilesIn(root) };
 }
 
 /**

@@ -6,6 +6,7 @@
  * command blocks until every page was fetched and gives no readiness signal of its own: ready is
  * when that page server listens.
  */
+import { tlsConfLines, type TlsFiles } from '../criu/page-tls.js';
 import type { Transport } from '../../transports/transport.js';
 import type { PageServer } from '../criu/services.js';
 import { withRuncConf } from './runc-conf.js';
@@ -27,6 +28,8 @@ export interface LazyDumpOptions {
   criuOptions?: readonly string[];
   /** Awaited with the port before the dump starts (the source's guard: host-guard.ts lazy). */
   serving?: (port: number) => Promise<void>;
+  /** The run's page channel credential: the lazy page server speaks TLS (criu/page-tls.ts). */
+  tls?: TlsFiles;
 }
 
 /** runc.conf's lines for a dump that builds on the pre-dump in `parent` (relative to the images dir). */
@@ -36,7 +39,7 @@ export const onParent = (parent?: string): string[] => (parent ? ['track-mem', `
 export async function lazyDumpThroughRunc(t: Transport, o: LazyDumpOptions, dump: () => Promise<unknown>): Promise<PageServer> {
   const port = 20000 + Math.floor(Math.random() * 30000);
   await o.serving?.(port);
-  const extra = ['lazy-pages', 'leave-stopped', ...onParent(o.parent), ...(o.criuOptions ?? []), 'address 127.0.0.1', `port ${port}`];
+  const extra = ['lazy-pages', 'leave-stopped', ...onParent(o.parent), ...(o.criuOptions ?? []), 'address 127.0.0.1', `port ${port}`, ...tlsConfLines(o.tls)];
   const done = withRuncConf(t, { imagesLink: o.imagesLink, workDir: o.workDir, extra }, dump).then(() => undefined);
   let failed: unknown;
   done.catch((e) => (failed = e));

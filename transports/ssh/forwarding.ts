@@ -21,7 +21,30 @@ export class Forwarding {
   /** Reverse forwards by the port bound on the host: where their connections go on the controller. */
   private readonly reverse = new Map<number, { host: string; port: number }>();
 
-  constructor(private readonly conn: () => Promise<Client>, private readonly name: string, private readonly warn: Warn) {}
+  /** Whether sshd there binds reverse forwards to loopback as asked (checked once: loopbackOnly). */
+  private loopback?: Promise<void>;
+
+  /** `sshdConfig`: `sshd -T`'s output on the host (its effective configuration), or undefined when it cannot be read. */
+  constructor(private readonly conn: () => Promise<Client>, private readonly name: string, private readonly warn: Warn,
+    private readonly sshdConfig: () => Promise<string | undefined> = async () => undefined) {}
+
+  /**
+   * sshd's `GatewayPorts yes` binds every reverse forward to the wildcard address whatever the
+   * client asks: migrate's loopback-only listener would face the network. Refused (with
+   * `clientspecified` or `no`, the default, sshd binds 127.0.0.1 as asked). Read from `sshd -T`,
+   * which shows the configuration for connections without Match blocks; when it cannot be read
+   * (no sshd binary in PATH, not root) nothing is refused.
+   */
+  private loopbackOnly(): Promise<void> {
+    this.loopback ??= this.sshdConfig().then((conf) => {
+      if (conf !== undefined && /^gatewayports yes$/im.test(conf)) {
+        throw new MigrateError('FORWARD_FAILED', 'sshd there has GatewayPorts yes: a reverse forward would listen on every address, not on loopback only', {
+          host: this.name, hint: 'set GatewayPorts clientspecified (or no, the default) in its sshd_config',
+        });
+      }
+    });
+    return this.loopback;
+  }
 
   /** The connection was replaced: reverse forwards died with the old one. */
   reset(): void {
@@ -67,6 +90,7 @@ export class Forwarding {
   }
 
   async reverseForward(remotePort: number, port: number, host: string): Promise<ReverseForward> {
+    await this.loopbackOnly();
     const client = await this.conn();
     const bound = await new Promise<number>((resolve, reject) => {
       client.forwardIn('127.0.0.1', remotePort, (err, p) => {

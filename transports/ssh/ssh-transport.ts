@@ -34,7 +34,8 @@ export class SshTransport implements Transport {
   constructor(url: string, private readonly options: SshOptions = {}, private readonly warn: Warn = () => {}) {
     this.destination = resolveDestination(url, options);
     this.name = destinationName(this.destination);
-    this.forwarding = new Forwarding(() => this.conn(), this.name, warn);
+    this.forwarding = new Forwarding(() => this.conn(), this.name, warn,
+      () => this.exec(['sshd', '-T'], { allowFailure: true, timeoutMs: 10_000 }).then((r) => (r.exitCode === 0 ? r.stdout : undefined), () => undefined));
   }
 
   /** Connects now (otherwise the first command connects). */

@@ -61,7 +61,7 @@ export class LazyFreeze implements Freeze {
     this.closers.push(this.relay.close);
     const reach = await relayEndpointOn(this.c.target, this.relay);
     this.closers.push(reach.close);
-    this.lazy = await this.c.services.remoteLazyPages(this.c.target, { imagesDir: this.dirs.images, workDir: this.dirs.work }, reach.endpoint);
+    this.lazy = await this.c.services.remoteLazyPages(this.c.target, { imagesDir: this.dirs.images, workDir: this.dirs.work, tls: this.dirs.tls }, reach.endpoint);
   }
 
   async window(restoredAt: number): Promise<void> {

@@ -14,7 +14,7 @@ export class PagePath {
 
   /** `onBytes`: the memory's bytes as they pass the relay (progress). */
   static async open(source: Transport, target: Transport, dst: Dirs, services: CriuServices, onBytes?: (n: number) => void): Promise<PagePath> {
-    const server = await services.pageServer(target, { imagesDir: dst.images, workDir: dst.work });
+    const server = await services.pageServer(target, { imagesDir: dst.images, workDir: dst.work, tls: dst.tls });
     const closers: Array<() => Promise<unknown>> = [];
     try {
       const relay = await startPageRelay(() => target.openStream(server.port), onBytes);

@@ -4,6 +4,7 @@
  * pre-copy's rounds where the plan has them (with the chain's `parent` link on the target).
  * Nothing here stops the workload; a failure undoes what was prepared and the run ends.
  */
+import { installPageCredential, newPageCredential } from '../../criu/page-tls.js';
 import type { Transport } from '../../../transports/transport.js';
 import { throwIfAborted } from '../../../transports/errors.js';
 import { hostScript } from '../../host-scripts/index.js';
@@ -36,6 +37,8 @@ export async function prepare(c: MoveContext, dirs: Dirs, targetGuard: HostGuard
   // The link gets its one-time costs over with while the target is prepared (SshTransport.prime).
   await Promise.all([workload.prepareTarget().then(() => workload.guardTarget(targetGuard)), target.prime()]);
   await Promise.all([makeDirs(source, dirs), makeDirs(target, dirs)]);
+  // The run's page channel credential, on both hosts before any page server starts.
+  await installPageCredential([source, target], dirs.tls, await newPageCredential());
   throwIfAborted(c.signal);
   step(c, 'files', target, 'copying its files while it runs');
   recordFilesystem(report, 'before_freeze', await workload.copyFilesBeforeFreeze());
