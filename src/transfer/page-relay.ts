@@ -28,6 +28,23 @@ export interface PageRelay {
 const COALESCE = 1 << 20;
 
 /**
+ * How long the far side may stay silent after the near side spoke first. Every page channel is
+ * TLS (criu/page-tls.ts): the connecting side sends its hello and a real CRIU answers within
+ * milliseconds. Silence means something else holds the port (a squatter reading the hello) or
+ * the server hangs; CRIU itself has no handshake timeout and would wait until the freeze deadline.
+ */
+export const ANSWER_WITHIN_MS = 10_000;
+
+export interface RelayOptions {
+  /** Progress: bytes as they pass, both ways. */
+  onBytes?: (n: number) => void;
+  /** Name the two sides in errors: `near` connects to the relay, `far` is what open() reaches. */
+  near?: string;
+  far?: string;
+  answerWithinMs?: number;
+}
+
+/**
  * Where processes on host `h` reach a relay on the controller: the relay itself when `h` is the
  * controller's machine, otherwise a reverse forward on `h` (the returned close() removes it).
  */
@@ -38,7 +55,11 @@ export async function relayEndpointOn(h: Transport, relay: PageRelay): Promise<{
 }
 
 /** Listens on the controller's loopback; the first connection is relayed into `open()`'s stream. */
-export async function startPageRelay(open: () => Promise<Duplex>, onBytes: (n: number) => void = () => {}): Promise<PageRelay> {
+export async function startPageRelay(open: () => Promise<Duplex>, opts: RelayOptions = {}): Promise<PageRelay> {
+  const onBytes = opts.onBytes ?? (() => {});
+  const nearName = opts.near ?? 'the dump';
+  const farName = opts.far ?? 'the target page server';
+  const answerWithin = opts.answerWithinMs ?? ANSWER_WITHIN_MS;
   let bytes = 0;
   let settle!: { resolve: (n: number) => void; reject: (e: unknown) => void };
   const done = new Promise<number>((resolve, reject) => (settle = { resolve, reject }));
@@ -57,14 +78,31 @@ export async function startPageRelay(open: () => Promise<Duplex>, onBytes: (n: n
     try {
       far = await open();
       const f = far;
+      let fail!: (e: MigrateError) => void;
       const broken = new Promise<never>((_, reject) => {
-        for (const [s, what] of [[client, 'the dump'], [f, 'the target page server']] as const) {
+        fail = reject;
+        for (const [s, what] of [[client, nearName], [f, farName]] as const) {
           s.on('error', (e: Error) => reject(new MigrateError('TRANSFER_FAILED', `page stream broken: ${what} (${e.message})`, { host: 'local', cause: e })));
           s.on('close', () => reject(new MigrateError('TRANSFER_FAILED', `page stream broken: ${what} closed early`, { host: 'local' })));
         }
       });
       broken.catch(() => {});
+      let answered = false;
+      let silence: NodeJS.Timeout | undefined;
+      const hearFar = () => {
+        answered = true;
+        clearTimeout(silence);
+      };
+      const awaitAnswer = () => {
+        if (answered || silence) return;
+        silence = setTimeout(() => fail(new MigrateError('TRANSFER_FAILED',
+          `page stream broken: ${farName} did not answer the TLS handshake within ${answerWithin / 1000} s; something else may hold its loopback port (another local user or a host-network container) or CRIU hangs — nothing was sent in clear`,
+          { host: 'local' })), answerWithin);
+        silence.unref();
+      };
+      broken.catch(() => clearTimeout(silence));
       f.on('data', (b: Buffer) => {
+        hearFar();
         bytes += b.length; // replies; with a lazy-pages client, the pages themselves
         onBytes(b.length);
         client.write(b);
@@ -85,6 +123,7 @@ export async function startPageRelay(open: () => Promise<Duplex>, onBytes: (n: n
         }
       };
       client.on('data', (b: Buffer) => {
+        awaitAnswer();
         bytes += b.length; // with a dump client, the pages
         onBytes(b.length);
         pending.push(b);
@@ -104,6 +143,7 @@ export async function startPageRelay(open: () => Promise<Duplex>, onBytes: (n: n
       f.end();
       await Promise.race([closed, broken.catch(() => closed)]);
       client.end();
+      clearTimeout(silence);
     } catch (e) {
       client.destroy();
       far?.destroy();

@@ -57,7 +57,8 @@ export class LazyFreeze implements Freeze {
   async beforeRestore(): Promise<void> {
     const server = this.server!;
     const progress = (this.progress = progressCounter(this.c.emit, 'postcopy', { host: this.c.target.name, total: this.c.residentBytes }));
-    this.relay = await startPageRelay(() => this.c.source.openStream(server.port), (n) => progress.add(n));
+    this.relay = await startPageRelay(() => this.c.source.openStream(server.port), {
+      onBytes: (n) => progress.add(n), near: 'the target\'s lazy-pages daemon', far: 'the source\'s lazy page server' });
     this.closers.push(this.relay.close);
     const reach = await relayEndpointOn(this.c.target, this.relay);
     this.closers.push(reach.close);

@@ -58,3 +58,37 @@ test('a page server that goes away fails the session with TRANSFER_FAILED', asyn
   client.destroy();
   dying.close();
 });
+
+test('a far side that never answers the near side\'s hello (a port squatter) fails the session after the answer deadline', async (t) => {
+  const local = new LocalTransport();
+  let heard = 0;
+  const squatter = createServer((s) => s.on('data', (b: Buffer) => (heard += b.length))); // reads, never answers
+  await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
+  const relay = await startPageRelay(() => local.openStream((squatter.address() as { port: number }).port), { answerWithinMs: 300, far: 'B\'s page server' });
+  const client = connect(relay.port, relay.host);
+  client.on('error', () => {});
+  await once(client, 'connect');
+  const started = Date.now();
+  client.write('hello');
+  const e = await t.throwsAsync(relay.done);
+  t.regex(e!.message, /B's page server did not answer the TLS handshake within 0.3 s/);
+  t.true(Date.now() - started < 3000, 'failed at the deadline, not later');
+  await once(client, 'close'); // the dump is cut off, so it fails instead of waiting
+  t.is(heard, 5);
+  squatter.close();
+});
+
+test('a far side that answers in time is not cut off later, however long the stream then stays quiet', async (t) => {
+  const local = new LocalTransport();
+  const far = await fakeServer('OK');
+  const relay = await startPageRelay(() => local.openStream(far.port), { answerWithinMs: 200 });
+  const client = connect(relay.port, relay.host);
+  await once(client, 'connect');
+  client.write('!');
+  await once(client, 'data');
+  await new Promise((r) => setTimeout(r, 600)); // quiet well past the deadline
+  client.end('more');
+  await once(client, 'close');
+  t.is(await relay.done, 1 + 4 + 2);
+  far.server.close();
+});
