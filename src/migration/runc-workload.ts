@@ -26,6 +26,8 @@ export class RuncWorkload implements Workload {
 
   /** CRIU options for its dump and restore, in runc.conf (the TCP policy's). */
   private readonly criuOptions: string[];
+  /** Further CRIU options for the restore (prepareTarget). */
+  private restoreOptions: string[] = [];
 
   constructor(private readonly source: Transport, private readonly target: Transport, private readonly root: string, private readonly state: RuncState,
     tcp: TcpPolicy = 'refuse') {
@@ -33,7 +35,18 @@ export class RuncWorkload implements Workload {
     this.criuOptions = criuTcpOptions(tcp);
   }
 
-  async prepareTarget(): Promise<void> {}
+  /**
+   * On a cgroup v2 target, runc (1.1) moves CRIU into the container's cgroup from the target's
+   * config.json but does not tell CRIU that this is the new root (it passes cgroup roots for v1
+   * only), so CRIU's default (soft) puts the restored processes back into the source's cgroup
+   * path: outside the cgroup runc manages when the target's config names another one, and a
+   * later `runc checkpoint` there (moving it on or back) fails ("Unseizable non-zombie").
+   * `manage-cgroups=ignore` leaves them where runc put CRIU; runc applies the config's limits.
+   */
+  async prepareTarget(): Promise<void> {
+    const fs = await this.target.exec(['stat', '-f', '-c', '%T', '/sys/fs/cgroup'], { allowFailure: true });
+    if (fs.stdout.trim() === 'cgroup2fs') this.restoreOptions = ['manage-cgroups=ignore'];
+  }
 
   /** Nothing is made on the target before the restore. */
   async guardTarget(): Promise<void> {}
@@ -67,7 +80,7 @@ export class RuncWorkload implements Workload {
   async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, resumed }: RestoreHooks = {}): Promise<string> {
     this.restored = true; // from here on the target may hold it (preflight saw no container of this ID there)
     // runc has no flag for every CRIU option (tcp-close): they reach CRIU through runc.conf.
-    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: this.criuOptions }, async () => {
+    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [...this.criuOptions, ...this.restoreOptions] }, async () => {
       await starting?.();
       await runcRestore(this.target, { root: this.root, id: this.state.id, bundle: this.state.bundle, imagesDir: dirs.images, workDir: dirs.work, lazyPages: lazy, pidFile: (this.pidfile = restoredPidFile(dirs)) });
     });
