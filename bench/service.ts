@@ -148,8 +148,15 @@ const MOVES: Record<RowId, (h: BaselineHosts, s: Service) => Promise<Moved>> = {
   cold: (h, s) => migrateMove(h, s, 'cold'),
   postcopy: (h, s) => migrateMove(h, s, 'postcopy'),
   docker: async (h, s) => {
-    const m = await dockerBaselineMove(h, s.name, s.runArgs);
-    return { freezeMs: m.freeze_ms };
+    try {
+      const m = await dockerBaselineMove(h, s.name, s.runArgs);
+      return { freezeMs: m.freeze_ms };
+    } catch (e) {
+      // Docker says only "criu failed"; CRIU's own log says why.
+      const log = /(\/\S+\/criu-dump\.log)/.exec(String(e))?.[1];
+      const why = log ? await out(h.a, ['sh', '-c', 'grep -E "Error|consider" "$1" | tail -n 3', 'why', log]).catch(() => '') : '';
+      throw new Error(`${e instanceof Error ? e.message.split('\n').slice(-2).join(' ') : String(e)}${why ? ` — CRIU: ${why.replace(/\n/g, ' | ')}` : ''}`);
+    }
   },
   'save-copy': async (h, s) => {
     await redisCli(h.a, s.name, 'SAVE');
