@@ -3,7 +3,6 @@
  * containers on the lab's hosts, and a client that talks to it the way a service's clients do:
  * through the published port, reconnecting to whichever host serves it.
  */
-import { connect, type Socket } from 'node:net';
 import type { Transport } from '../../transports/transport.js';
 
 let n = 0;
@@ -40,78 +39,4 @@ export async function usedMemory(t: Transport, name: string): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await cli(t, name, 'INFO', 'memory'))?.[1] ?? 0);
 }
 
-export interface IncrLog {
-  /** Every reply the client got, in order. */
-  acked: number[];
-  /** The longest time between two successful replies, in ms. */
-  longestGapMs: number;
-  reconnects: number;
-}
-
-/**
- * One INCR per `everyMs` through the published port, one at a time, as a service's client does:
- * on an error or a closed connection it reconnects, trying the hosts in turn. Stop with stop().
- */
-export function incrClient(hosts: string[], port: number, key: string, everyMs = 1): { acked: () => number; stop: () => Promise<IncrLog> } {
-  const log: IncrLog = { acked: [], longestGapMs: 0, reconnects: 0 };
-  let running = true;
-  let lastOk = Date.now();
-  let at = 0;
-  const loop = (async () => {
-    while (running) {
-      const sock = await open(hosts[at % hosts.length]!, port).catch(() => undefined);
-      if (!sock) { at++; log.reconnects++; await new Promise((r) => setTimeout(r, 20)); continue; }
-      try {
-        while (running) {
-          const v = await request(sock, `INCR ${key}\r\n`);
-          const now = Date.now();
-          log.longestGapMs = Math.max(log.longestGapMs, now - lastOk);
-          lastOk = now;
-          log.acked.push(v);
-          await new Promise((r) => setTimeout(r, everyMs));
-        }
-      } catch {
-        at++;
-        log.reconnects++;
-      } finally {
-        sock.destroy();
-      }
-    }
-  })();
-  return { acked: () => log.acked.length, stop: async () => { running = false; await loop; return log; } };
-}
-
-function open(host: string, port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ host, port, timeout: 2000 });
-    s.once('connect', () => { s.setTimeout(0); resolve(s); });
-    s.once('error', reject);
-    s.once('timeout', () => { s.destroy(); reject(new Error('connect timeout')); });
-  });
-}
-
-/** A reply later than this counts as a lost connection, as a service's client with a timeout sees it. */
-const REPLY_TIMEOUT_MS = 1000;
-
-/**
- * One request, one integer reply (":N\r\n"); rejects on an error reply, a reset, a close or no
- * reply in time (a connection through docker-proxy to a container that is gone never resets).
- */
-function request(s: Socket, line: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => done(() => reject(new Error('no reply'))), REPLY_TIMEOUT_MS);
-    const done = (f: () => void) => { clearTimeout(timer); s.off('data', onData); s.off('error', onEnd); s.off('close', onEnd); f(); };
-    const onData = (d: Buffer) => {
-      buf += d.toString('latin1');
-      const m = /^:(-?\d+)\r\n/.exec(buf);
-      if (m) done(() => resolve(Number(m[1])));
-      else if (/\r\n/.test(buf)) done(() => reject(new Error(`unexpected reply ${JSON.stringify(buf)}`)));
-    };
-    const onEnd = () => done(() => reject(new Error('connection lost')));
-    s.on('data', onData);
-    s.once('error', onEnd);
-    s.once('close', onEnd);
-    s.write(line);
-  });
-}
+export { incrClient, type IncrLog } from '../../bench/lib/redis-client.js';
