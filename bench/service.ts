@@ -31,7 +31,7 @@ import { fail } from './lib/fail.js';
 import { cell, DASH, sec } from './lib/format.js';
 import { commandLine, factsMarkdown, hostFacts, loadavg, type HostFacts } from './lib/host-facts.js';
 import { labHosts, openSshArgs, ROOT } from './lib/lab.js';
-import { incrClient, type IncrLog } from './lib/redis-client.js';
+import { incrClient, lostAcknowledged, type IncrLog } from './lib/redis-client.js';
 import { median } from './lib/stats.js';
 import { renderSvg } from './lib/freeze-chart.js';
 import type { TopLevelSpec } from 'vega-lite';
@@ -198,7 +198,7 @@ async function runOnce(h: BaselineHosts, row: RowId, mib: number, run: number): 
     rec.longestGapMs = log.longestGapMs;
     rec.gapStartsAfterMs = Math.round(log.longestGapFrom - started);
     rec.acked = log.acked.length;
-    rec.lostAcked = log.acked.filter((v) => v > final).length;
+    rec.lostAcked = lostAcknowledged(log.acked, final);
     rec.reconnects = log.reconnects;
   } catch (e) {
     rec.error = errorJson(e) ?? String(e);
@@ -248,7 +248,7 @@ function markdown(command: string, facts: HostFacts, cells: Cell[], records: Rec
   return `# What a service's clients see while it moves (\`npm run bench:service\`)\n\n${factsMarkdown(command, facts)}\n`
     + `Redis (Debian's package) with N MiB of data (DEBUG POPULATE, ${VALUE_BYTES}-byte values), a named volume on /data and a published port; `
     + 'one client INCRs once per millisecond through the published port, one request at a time, with a 1 s reply timeout, reconnecting to whichever host answers. '
-    + '"Longest gap": the longest time between two successful replies, as the client saw it. "Lost": replies the client got whose value the counter on B no longer reaches. '
+    + '"Longest gap": the longest time between two successful replies, as the client saw it. "Lost": acknowledged INCRs the service no longer holds: where the values of the replies went back (the counter restarted below what was acknowledged, later INCRs counting past it again), plus acknowledged values above the final value of the counter on B. '
     + '"Freeze" is the controller\'s figure (migrate\'s report; the Docker workflow from checkpoint until B runs); "move": the whole move by the controller\'s clock.\n\n'
     + '| MiB | way | runs | longest gap (s, median) | longest gap (s, max) | acknowledged writes lost | freeze (s) | move (s) |\n|---|---|---|---|---|---|---|---|\n'
     + cells.map(row).join('\n') + '\n\n![longest gap by way and size](service.svg)\n\n'

@@ -86,3 +86,20 @@ function request(s: Socket, line: string): Promise<number> {
     s.write(line);
   });
 }
+
+/**
+ * Acknowledged INCRs the service no longer holds. Each acknowledged reply is a new, higher value
+ * when nothing is lost; a reply at or below the one before means the counter went back (the
+ * writes from that value up to the highest acknowledged are gone, even though later INCRs count
+ * past them again), and acknowledged values above the counter's final value are gone too.
+ */
+export function lostAcknowledged(acked: number[], final: number): number {
+  let lost = 0;
+  let high = -Infinity;
+  for (let i = 0; i < acked.length; i++) {
+    const v = acked[i]!;
+    if (i > 0 && v <= acked[i - 1]!) lost += high - v + 1;
+    high = Math.max(high, v);
+  }
+  return lost + Math.max(0, high - final);
+}
