@@ -1,7 +1,7 @@
 #!/bin/bash
-# Usage: api-bench.sh CLI_JS LABEL N — N migrations of a fresh 32 MiB memload container A -> B (cold), one JSON line each.
+# Usage: bench/docker-api-vs-cli.sh CLI_JS LABEL N — N migrations of a fresh 32 MiB memload container A -> B (cold), one JSON line each.
 cli=$1; label=$2; n=${3:-5}
-cd /work/main && eval "$(bash lab/lab.sh env)"
+cd "$(dirname "${BASH_SOURCE[0]}")/.." && eval "$(bash lab/lab.sh env)"
 for i in $(seq "$n"); do
   name=apibench-$label-$i-$$
   docker run -d --name "$name" --label migrate.lab=1 --security-opt seccomp=unconfined migrate-workload:latest --mib 32 --tick-ms 50 > /dev/null

@@ -24,14 +24,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorJson, migrate, type MigrationReport, type Transport } from '../src/index.js';
-import { quoteArg } from '../transports/quote.js';
 import { out } from './lib/commands.js';
-import { dockerBaselineMove, dockerRoot, nowMs, type BaselineHosts } from './lib/docker-baseline.js';
+import { dockerBaselineMove, dockerRoot, nowMs, sendOverOpenSsh, type BaselineHosts } from './lib/docker-baseline.js';
 import { fail } from './lib/fail.js';
 import { cell, DASH, sec } from './lib/format.js';
 import { commandLine, factsMarkdown, hostFacts, loadavg, type HostFacts } from './lib/host-facts.js';
-import { labHosts, openSshArgs, ROOT } from './lib/lab.js';
-import { incrClient, lostAcknowledged, type IncrLog } from './lib/redis-client.js';
+import { labHosts, ROOT } from './lib/lab.js';
+import { incrClient, lostAcknowledged, redisCli, type IncrLog } from './lib/redis-client.js';
 import { median } from './lib/stats.js';
 import { renderSvg } from './lib/freeze-chart.js';
 import type { TopLevelSpec } from 'vega-lite';
@@ -111,8 +110,6 @@ async function startService(h: BaselineHosts, mib: number): Promise<Service> {
   }
 }
 
-const redisCli = (t: Transport, name: string, ...args: string[]): Promise<string> => out(t, ['docker', 'exec', name, 'redis-cli', ...args]);
-
 async function waitForPing(t: Transport, name: string, ms = 120_000): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
@@ -164,8 +161,7 @@ const MOVES: Record<RowId, (h: BaselineHosts, s: Service) => Promise<Moved>> = {
     const src = await out(h.a, ['docker', 'volume', 'inspect', '--format', '{{.Mountpoint}}', s.volume]);
     await h.b.exec(['docker', 'volume', 'create', s.volume]);
     const dst = await out(h.b, ['docker', 'volume', 'inspect', '--format', '{{.Mountpoint}}', s.volume]);
-    const remote = `zstd -d | tar -x -C ${quoteArg(dst)}`;
-    await h.a.exec(['bash', '-o', 'pipefail', '-c', 'tar -C "$1" -c . | zstd -1 | ssh "${@:2}"', 'send', src, ...openSshArgs(h.lab), remote]);
+    await sendOverOpenSsh(h, src, dst);
     await h.b.exec(['docker', 'run', '-d', ...s.runArgs]);
     return {};
   },

@@ -58,8 +58,8 @@ async function requireRunning(t: Transport, id: string): Promise<void> {
   if (running !== 'true') fail(`container ${id} is not running on ${t.name} after restore`);
 }
 
-/** `tar | zstd -1 | ssh B 'zstd -d | tar -x'` with the OpenSSH binary. */
-async function sendOverOpenSsh(h: BaselineHosts, src: string, dst: string): Promise<void> {
+/** `tar | zstd -1 | ssh B 'zstd -d | tar -x'` with the OpenSSH binary: directory `src` on A into `dst` on B (made if missing). */
+export async function sendOverOpenSsh(h: Pick<BaselineHosts, 'lab' | 'a'>, src: string, dst: string): Promise<void> {
   const remote = `mkdir -p ${quoteArg(dst)} && zstd -d | tar -x -C ${quoteArg(dst)}`;
   await h.a.exec(['bash', '-o', 'pipefail', '-c', 'tar -C "$1" -c . | zstd -1 | ssh "${@:2}"', 'send', src, ...openSshArgs(h.lab), remote]);
 }

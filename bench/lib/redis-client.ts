@@ -6,6 +6,7 @@
  * Shared by the lab tests (test/helpers/redis.ts) and the service benchmark (bench/service.ts).
  */
 import { connect, type Socket } from 'node:net';
+import type { Transport } from '../../transports/transport.js';
 
 export interface IncrLog {
   /** Every reply the client got, in order. */
@@ -102,4 +103,9 @@ export function lostAcknowledged(acked: number[], final: number): number {
     high = Math.max(high, v);
   }
   return lost + Math.max(0, high - final);
+}
+
+/** redis-cli inside the container `name` on `t`: its reply, trimmed. */
+export async function redisCli(t: Transport, name: string, ...args: string[]): Promise<string> {
+  return (await t.exec(['docker', 'exec', name, 'redis-cli', ...args])).stdout.trim();
 }

@@ -4,6 +4,7 @@
  * through the published port, reconnecting to whichever host serves it.
  */
 import type { Transport } from '../../transports/transport.js';
+import { redisCli } from '../../bench/lib/redis-client.js';
 
 let n = 0;
 
@@ -28,9 +29,7 @@ export async function startRedis(t: Transport, keys = 0, valueBytes = 200): Prom
 }
 
 /** redis-cli inside the container. */
-export async function cli(t: Transport, name: string, ...args: string[]): Promise<string> {
-  return (await t.exec(['docker', 'exec', name, 'redis-cli', ...args])).stdout.trim();
-}
+export const cli = redisCli;
 
 export const digest = (t: Transport, name: string): Promise<string> => cli(t, name, 'DEBUG', 'DIGEST');
 
