@@ -38,6 +38,9 @@ export interface ServiceDirs {
   tls?: TlsFiles;
 }
 
+/** The directories of a service on a page channel: the credential is not optional there. */
+export type ChannelDirs = ServiceDirs & { tls: TlsFiles };
+
 async function startService(t: Transport, what: string, args: string[], d: ServiceDirs, log: string, hint: string): Promise<CriuService> {
   const cmd = t.spawn(['criu', what, '-D', d.imagesDir, '-W', d.workDir, '-o', log, '-v4', '--status-fd', '1', ...args], { env: criuEnv() });
   const failed = async (e: unknown): Promise<never> => {
@@ -77,7 +80,7 @@ async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
 }
 
 /** Starts a page server on a free loopback port of `t`'s host; resolves once it listens. */
-export function startPageServer(t: Transport, d: ServiceDirs): Promise<PageServer> {
+export function startPageServer(t: Transport, d: ChannelDirs): Promise<PageServer> {
   return onFreePort(async (port) => ({
     ...(await startService(t, 'page-server', ['--address', '127.0.0.1', '--port', String(port), ...tlsArgs(d.tls)], d, 'page-server.log',
       `check free space under ${posix.dirname(d.imagesDir)} on ${t.name} and the link to it`)),
@@ -97,7 +100,7 @@ export function startPageServer(t: Transport, d: ServiceDirs): Promise<PageServe
  * `--leave-stopped`: the tree stays on the source, stopped, memory intact, until migrate knows
  * from the target's daemon whether every page arrived (then SIGKILL) or not (then SIGCONT).
  */
-export function startLazyDump(t: Transport, pid: number, d: ServiceDirs, parent?: string, extraArgs: readonly string[] = [],
+export function startLazyDump(t: Transport, pid: number, d: ChannelDirs, parent?: string, extraArgs: readonly string[] = [],
   serving?: (port: number) => Promise<void>): Promise<PageServer> {
   // Hybrid: on top of pre-copy rounds, only what they did not carry is left to serve.
   const chain = parent ? ['--track-mem', '--prev-images-dir', parent] : [];
@@ -114,7 +117,7 @@ export function startLazyDump(t: Transport, pid: number, d: ServiceDirs, parent?
  * server (`pageServer`, a port on the target's loopback leading there), on demand and in the
  * background, for a `criu restore --lazy-pages`.
  */
-export function startRemoteLazyPages(t: Transport, d: ServiceDirs, pageServer: { host: string; port: number }): Promise<CriuService> {
+export function startRemoteLazyPages(t: Transport, d: ChannelDirs, pageServer: { host: string; port: number }): Promise<CriuService> {
   return startService(t, 'lazy-pages', ['--page-server', '--address', pageServer.host, '--port', String(pageServer.port), ...tlsArgs(d.tls)], d, 'lazy-pages.log',
     'the restored workload could not get its memory from the source; it was stopped there');
 }

@@ -29,7 +29,7 @@ export interface LazyDumpOptions {
   /** Awaited with the port before the dump starts (the source's guard: host-guard.ts lazy). */
   serving?: (port: number) => Promise<void>;
   /** The run's page channel credential: the lazy page server speaks TLS (criu/page-tls.ts). */
-  tls?: TlsFiles;
+  tls: TlsFiles;
 }
 
 /** runc.conf's lines for a dump that builds on the pre-dump in `parent` (relative to the images dir). */

@@ -3,7 +3,7 @@
  * fills, and CRIU's long-running helpers (injectable, so the orchestration is tested with fakes).
  */
 import type { Transport } from '../../../transports/transport.js';
-import { startLazyPages, startPageServer, startRemoteLazyPages, type CriuService, type PageServer, type ServiceDirs } from '../../criu/services.js';
+import { startLazyPages, startPageServer, startRemoteLazyPages, type CriuService, type ChannelDirs, type PageServer, type ServiceDirs } from '../../criu/services.js';
 import type { EventSink } from '../../events.js';
 import type { Endpoint } from '../../transfer/page-relay.js';
 import type { SendOptions } from '../../transfer/send-images.js';
@@ -14,9 +14,9 @@ import type { Plan } from './plan.js';
 
 /** CRIU's helpers that run beside a dump or a restore (criu/services.ts). */
 export interface CriuServices {
-  pageServer(t: Transport, d: ServiceDirs): Promise<PageServer>;
+  pageServer(t: Transport, d: ChannelDirs): Promise<PageServer>;
   lazyPages(t: Transport, d: ServiceDirs): Promise<CriuService>;
-  remoteLazyPages(t: Transport, d: ServiceDirs, pageServer: Endpoint): Promise<CriuService>;
+  remoteLazyPages(t: Transport, d: ChannelDirs, pageServer: Endpoint): Promise<CriuService>;
 }
 
 export const REAL_SERVICES: CriuServices = { pageServer: startPageServer, lazyPages: startLazyPages, remoteLazyPages: startRemoteLazyPages };
