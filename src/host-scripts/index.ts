@@ -5,6 +5,7 @@
 import { scriptRunner } from '../../transports/host-scripts/load.js';
 
 export const HOST_SCRIPTS = [
+  'can-connect',
   'count-page-images',
   'describe-tree',
   'find-runc-state',
@@ -12,6 +13,7 @@ export const HOST_SCRIPTS = [
   'host-guard',
   'is-empty-dir',
   'is-listening',
+  'lazy-pages-read-bytes',
   'list-file-sizes',
   'list-missing-paths',
   'list-missing-tools',
@@ -33,6 +35,7 @@ export const HOST_SCRIPTS = [
   'resolve-symlinks',
   'restore-runc-conf',
   'restore-stale-runc-conf',
+  'route-source',
   'send-files',
   'send-tree',
   'sum-rss',
