@@ -28,6 +28,8 @@ export class EagerFreeze implements Freeze {
   private path?: PagePath;
   private progress?: ProgressCounter;
   private lazy?: CriuService;
+  /** Why the dump was cut (direct: no handshake), if it was. */
+  private cutWhy?: MigrateError;
 
   /** `direct`: the target's address the dump sends its pages to (a direct page channel); through SSH without it. */
   constructor(private readonly c: MoveContext, private readonly dirs: Dirs, private readonly parent: string | undefined, private readonly direct?: string) {
@@ -50,18 +52,18 @@ export class EagerFreeze implements Freeze {
    */
   async dump(stopping: () => void, _serving?: unknown, cut?: (why: MigrateError) => void): Promise<void> {
     let watch: ReturnType<typeof watchHandshake> | undefined;
+    let stopped = false;
     const started = () => {
       stopping();
       if (!this.direct || !cut) return;
       watch = watchHandshake(this.c.target, posix.join(this.dirs.work, 'page-server.log'), ANSWER_WITHIN_MS);
       void watch.seen.then((seen) => {
-        if (!seen && !stopped) cut(new MigrateError('TRANSFER_FAILED', `the dump's page channel to ${this.direct} did not complete its TLS handshake within ${ANSWER_WITHIN_MS / 1000} s`, {
+        if (!seen && !stopped) cut(this.cutWhy = new MigrateError('TRANSFER_FAILED', `the dump's page channel to ${this.direct} did not complete its TLS handshake within ${ANSWER_WITHIN_MS / 1000} s`, {
           host: this.c.target.name,
           hint: 'something else may hold the page server\'s port on the target (a local user, a host-network container) or CRIU hangs; nothing was sent in clear. Use --page-channel ssh to keep the pages inside SSH',
         }));
       });
     };
-    let stopped = false;
     try {
       await this.c.workload.checkpoint(this.dirs, { pageServer: this.path?.endpoint, parent: this.parent, stopping: started });
     } finally {
@@ -72,11 +74,11 @@ export class EagerFreeze implements Freeze {
 
   /**
    * The page server's own failure (full disk, broken link) explains a failed dump best — unless
-   * migrate itself ended the dump (the freeze's deadline, the user's stop): then the page server
-   * only failed because of that.
+   * migrate itself ended the dump (the freeze's deadline, the user's stop, a handshake that never
+   * came): then the page server only failed because of that.
    */
   async failedDump(e: unknown, frozen: boolean): Promise<unknown> {
-    const ours = isMigrateError(e, 'FREEZE_TIMEOUT') || isMigrateError(e, 'INTERRUPTED');
+    const ours = isMigrateError(e, 'FREEZE_TIMEOUT') || isMigrateError(e, 'INTERRUPTED') || (this.cutWhy !== undefined && e === this.cutWhy);
     const errors = (await this.path?.abort(frozen && !ours)) ?? [];
     return !frozen || ours ? e : errors.find((x) => isMigrateError(x, 'CRIU_FAILED')) ?? errors[0] ?? e;
   }

@@ -70,10 +70,6 @@ export class LazyFreeze implements Freeze {
     const dirs = { imagesDir: this.dirs.images, workDir: this.dirs.work, tls: this.dirs.tls };
     if (this.direct) {
       this.lazy = await this.c.services.remoteLazyPages(this.c.target, dirs, { host: this.direct, port: server.port });
-      // Its progress: what the daemon has read, polled (nothing on the controller sees the bytes).
-      const poll = pollGrowth(() => this.c.target.exec(hostScript('lazy-pages-read-bytes', this.dirs.work)).then((r) => Number(r.stdout.trim())), (n) => progress.add(n));
-      this.pulled = () => poll.stop();
-      this.closers.push(this.pulled);
       return;
     }
     this.relay = await startPageRelay(() => this.c.source.openStream(server.port), {
@@ -86,7 +82,14 @@ export class LazyFreeze implements Freeze {
 
   async window(restoredAt: number): Promise<void> {
     const { report, target } = this.c;
-    this.c.emit({ kind: 'step', step: 'postcopy', host: target.name, detail: 'pulling the memory from the source' });
+    this.c.emit({ kind: 'step', step: 'postcopy', host: target.name, detail: `pulling the memory from the source${this.direct ? ` (${this.direct}, direct)` : ''}` });
+    if (this.direct) {
+      // Its progress: what the daemon has read, polled (nothing on the controller sees the bytes).
+      const progress = this.progress!;
+      const poll = pollGrowth(() => target.exec(hostScript('lazy-pages-read-bytes', this.dirs.work)).then((r) => Number(r.stdout.trim())), (n) => progress.add(n));
+      this.pulled = () => poll.stop();
+      this.closers.push(this.pulled);
+    }
     try {
       const [relayed] = await Promise.race([Promise.all([this.relay?.done, this.lazy!.done, this.server!.done]), this.handshake()]).catch((e: unknown) => this.explain(e));
       report.postcopy_ms = Date.now() - restoredAt;
