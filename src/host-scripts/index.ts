@@ -7,6 +7,7 @@ import { scriptRunner } from '../../transports/host-scripts/load.js';
 export const HOST_SCRIPTS = [
   'can-connect',
   'count-page-images',
+  'cut-connections',
   'describe-tree',
   'find-runc-state',
   'free-space',

@@ -9,6 +9,7 @@
  */
 import { posix } from 'node:path';
 import { readDumpStats } from '../../criu/run.js';
+import { hostScript } from '../../host-scripts/index.js';
 import { watchHandshake } from '../../criu/page-tls.js';
 import { MigrateError } from '../../../transports/errors.js';
 import { ANSWER_WITHIN_MS } from '../../transfer/page-relay.js';
@@ -48,7 +49,8 @@ export class EagerFreeze implements Freeze {
    * Direct: nothing of migrate's sees the dump's TLS hello reach the page server, so the server's
    * log is watched instead: without a completed handshake within ANSWER_WITHIN_MS of the dump's
    * start, something else holds the port (CRIU connects before it freezes anything, and waits for
-   * good): the freeze is cut, the stuck command left to the source's guard.
+   * good): the dump's connection is ended (so CRIU fails the handshake and exits) and the freeze
+   * cut, whatever is left of the command to the source's guard.
    */
   async dump(stopping: () => void, _serving?: unknown, cut?: (why: MigrateError) => void): Promise<void> {
     let watch: ReturnType<typeof watchHandshake> | undefined;
@@ -58,7 +60,10 @@ export class EagerFreeze implements Freeze {
       if (!this.direct || !cut) return;
       watch = watchHandshake(this.c.target, posix.join(this.dirs.work, 'page-server.log'), ANSWER_WITHIN_MS);
       void watch.seen.then((seen) => {
-        if (!seen && !stopped) cut(this.cutWhy = new MigrateError('TRANSFER_FAILED', `the dump's page channel to ${this.direct} did not complete its TLS handshake within ${ANSWER_WITHIN_MS / 1000} s`, {
+        if (seen || stopped) return;
+        // The dump holds a connection to whoever caught the port: ended, CRIU fails the handshake and exits.
+        void this.c.source.exec(hostScript('cut-connections', 'to', this.direct!, String(this.path!.endpoint.port)), { allowFailure: true }).catch(() => {});
+        cut(this.cutWhy = new MigrateError('TRANSFER_FAILED', `the dump's page channel to ${this.direct} did not complete its TLS handshake within ${ANSWER_WITHIN_MS / 1000} s`, {
           host: this.c.target.name,
           hint: 'something else may hold the page server\'s port on the target (a local user, a host-network container) or CRIU hangs; nothing was sent in clear. Use --page-channel ssh to keep the pages inside SSH',
         }));

@@ -117,6 +117,8 @@ export class LazyFreeze implements Freeze {
     const watch = watchHandshake(this.c.target, posix.join(this.dirs.work, 'lazy-pages.log'), ANSWER_WITHIN_MS);
     this.closers.push(async () => watch.stop());
     if (await watch.seen) return new Promise<never>(() => {});
+    // The source's page server may be stuck in a handshake with whoever caught its port: ended, its CRIU exits.
+    await this.c.source.exec(hostScript('cut-connections', 'from', this.direct, String(this.server!.port)), { allowFailure: true }).catch(() => {});
     throw new MigrateError('TRANSFER_FAILED', `${this.c.target.name}'s lazy-pages daemon did not complete its TLS handshake with ${this.direct}:${this.server!.port} within ${ANSWER_WITHIN_MS / 1000} s`, {
       host: this.c.target.name,
       hint: 'something else may hold the lazy page server\'s port on the source (a local user, a host-network container) or CRIU hangs; nothing was sent in clear. Use --page-channel ssh to keep the pages inside SSH',
