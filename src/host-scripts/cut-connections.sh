@@ -11,6 +11,7 @@
 # Stdout:  the connections ended, as ss lists them
 # Exit:
 #   0  done (also when none matched)
+#   2  $1 is neither "to" nor "from"
 #   *  otherwise ss's status (a kernel without CONFIG_INET_DIAG_DESTROY ends nothing)
 case "$1" in
   to) exec ss -H -t -K dst "$2" dport = ":$3" ;;
