@@ -108,8 +108,9 @@ export function startProbeServer(t: Transport, d: ServiceDirs, address: string):
 /**
  * Post-copy's source side: `criu dump --lazy-pages` freezes the tree, writes everything but its
  * memory, then serves the memory from a page server on a port of `address` (loopback unless a
- * direct channel) on `t`'s host until the target's lazy-pages daemon hangs up. Resolves once the non-memory images are written and the
- * page server listens. `serving` gets each address and port before the dump is started on it.
+ * direct channel) on `t`'s host until the target's lazy-pages daemon hangs up. Resolves once the
+ * non-memory images are written and the page server listens. `serving` gets each address and
+ * port before the dump is started on it.
  *
  * CRIU 4.1.1 takes any hang-up as the end of the transfer (page_server_serve: a 0-byte read
  * ends the loop without error) and then kills the tree, exit code 0, even when the target got
