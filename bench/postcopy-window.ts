@@ -11,7 +11,12 @@
  * The target: window ≤ 1.25 × cold's stream, for the same memory, channel and dirty rate, in the
  * same run. Every move is checked: the container's ticks go on with the next number on B.
  *
- * Run: npm run bench:window [-- --mib 1024 --dirty 0,10 --channels ssh,direct --runs 2]
+ * Then a small process tree (--tree-mib) moved post-copy per channel: its freeze beside CRIU's
+ * own share of it from CRIU's stats (the dump's frozen time, the restore's time), the rest being
+ * migrate's (issue 20: a tree's freeze within 100 ms of CRIU's floor).
+ *
+ * Run: npm run bench:window [-- --mib 1024 --dirty 0,10 --channels ssh,direct --runs 2 --tree-mib 64]
+ * (--mib 0: the tree only; --tree-mib 0: no tree)
  * Needs the lab (bash lab/lab.sh up). Writes bench/results/postcopy-window.{json,md}.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -24,6 +29,7 @@ import { commandLine, factsMarkdown, hostFacts, loadavg, type HostFacts } from '
 import { labHosts, ROOT } from './lib/lab.js';
 import { containerArgs, containerTicks, removeContainer } from './lib/memload-container.js';
 import { continuous, waitForTicks } from './lib/memload.js';
+import { removeTree, startTree } from './lib/memload-tree.js';
 import { median } from './lib/stats.js';
 
 const TARGET_RATIO = 1.25;
@@ -32,7 +38,14 @@ const TICK_MS = 20;
 type Kind = 'cold' | 'postcopy';
 type Channel = Exclude<PageChannelMode, 'auto'>;
 
-interface Options { mib: number; dirty: number[]; channels: Channel[]; runs: number; outDir: string; argv: string[] }
+interface Options { mib: number; dirty: number[]; channels: Channel[]; runs: number; treeMib: number; outDir: string; argv: string[] }
+
+/** A process tree's post-copy freeze and CRIU's own share of it. */
+interface TreeMove {
+  channel: Channel; run: number; ok: boolean;
+  freezeMs?: number; criuDumpFrozenMs?: number; criuRestoreMs?: number; phases?: Record<string, number | undefined>;
+  error?: Record<string, unknown> | string;
+}
 
 interface Move {
   kind: Kind; channel: Channel; dirty: number; run: number; loadavg: string;
@@ -50,12 +63,12 @@ interface Move {
 }
 
 function options(argv: string[]): Options {
-  const { values } = parseArgs({ args: argv, options: { mib: { type: 'string' }, dirty: { type: 'string' }, channels: { type: 'string' }, runs: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { mib: { type: 'string' }, dirty: { type: 'string' }, channels: { type: 'string' }, runs: { type: 'string' }, 'tree-mib': { type: 'string' }, out: { type: 'string' } } });
   const channels = (values.channels ?? 'ssh,direct').split(',') as Channel[];
   for (const c of channels) if (c !== 'ssh' && c !== 'direct') fail(`--channels: ssh and/or direct, not ${c}`);
   return {
     mib: Number(values.mib ?? 1024), dirty: (values.dirty ?? '0,10').split(',').map(Number), channels,
-    runs: Number(values.runs ?? 2), outDir: values.out ?? join(ROOT, 'bench/results'), argv,
+    runs: Number(values.runs ?? 2), treeMib: Number(values['tree-mib'] ?? 64), outDir: values.out ?? join(ROOT, 'bench/results'), argv,
   };
 }
 
@@ -98,6 +111,25 @@ async function moveOnce(a: Transport, b: Transport, image: string, o: Options, k
   return rec;
 }
 
+async function treeOnce(a: Transport, b: Transport, mib: number, channel: Channel, run: number): Promise<TreeMove> {
+  const rec: TreeMove = { channel, run, ok: false };
+  const tree = await startTree(a, { mib, tickMs: TICK_MS, seed: process.pid * 100 + ++seq }, 60_000);
+  try {
+    const report = await migrate({ pid: tree.pid, source: a, target: b, strategy: 'postcopy', pageChannel: channel });
+    if (report.outcome !== 'migrated') throw new Error(`outcome ${report.outcome}`);
+    rec.freezeMs = report.freeze_ms ?? undefined;
+    rec.criuDumpFrozenMs = report.criu.dump ? report.criu.dump.frozenTimeUs / 1000 : undefined;
+    rec.criuRestoreMs = report.criu.restore ? report.criu.restore.restoreTimeUs / 1000 : undefined;
+    rec.phases = { ...report.phases_ms };
+    rec.ok = true;
+  } catch (e) {
+    rec.error = errorJson(e) ?? String(e);
+  } finally {
+    await removeTree(tree, a, b);
+  }
+  return rec;
+}
+
 interface Cell { channel: Channel; dirty: number; coldMs?: number; windowMs?: number; ratio?: number; pass?: boolean }
 
 function cellsOf(o: Options, moves: Move[]): Cell[] {
@@ -113,7 +145,24 @@ function cellsOf(o: Options, moves: Move[]): Cell[] {
   }));
 }
 
-function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], moves: Move[]): string {
+function treeMarkdown(o: Options, trees: TreeMove[]): string {
+  if (!trees.length) return '';
+  const f = (x: number | undefined) => (x === undefined ? DASH : x.toFixed(0));
+  const rows = o.channels.map((channel) => {
+    const ok = trees.filter((x) => x.ok && x.channel === channel);
+    const m = (g: (x: TreeMove) => number | undefined) => {
+      const xs = ok.map(g).filter((x): x is number => x !== undefined);
+      return xs.length ? median(xs) : undefined;
+    };
+    const freeze = m((x) => x.freezeMs);
+    const criu = m((x) => (x.criuDumpFrozenMs ?? 0) + (x.criuRestoreMs ?? 0));
+    return `| ${channel} | ${ok.length}/${trees.filter((x) => x.channel === channel).length} | ${f(freeze)} | ${f(m((x) => x.criuDumpFrozenMs))} | ${f(m((x) => x.criuRestoreMs))} | ${freeze !== undefined && criu !== undefined ? f(freeze - criu) : DASH} |`;
+  });
+  return `\n## A ${o.treeMib} MiB process tree, post-copy\n\nMedians; CRIU's own share from its stats (the dump's frozen time, the restore's time); the rest of the freeze is migrate's.\n\n`
+    + `| page channel | moved | freeze (ms) | CRIU dump frozen (ms) | CRIU restore (ms) | freeze − CRIU (ms) |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n`;
+}
+
+function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], moves: Move[], trees: TreeMove[]): string {
   const f = (x: number | undefined) => (x === undefined ? DASH : sec(x));
   const rows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldMs)} | ${f(c.windowMs)} | ${c.ratio?.toFixed(2) ?? DASH} | ${c.pass === undefined ? DASH : c.pass ? 'pass' : 'FAIL'} |`);
   const each = moves.map((x) => `| ${x.kind} | ${x.channel} | ${x.dirty} | ${x.run} | ${x.ok ? 'ok' : `failed: ${JSON.stringify(x.error).slice(0, 160)}`} | ${f(x.freezeMs)} | ${f(x.checkpointMs)} | ${f(x.streamMs)} | ${x.pages ?? DASH} | ${x.onDemand ?? DASH} / ${x.background ?? DASH} | ${x.loadavg} |`);
@@ -121,7 +170,7 @@ function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], 
     + `A memload container with ${o.mib} MiB resident, moved A → B. Cold's stream: CRIU's memwrite time (every page into the page server on B). `
     + `Window: post-copy's \`postcopy_ms\`, from the restore until every page is on B. Medians of ${o.runs} run(s). Target: window ≤ ${TARGET_RATIO} × stream.\n\n`
     + `| page channel | dirty MiB/s | cold stream (s) | post-copy window (s) | window / stream | target |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n\n`
-    + `## Every move\n\n| strategy | channel | dirty MiB/s | run | result | freeze (s) | checkpoint (s) | stream or window (s) | pages | on demand / background | load |\n|---|---|---|---|---|---|---|---|---|---|---|\n${each.join('\n')}\n`;
+    + `${treeMarkdown(o, trees)}\n## Every move\n\n| strategy | channel | dirty MiB/s | run | result | freeze (s) | checkpoint (s) | stream or window (s) | pages | on demand / background | load |\n|---|---|---|---|---|---|---|---|---|---|---|\n${each.join('\n')}\n`;
 }
 
 async function main(): Promise<void> {
@@ -130,7 +179,7 @@ async function main(): Promise<void> {
   try {
     const facts = await hostFacts(a, b);
     const moves: Move[] = [];
-    for (let run = 1; run <= o.runs; run++) {
+    for (let run = 1; run <= (o.mib > 0 ? o.runs : 0); run++) {
       for (const dirty of o.dirty) {
         for (const channel of o.channels) {
           for (const kind of ['cold', 'postcopy'] as const) {
@@ -141,13 +190,23 @@ async function main(): Promise<void> {
         }
       }
     }
+    const trees: TreeMove[] = [];
+    if (o.treeMib > 0) {
+      for (let run = 1; run <= o.runs * 2; run++) {
+        for (const channel of o.channels) {
+          const m = await treeOnce(a, b, o.treeMib, channel, run);
+          console.log(`tree ${o.treeMib} MiB postcopy ${channel} run ${run}: ${m.ok ? `freeze ${m.freezeMs} ms, CRIU dump frozen ${m.criuDumpFrozenMs} ms, restore ${m.criuRestoreMs} ms` : JSON.stringify(m.error)}`);
+          trees.push(m);
+        }
+      }
+    }
     const cells = cellsOf(o, moves);
     mkdirSync(o.outDir, { recursive: true });
     const command = commandLine('bench:window', 'dist/bench/postcopy-window.js', o.argv);
-    writeFileSync(join(o.outDir, 'postcopy-window.json'), JSON.stringify({ meta: { command, ...facts, mib: o.mib, runs: o.runs, targetRatio: TARGET_RATIO }, cells, moves }, null, 1) + '\n');
-    writeFileSync(join(o.outDir, 'postcopy-window.md'), markdown(command, facts, o, cells, moves));
+    writeFileSync(join(o.outDir, 'postcopy-window.json'), JSON.stringify({ meta: { command, ...facts, mib: o.mib, treeMib: o.treeMib, runs: o.runs, targetRatio: TARGET_RATIO }, cells, moves, trees }, null, 1) + '\n');
+    writeFileSync(join(o.outDir, 'postcopy-window.md'), markdown(command, facts, o, cells, moves, trees));
     for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: window ${c.windowMs} ms / stream ${c.coldMs} ms = ${c.ratio?.toFixed(2)} ${c.pass ? 'PASS' : 'FAIL'}`);
-    if (moves.some((m) => !m.ok)) process.exitCode = 1;
+    if (moves.some((m) => !m.ok) || trees.some((m) => !m.ok)) process.exitCode = 1;
   } finally {
     await b.close();
   }
