@@ -38,8 +38,12 @@ container runc runs by itself (its bundle must be at the same path on the target
                    and reconnect); keep: they move with it (only where the peers still reach its
                    address, e.g. both ends inside the container). Listening sockets always move
   --pages MODE     page-server (default): memory goes straight to a CRIU page server on the
-                   target through the SSH tunnel while the dump runs; stream: dump first,
-                   then stream every image
+                   target while the dump runs; stream: dump first, then stream every image
+  --page-channel C how CRIU's page channels (page-server, post-copy) reach the other host, TLS
+                   with a key made for the run either way. ssh (default): through the SSH
+                   connections and this machine; direct: TCP between the hosts (ports
+                   20000-49999), faster, checked before the freeze (stop if blocked); auto:
+                   direct where that check passes, else ssh. See README, Security
   --restore MODE   lazy (default where the target has userfaultfd): the workload resumes at
                    once and CRIU's lazy-pages daemon fills its memory from the received images;
                    the source copy is ended only after the last page; eager: all memory first
@@ -92,7 +96,7 @@ Draining a host (maintenance windows):
   --resume ID      continue drain ID after its controller died or was stopped: nothing moves
                    twice, nothing is left out
   undrain ID       move every container drain ID moved back to where it came from
-  --dry-run, --json, --transfer-image, --strategy, --tcp, --pages, --zstd-level: as above, for
+  --dry-run, --json, --transfer-image, --strategy, --tcp, --pages, --page-channel, --zstd-level: as above, for
                    every container. Exit 0 only when every selected container moved.
 
 Hosts:

@@ -70,7 +70,8 @@ export function openDrainJournal(id: string, dir = defaultJournalDir()): DrainJo
 
 export type { MigrationOptions } from './migration/options.js';
 export type { DockerOptions } from './migration/kinds/docker.js';
-export type { MigrationReport, RunsOn, PageTransport, RestoreMode, PrecopyReport } from './migration/report.js';
+export type { MigrationReport, RunsOn, PageTransport, PageChannel, RestoreMode, PrecopyReport } from './migration/report.js';
+export { PAGE_CHANNEL_MODES, type PageChannelMode } from './migration/pipeline/page-channel.js';
 export type { CheckReport, HostInfo, Assessment } from './check/index.js';
 export { STRATEGIES, type Strategy } from './migration/strategy.js';
 export { TCP_POLICIES, type TcpPolicy } from './criu/tcp-policy.js';

@@ -34,3 +34,40 @@ export function progressCounter(emit: EventSink, what: ProgressEvent['what'], o:
     },
   };
 }
+
+/**
+ * Feeds a counter from a total that can only be read now and then (bytes a page server wrote on
+ * another host): reads it every `everyMs` and adds what grew. `stop(last)` ends the polling
+ * (reading once more when `last`: the total is final now) and resolves with the last total read.
+ */
+export function pollGrowth(read: () => Promise<number | undefined>, add: (n: number) => void, everyMs = PROGRESS_EVERY_MS * 2): { stop(last?: boolean): Promise<number> } {
+  let seen = 0;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const once = async () => {
+    const now = await read().catch(() => undefined);
+    if (now !== undefined && now > seen) {
+      add(now - seen);
+      seen = now;
+    }
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      await once();
+      if (stopped) break;
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, everyMs).unref();
+      });
+    }
+  })();
+  return {
+    async stop(last = false) {
+      stopped = true;
+      wake?.();
+      await loop;
+      if (last) await once();
+      return seen;
+    },
+  };
+}

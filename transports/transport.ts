@@ -68,6 +68,8 @@ export interface Transport {
   readonly name: string;
   /** True when commands run on the controller's own machine. */
   readonly isLocal: boolean;
+  /** The name or address the controller reaches the host by over the network (SSH); none for the local host. */
+  readonly networkHost?: string;
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   spawn(argv: readonly string[], options?: Pick<ExecOptions, 'env'>): RunningCommand;
   /** A byte stream to `host:port` as seen from the transport's host (a TCP socket or an SSH channel). */

@@ -9,6 +9,7 @@ import {
   type MigrationReport, type PageTransport, type RestoreMode, type StopPolicy, type Strategy, type TcpPolicy,
 } from '../../src/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
+import { pageChannelOf } from '../page-channel-flag.js';
 import type { Output } from '../output.js';
 import { PROGRESS_MODES, type ProgressMode } from '../progress-view.js';
 
@@ -24,7 +25,7 @@ function parse(argv: string[]) {
       to: { type: 'string' }, from: { type: 'string' }, name: { type: 'string' }, pid: { type: 'string' }, runc: { type: 'string' }, 'runc-root': { type: 'string' },
       'keep-source': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' }, 'zstd-level': { type: 'string' }, strategy: { type: 'string' },
-      pages: { type: 'string' }, restore: { type: 'string' }, 'transfer-image': { type: 'boolean' },
+      pages: { type: 'string' }, 'page-channel': { type: 'string' }, restore: { type: 'string' }, 'transfer-image': { type: 'boolean' },
       'downtime-target': { type: 'string' }, 'max-rounds': { type: 'string' },
       tcp: { type: 'string' }, 'freeze-timeout': { type: 'string' }, progress: { type: 'string' },
       'volume-map': { type: 'string', multiple: true }, force: { type: 'boolean' }, 'copy-bind-mounts': { type: 'boolean' },
@@ -63,6 +64,7 @@ function parse(argv: string[]) {
   }
   const pages = (values.pages ?? 'page-server') as PageTransport;
   if (!PAGES.includes(pages)) throw new MigrateError('BAD_INPUT', `Expected --pages to be one of ${PAGES.join(', ')}, got \`${values.pages}\``);
+  const pageChannel = pageChannelOf(values['page-channel']);
   const restore = values.restore as RestoreMode | undefined;
   if (restore !== undefined && !RESTORE.includes(restore)) throw new MigrateError('BAD_INPUT', `Expected --restore to be one of ${RESTORE.join(', ')}, got \`${values.restore}\``);
   const freezeTimeoutS = values['freeze-timeout'] === undefined ? undefined : Number(values['freeze-timeout']);
@@ -75,7 +77,7 @@ function parse(argv: string[]) {
   if (!Number.isInteger(level) || level < 1 || level > 19) {
     throw new MigrateError('BAD_INPUT', `Expected --zstd-level to be an integer from 1 to 19, got \`${values['zstd-level']}\``);
   }
-  return { values, container: positionals[0], pid, runc, pages, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap: volumeMap(values['volume-map'] ?? []) };
+  return { values, container: positionals[0], pid, runc, pages, pageChannel, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap: volumeMap(values['volume-map'] ?? []) };
 }
 
 function progressMode(v: string): ProgressMode {
@@ -95,7 +97,7 @@ function volumeMap(pairs: string[]): Map<string, string> {
 }
 
 export async function migrateCommand(argv: string[], out: Output): Promise<number> {
-  const { values, container, pid, runc, pages, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap } = parse(argv);
+  const { values, container, pid, runc, pages, pageChannel, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap } = parse(argv);
   out.json = values.json ?? false;
   if (values.progress !== undefined) out.progressMode = progressMode(values.progress);
   const ssh = sshOptions(values);
@@ -110,7 +112,7 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
     abort.abort();
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
-  const common = { source, target, strategy, precopy, tcp, freezeTimeoutMs: freezeTimeoutS && freezeTimeoutS * 1000, dryRun: values['dry-run'], zstdLevel: level, pages, restore, signal: abort.signal, onEvent: out.event.bind(out) };
+  const common = { source, target, strategy, precopy, tcp, freezeTimeoutMs: freezeTimeoutS && freezeTimeoutS * 1000, dryRun: values['dry-run'], zstdLevel: level, pages, pageChannel, restore, signal: abort.signal, onEvent: out.event.bind(out) };
   try {
     const report = pid !== undefined ? await migrate({ ...common, pid })
       : runc !== undefined ? await migrate({ ...common, runc, runcRoot: values['runc-root'] })
@@ -153,7 +155,7 @@ function formatReport(r: MigrationReport): string {
       (r.phases_ms.filesystem_before_freeze !== undefined ? `, files ${r.phases_ms.filesystem_before_freeze} ms` : ''),
     ...(r.tcp.established > 0 || r.tcp.policy !== 'refuse'
       ? [`  tcp        ${r.tcp.established} connection${r.tcp.established === 1 ? '' : 's'} (--tcp ${r.tcp.policy}${r.tcp.policy === 'close' ? `: ${r.tcp.closed} closed` : r.tcp.policy === 'keep' ? ': moved' : ''})`] : []),
-    `  bytes      ${mib(r.bytes.raw)} MiB of images, ${mib(r.bytes.wire)} MiB on the wire (pages: ${r.pages})`,
+    `  bytes      ${mib(r.bytes.raw)} MiB of images, ${mib(r.bytes.wire)} MiB on the wire (pages: ${r.pages}${r.page_channel ? `, channel ${r.page_channel}` : ''})`,
   ];
   if (r.precopy) {
     for (const x of r.precopy.rounds) {

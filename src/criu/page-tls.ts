@@ -45,3 +45,25 @@ export async function newPageCredential(now = Date.now()): Promise<PageCredentia
 export async function installPageCredential(hosts: readonly Transport[], f: TlsFiles, c: PageCredential): Promise<void> {
   await Promise.all(hosts.flatMap((t) => [writeFileVia(t, f.cert, c.cert), writeFileVia(t, f.key, c.key)]));
 }
+
+/** What CRIU logs (at -v4) once a TLS handshake on a page channel succeeded (tls.c). */
+export const HANDSHAKE_DONE = 'TLS handshake completed';
+
+/**
+ * Resolves true once `log` (a CRIU log at -v4 on `t`'s host) says the page channel's handshake
+ * completed, false when `withinMs` passed first or `stop()` was called. On a direct page channel
+ * nothing of migrate's sits in the stream to see it: this is how a channel whose port someone
+ * else caught (and answers nothing) is told from a slow one.
+ */
+export function watchHandshake(t: Transport, log: string, withinMs: number, everyMs = 200): { seen: Promise<boolean>; stop(): void } {
+  let stopped = false;
+  const seen = (async () => {
+    for (const until = Date.now() + withinMs; !stopped && Date.now() < until;) {
+      const r = await t.exec(['grep', '-q', '-F', HANDSHAKE_DONE, log], { allowFailure: true }).catch(() => undefined);
+      if (r?.exitCode === 0) return true;
+      await new Promise((res) => setTimeout(res, everyMs).unref());
+    }
+    return false;
+  })();
+  return { seen, stop: () => { stopped = true; } };
+}

@@ -3,7 +3,9 @@
  *
  * - `criu page-server` receives the memory pages a `criu dump --page-server` sends and writes
  *   them as pagemap-*.img / pages-*.img into its images dir, then exits. It listens on the
- *   host's loopback only: other hosts reach it through the SSH transport, never the network.
+ *   host's loopback, where other hosts reach it through the SSH transport, or on the address
+ *   the other host dials directly (a direct page channel: pipeline/page-channel.ts); either way
+ *   it speaks TLS with the run's credential (page-tls.ts).
  * - `criu lazy-pages` serves a `criu restore --lazy-pages` from images on its own host: the
  *   restored workload runs at once and its memory is filled through userfaultfd, on demand and
  *   in the background; it exits once every page is in place. The restore finds it through
@@ -79,20 +81,36 @@ async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
   throw last;
 }
 
-/** Starts a page server on a free loopback port of `t`'s host; resolves once it listens. */
-export function startPageServer(t: Transport, d: ChannelDirs): Promise<PageServer> {
+/** Where page servers listen unless a direct channel names the host's address. */
+export const LOOPBACK = '127.0.0.1';
+
+/** Starts a page server on a free port of `address` on `t`'s host; resolves once it listens. */
+export function startPageServer(t: Transport, d: ChannelDirs, address = LOOPBACK): Promise<PageServer> {
   return onFreePort(async (port) => ({
-    ...(await startService(t, 'page-server', ['--address', '127.0.0.1', '--port', String(port), ...tlsArgs(d.tls)], d, 'page-server.log',
+    ...(await startService(t, 'page-server', ['--address', address, '--port', String(port), ...tlsArgs(d.tls)], d, 'page-server.log',
       `check free space under ${posix.dirname(d.imagesDir)} on ${t.name} and the link to it`)),
     port,
   }));
 }
 
 /**
+ * A page server that only shows a port of `address` can be reached: no credential, nothing to
+ * receive (a connection that hangs up at once ends it). Started in `d.workDir`, before a freeze.
+ */
+export function startProbeServer(t: Transport, d: ServiceDirs, address: string): Promise<PageServer> {
+  return onFreePort(async (port) => ({
+    ...(await startService(t, 'page-server', ['--address', address, '--port', String(port)], { imagesDir: d.imagesDir, workDir: d.workDir }, 'probe.log',
+      `${address} is not an address of ${t.name}, or CRIU cannot listen there`)),
+    port,
+  }));
+}
+
+/**
  * Post-copy's source side: `criu dump --lazy-pages` freezes the tree, writes everything but its
- * memory, then serves the memory from a page server on a loopback port of `t`'s host until the
- * target's lazy-pages daemon hangs up. Resolves once the non-memory images are written and the
- * page server listens. `serving` gets each port before the dump is started on it.
+ * memory, then serves the memory from a page server on a port of `address` (loopback unless a
+ * direct channel) on `t`'s host until the target's lazy-pages daemon hangs up. Resolves once the
+ * non-memory images are written and the page server listens. `serving` gets each address and
+ * port before the dump is started on it.
  *
  * CRIU 4.1.1 takes any hang-up as the end of the transfer (page_server_serve: a 0-byte read
  * ends the loop without error) and then kills the tree, exit code 0, even when the target got
@@ -101,12 +119,12 @@ export function startPageServer(t: Transport, d: ChannelDirs): Promise<PageServe
  * from the target's daemon whether every page arrived (then SIGKILL) or not (then SIGCONT).
  */
 export function startLazyDump(t: Transport, pid: number, d: ChannelDirs, parent?: string, extraArgs: readonly string[] = [],
-  serving?: (port: number) => Promise<void>): Promise<PageServer> {
+  serving?: (at: { host: string; port: number }) => Promise<void>, address = LOOPBACK): Promise<PageServer> {
   // Hybrid: on top of pre-copy rounds, only what they did not carry is left to serve.
   const chain = parent ? ['--track-mem', '--prev-images-dir', parent] : [];
   return onFreePort(async (port) => {
-    await serving?.(port);
-    const dump = await startService(t, 'dump', ['-t', String(pid), '--lazy-pages', '--leave-stopped', ...chain, ...extraArgs, '--address', '127.0.0.1', '--port', String(port), ...tlsArgs(d.tls)], d, 'dump.log',
+    await serving?.({ host: address, port });
+    const dump = await startService(t, 'dump', ['-t', String(pid), '--lazy-pages', '--leave-stopped', ...chain, ...extraArgs, '--address', address, '--port', String(port), ...tlsArgs(d.tls)], d, 'dump.log',
       'see dump.log in the work directory there');
     return { ...dump, port };
   });
@@ -114,8 +132,8 @@ export function startLazyDump(t: Transport, pid: number, d: ChannelDirs, parent?
 
 /**
  * Post-copy's target side: a lazy-pages daemon that fetches the memory from the source's page
- * server (`pageServer`, a port on the target's loopback leading there), on demand and in the
- * background, for a `criu restore --lazy-pages`.
+ * server (`pageServer`: the source's own address on a direct channel, or a port on the target's
+ * loopback leading there), on demand and in the background, for a `criu restore --lazy-pages`.
  */
 export function startRemoteLazyPages(t: Transport, d: ChannelDirs, pageServer: { host: string; port: number }): Promise<CriuService> {
   return startService(t, 'lazy-pages', ['--page-server', '--address', pageServer.host, '--port', String(pageServer.port), ...tlsArgs(d.tls)], d, 'lazy-pages.log',

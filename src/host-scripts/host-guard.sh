@@ -36,7 +36,7 @@
 #                                               line is MARKER (the rest of the line),
 #                                               under flock LOCK                    → "noted"
 #            "twin ID"                          docker rm -f -v ID if it never ran  → "noted"
-#            "lazy PORT"                        the page server on 127.0.0.1:PORT
+#            "lazy PORT [ADDRESS]"              the page server on ADDRESS:PORT (127.0.0.1)
 #                                               to hang up on (step 2)              → "noted"
 #            "incomplete twin ID"               kill and remove container ID (step 1) → "noted"
 #            "incomplete pidfile PATH"          kill the tree whose root PID is in
@@ -50,7 +50,7 @@
 #   1  the guard lock could not be taken
 trap '' HUP PIPE
 exec 9> "$2" && flock -s 9 || exit 1
-pids='' conf='' backup='' lock='' marker='' twin='' dirs='' port='' copy='' began=''
+pids='' conf='' backup='' lock='' marker='' twin='' dirs='' port='' addr='' copy='' began=''
 echo ready
 while IFS= read -r line; do
   case "$line" in
@@ -63,7 +63,10 @@ while IFS= read -r line; do
       lock=${rest%% *}; marker=${rest#* }
       echo noted ;;
     "twin "*) twin=${line#twin }; echo noted ;;
-    "lazy "*) port=${line#lazy }; echo noted ;;
+    "lazy "*)
+      rest=${line#lazy }
+      port=${rest%% *}; addr=${rest#"$port"}; addr=${addr# }
+      echo noted ;;
     "incomplete "*) copy=${line#incomplete }; echo noted ;;
     "remove "*) dirs="$dirs ${line#remove }"; echo noted ;;
     done) exit 0 ;;
@@ -108,7 +111,7 @@ lazy_daemons() {
 # A connection that closes at once makes a lazy dump's page server take the transfer as ended.
 hangup() {
   # shellcheck disable=SC2016 # bash expands its own $1
-  [ -n "$port" ] && timeout 5 bash -c 'exec 3<> "/dev/tcp/127.0.0.1/$1"' hangup "$port" 2> /dev/null
+  [ -n "$port" ] && timeout 5 bash -c 'exec 3<> "/dev/tcp/$2/$1"' hangup "$port" "${addr:-127.0.0.1}" 2> /dev/null
 }
 hangup
 # Not once a restore began that needs them (after "disarm": an eager freeze's lazy restore fills

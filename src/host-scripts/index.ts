@@ -5,13 +5,16 @@
 import { scriptRunner } from '../../transports/host-scripts/load.js';
 
 export const HOST_SCRIPTS = [
+  'can-connect',
   'count-page-images',
+  'cut-connections',
   'describe-tree',
   'find-runc-state',
   'free-space',
   'host-guard',
   'is-empty-dir',
   'is-listening',
+  'lazy-pages-read-bytes',
   'list-file-sizes',
   'list-missing-paths',
   'list-missing-tools',
@@ -33,6 +36,7 @@ export const HOST_SCRIPTS = [
   'resolve-symlinks',
   'restore-runc-conf',
   'restore-stale-runc-conf',
+  'route-source',
   'send-files',
   'send-tree',
   'sum-rss',

@@ -143,9 +143,9 @@ export class DockerWorkload implements Workload {
    * Docker writes descriptors.json only when the command returns, so it is built here as runc
    * builds it: the targets of the container init's fds 0-2.
    */
-  async checkpointLazy(dirs: Dirs, { parent, stopping, serving }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
+  async checkpointLazy(dirs: Dirs, { parent, stopping, serving, address }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
     await this.prepareDescriptors();
-    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label, criuOptions: this.criuOptions, serving, tls: dirs.tls }, () => {
+    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label, criuOptions: this.criuOptions, serving, address, tls: dirs.tls }, () => {
       stopping?.();
       return this.source.exec(['docker', 'checkpoint', 'create', '--leave-running', this.c.id, CHECKPOINT], { outlive: true });
     });

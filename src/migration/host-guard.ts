@@ -107,9 +107,10 @@ export class HostGuard {
     return this.send(`twin ${id}`, 'noted');
   }
 
-  /** The source's lazy page server (its loopback port): hung up on should migrate go away, so its CRIU lets go. */
-  lazy(port: number): Promise<void> {
-    return this.send(`lazy ${port}`, 'noted');
+  /** The source's lazy page server (its address and port): hung up on should migrate go away, so its CRIU lets go. */
+  lazy(at: { host: string; port: number }): Promise<void> {
+    if (!/^[0-9.]+$/.test(at.host)) throw new MigrateError('BAD_INPUT', `the guard takes an IPv4 address, not ${at.host}`);
+    return this.send(`lazy ${at.port} ${at.host}`, 'noted');
   }
 
   /** The target's copy runs on memory that is not all there: killed (and removed) should migrate go away before `disarm`. */

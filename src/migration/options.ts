@@ -3,6 +3,7 @@ import type { Transport } from '../../transports/transport.js';
 import type { TcpPolicy } from '../criu/tcp-policy.js';
 import type { EventSink } from '../events.js';
 import type { Faults } from './pipeline/context.js';
+import type { PageChannelMode } from './pipeline/page-channel.js';
 import type { StopPolicy } from './precopy-policy.js';
 import type { PageTransport, RestoreMode } from './report.js';
 import type { Strategy } from './strategy.js';
@@ -28,6 +29,12 @@ export interface MigrationOptions {
   zstdLevel?: number;
   /** How memory pages travel (default: straight to a page server on the target). */
   pages?: PageTransport;
+  /**
+   * Which way page channels go (pipeline/page-channel.ts): ssh (default) through SSH and the
+   * controller; auto: straight between the hosts where a probe before the freeze gets through,
+   * else through SSH; direct: straight, or fail before the freeze.
+   */
+  pageChannel?: PageChannelMode;
   /** Default: lazy where the target has userfaultfd (the workload resumes before its memory is back in place). */
   restore?: RestoreMode;
   /** Where image directories live on both hosts (default /var/lib/migrate, or MIGRATE_WORK_DIR). */

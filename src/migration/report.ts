@@ -14,6 +14,7 @@ import type { Strategy } from './strategy.js';
 export type RunsOn = 'source' | 'target' | 'none' | 'unknown';
 
 export type PageTransport = 'page-server' | 'stream';
+export type PageChannel = 'direct' | 'ssh';
 /** eager: CRIU reads all memory before the workload resumes; lazy: it resumes at once and a lazy-pages daemon fills its memory from the local images. */
 export type RestoreMode = 'eager' | 'lazy';
 
@@ -26,6 +27,14 @@ export interface MigrationReport {
   strategy_reason?: string;
   /** How memory pages travelled: straight into a page server on the target during the dump, or streamed after it. */
   pages: PageTransport;
+  /**
+   * Which way the page channels (a page server's stream, post-copy's pulls) went: `direct`, a TCP
+   * connection between the hosts (TLS with the run's credential); `ssh`, through the SSH
+   * connections and a relay on the controller. Set once chosen (pipeline/page-channel.ts).
+   */
+  page_channel?: PageChannel;
+  /** Why not direct, when it was `ssh`. */
+  page_channel_reason?: string;
   restore: RestoreMode;
   workload: { kind: WorkloadKind; source: string; target?: string };
   /** Controller clock: freeze started → target reported running (or rollback finished). */

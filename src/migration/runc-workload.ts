@@ -71,8 +71,8 @@ export class RuncWorkload implements Workload {
    * Post-copy: `runc checkpoint` with `lazy-pages` in runc.conf (runc/lazy-dump.ts). runc writes
    * descriptors.json into the images directory before CRIU starts, so it travels with the rest.
    */
-  checkpointLazy(dirs: Dirs, { parent, stopping, serving }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
-    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label, criuOptions: this.criuOptions, serving, tls: dirs.tls }, () =>
+  checkpointLazy(dirs: Dirs, { parent, stopping, serving, address }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
+    return lazyDumpThroughRunc(this.source, { imagesLink: dirs.link, workDir: dirs.work, parent, label: this.label, criuOptions: this.criuOptions, serving, address, tls: dirs.tls }, () =>
       runcCheckpoint(this.source, { root: this.root, id: this.state.id, imagesDir: dirs.images, workDir: dirs.work, leaveRunning: true, onStart: stopping }));
   }
 

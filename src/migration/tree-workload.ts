@@ -52,9 +52,9 @@ export class TreeWorkload implements Workload {
     await dump(this.source, { pid: this.tree.pids[0]!, imagesDir, preDump: true, trackMem: true, prevImagesDir: parent });
   }
 
-  checkpointLazy(dirs: Dirs, { parent, stopping, serving }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
+  checkpointLazy(dirs: Dirs, { parent, stopping, serving, address }: Omit<CheckpointOptions, 'pageServer'> = {}): Promise<PageServer> {
     stopping?.();
-    return startLazyDump(this.source, this.tree.pids[0]!, { imagesDir: dirs.images, workDir: dirs.work, tls: dirs.tls }, parent, this.criuFlags, serving);
+    return startLazyDump(this.source, this.tree.pids[0]!, { imagesDir: dirs.images, workDir: dirs.work, tls: dirs.tls }, parent, this.criuFlags, serving, address);
   }
 
   async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, resumed }: RestoreHooks = {}): Promise<string> {

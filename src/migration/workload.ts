@@ -17,8 +17,10 @@ export interface CheckpointOptions {
   parent?: string;
   /** Called right before the command that freezes the workload is issued. */
   stopping?: () => void;
-  /** Lazy dumps: awaited with the loopback port its page server will listen on, before the dump starts. */
-  serving?: (port: number) => Promise<void>;
+  /** Lazy dumps: awaited with the address and port its page server will listen on, before the dump starts. */
+  serving?: (at: Endpoint) => Promise<void>;
+  /** Lazy dumps: the source's address its page server listens on (a direct page channel); loopback otherwise. */
+  address?: string;
 }
 
 /** A run's directory on both hosts: its images, the images-dir symlink runc.conf names, CRIU's work dir, and the page channel's credential (criu/page-tls.ts). */

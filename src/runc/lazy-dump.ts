@@ -1,14 +1,15 @@
 /**
  * Post-copy's dump through runc (Docker's `docker checkpoint create`, or `runc checkpoint` of a
  * container runc runs by itself): `lazy-pages` in the scoped runc.conf makes CRIU dump everything
- * but the memory and then serve the memory from a page server on the source's loopback;
+ * but the memory and then serve the memory from a page server on the source's loopback (or its
+ * address, on a direct page channel);
  * `leave-stopped` keeps the processes there, stopped, whatever happens to the transfer. The
  * command blocks until every page was fetched and gives no readiness signal of its own: ready is
  * when that page server listens.
  */
 import { tlsConfLines, type TlsFiles } from '../criu/page-tls.js';
 import type { Transport } from '../../transports/transport.js';
-import type { PageServer } from '../criu/services.js';
+import { LOOPBACK, type PageServer } from '../criu/services.js';
 import { withRuncConf } from './runc-conf.js';
 import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
@@ -26,8 +27,10 @@ export interface LazyDumpOptions {
   label: string;
   /** More CRIU options for runc.conf (the TCP policy's: criu/tcp-policy.ts). */
   criuOptions?: readonly string[];
-  /** Awaited with the port before the dump starts (the source's guard: host-guard.ts lazy). */
-  serving?: (port: number) => Promise<void>;
+  /** Awaited with the address and port before the dump starts (the source's guard: host-guard.ts lazy). */
+  serving?: (at: { host: string; port: number }) => Promise<void>;
+  /** Where the page server listens: the source's address on a direct page channel; loopback otherwise. */
+  address?: string;
   /** The run's page channel credential: the lazy page server speaks TLS (criu/page-tls.ts). */
   tls: TlsFiles;
 }
@@ -38,8 +41,9 @@ export const onParent = (parent?: string): string[] => (parent ? ['track-mem', `
 /** Starts `dump` (the command that checkpoints through runc) with the lazy override; returns once its page server listens. */
 export async function lazyDumpThroughRunc(t: Transport, o: LazyDumpOptions, dump: () => Promise<unknown>): Promise<PageServer> {
   const port = 20000 + Math.floor(Math.random() * 30000);
-  await o.serving?.(port);
-  const extra = ['lazy-pages', 'leave-stopped', ...onParent(o.parent), ...(o.criuOptions ?? []), 'address 127.0.0.1', `port ${port}`, ...tlsConfLines(o.tls)];
+  const address = o.address ?? LOOPBACK;
+  await o.serving?.({ host: address, port });
+  const extra = ['lazy-pages', 'leave-stopped', ...onParent(o.parent), ...(o.criuOptions ?? []), `address ${address}`, `port ${port}`, ...tlsConfLines(o.tls)];
   const done = withRuncConf(t, { imagesLink: o.imagesLink, workDir: o.workDir, extra }, dump).then(() => undefined);
   let failed: unknown;
   done.catch((e) => (failed = e));

@@ -1,10 +1,16 @@
 # A local user racing migrate for CRIU's page server port (issue 18, item 1): it watches
-# /proc/net/tcp for new loopback listeners, connects to each at once (taking the page server's
-# one connection), then binds the same port itself to catch the dump's connection and read
-# whatever it sends. Prints {"hits": [ports], "received": bytes} after $1 seconds.
+# /proc/net/tcp for new listeners on an address ($2, default 127.0.0.1), connects to each at
+# once (taking the page server's one connection), then binds the same port itself to catch the
+# dump's connection and read whatever it sends. Leaves the first $3 new listeners alone (default
+# 0: a direct page channel's probe comes before its page server). Prints {"hits": [ports],
+# "received": bytes} after $1 seconds.
 import json, socket, sys, time
 
 deadline = time.time() + float(sys.argv[1])
+address = sys.argv[2] if len(sys.argv) > 2 else '127.0.0.1'
+skip = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+# /proc/net/tcp writes an IPv4 address as the hex of its bytes in host (little-endian) order.
+hexaddr = socket.inet_aton(address)[::-1].hex().upper() + ':'
 
 
 def listening():
@@ -12,7 +18,7 @@ def listening():
     with open('/proc/net/tcp') as f:
         for line in f.readlines()[1:]:
             p = line.split()
-            if p[3] == '0A' and p[1].startswith('0100007F:'):
+            if p[3] == '0A' and p[1].startswith(hexaddr):
                 ports.add(int(p[1].split(':')[1], 16))
     return ports
 
@@ -24,8 +30,11 @@ while time.time() < deadline:
         seen.add(port)
         if not 20000 <= port < 50000:
             continue
+        if skip > 0:
+            skip -= 1
+            continue
         try:
-            first = socket.create_connection(('127.0.0.1', port), timeout=1)
+            first = socket.create_connection((address, port), timeout=1)
             first.sendall(b'\0' * 64)
         except OSError:
             continue
@@ -35,7 +44,7 @@ while time.time() < deadline:
             try:
                 squat = socket.socket()
                 squat.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                squat.bind(('127.0.0.1', port))
+                squat.bind((address, port))
                 squat.listen(4)
                 break
             except OSError:

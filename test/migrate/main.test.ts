@@ -54,6 +54,8 @@ test('usage errors of migrate itself: two workloads at once, container-only flag
     [['--pid', '42', '--to', 'ssh://h', '--strategy', 'cold', '--downtime-target', '100'], /--downtime-target applies to pre-copy only/],
     [['--pid', '42', '--to', 'ssh://h', '--max-rounds', '0'], /--max-rounds to be an integer ≥ 1/],
     [['web1', '--to', 'ssh://h', '--pages', 'carrier-pigeon'], /--pages to be one of page-server, stream/],
+    [['web1', '--to', 'ssh://h', '--page-channel', 'udp'], /--page-channel to be one of auto, direct, ssh, got `udp`/],
+    [['drain', '--from', 'ssh://h', '--to', 'ssh://g', '--page-channel', 'udp'], /--page-channel to be one of auto, direct, ssh/],
   ] as const) {
     const { text, out } = capture();
     t.is(await main([...argv], out), 2, argv.join(' '));

@@ -25,6 +25,7 @@ export class SshTransport implements Transport {
   readonly isLocal = false;
   readonly name: string;
   readonly destination: Destination;
+  readonly networkHost: string;
   private client?: Promise<Client>;
   private broken?: Error;
   private readonly forwarding: Forwarding;
@@ -34,6 +35,7 @@ export class SshTransport implements Transport {
   constructor(url: string, private readonly options: SshOptions = {}, private readonly warn: Warn = () => {}) {
     this.destination = resolveDestination(url, options);
     this.name = destinationName(this.destination);
+    this.networkHost = this.destination.host;
     this.forwarding = new Forwarding(() => this.conn(), this.name, warn,
       () => this.exec(['sshd', '-T'], { allowFailure: true, timeoutMs: 10_000 }).then((r) => (r.exitCode === 0 ? r.stdout : undefined), () => undefined));
   }

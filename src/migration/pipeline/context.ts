@@ -10,11 +10,13 @@ import type { SendOptions } from '../../transfer/send-images.js';
 import type { StopPolicy } from '../precopy-policy.js';
 import type { MigrationReport, PageTransport, RestoreMode } from '../report.js';
 import type { Dirs, Workload } from '../workload.js';
+import type { PageChannelMode } from './page-channel.js';
 import type { Plan } from './plan.js';
 
 /** CRIU's helpers that run beside a dump or a restore (criu/services.ts). */
 export interface CriuServices {
-  pageServer(t: Transport, d: ChannelDirs): Promise<PageServer>;
+  /** `address`: where it listens (loopback unless a direct channel). */
+  pageServer(t: Transport, d: ChannelDirs, address?: string): Promise<PageServer>;
   lazyPages(t: Transport, d: ServiceDirs): Promise<CriuService>;
   remoteLazyPages(t: Transport, d: ChannelDirs, pageServer: Endpoint): Promise<CriuService>;
 }
@@ -46,6 +48,8 @@ export interface MoveContext {
   /** Its resident memory before the move (preflight): what a post-copy window will pull, roughly. */
   residentBytes?: number;
   pages: PageTransport;
+  /** Page channels between the hosts directly or through SSH (page-channel.ts); default ssh. */
+  pageChannel?: PageChannelMode;
   restore: RestoreMode;
   /** Every step inside the freeze must be done within this (deadline.ts); past it, a rollback. */
   freezeTimeoutMs: number;

@@ -37,20 +37,31 @@ export class Deadline {
   }
 
   private expire(): void {
-    this.expired = new MigrateError('FREEZE_TIMEOUT', `the freeze took longer than ${this.ms} ms`, {
+    this.cut(new MigrateError('FREEZE_TIMEOUT', `the freeze took longer than ${this.ms} ms`, {
       host: this.host, hint: 'migrate rolled back; raise --freeze-timeout if the workload is this slow to checkpoint, or see which step hung in the message',
-    });
-    this.controller.abort(this.expired);
-    for (const w of this.waiters) w(this.expired);
+    }));
+  }
+
+  /**
+   * Ends the freeze now, as if its deadline had passed, with `why` as the racing step's error:
+   * for a step known to be stuck (a direct page channel whose handshake never came), whose
+   * command is then left to the host's guard like any other hung command.
+   */
+  cut(why: MigrateError): void {
+    if (this.expired) return;
+    clearTimeout(this.timer);
+    this.expired = why;
+    this.controller.abort(why);
+    for (const w of this.waiters) w(why);
   }
 
   /** `step` (named `what`), or FREEZE_TIMEOUT naming it should the deadline pass first. */
   async race<T>(what: string, step: Promise<T>): Promise<T> {
     step.catch(() => {}); // it may settle after the deadline: nobody awaits it then
-    if (this.expired) throw this.timedOut(what);
+    if (this.expired) throw this.expired.code === 'FREEZE_TIMEOUT' ? this.timedOut(what) : this.expired;
     let onExpire!: (e: MigrateError) => void;
     const timeout = new Promise<never>((_, reject) => {
-      onExpire = () => reject(this.timedOut(what));
+      onExpire = (e) => reject(e.code === 'FREEZE_TIMEOUT' ? this.timedOut(what) : e);
       this.waiters.add(onExpire);
     });
     try {

@@ -3,6 +3,9 @@
  * differs between an eager freeze (the dump carries the memory) and a lazy one (the memory stays
  * on the source and is pulled after the restore). run.ts drives either through this interface.
  */
+import type { MigrateError } from '../../../transports/errors.js';
+import type { Endpoint } from '../../transfer/page-relay.js';
+
 export interface Freeze {
   /** What the checkpoint step says. */
   readonly detail: string;
@@ -12,16 +15,17 @@ export interface Freeze {
   open(): Promise<void>;
   /**
    * Stops the workload and dumps it; `stopping` is called right before. Lazy: `serving` gets the
-   * port its page server will listen on before the dump starts (the source's guard hangs up on
-   * it should migrate die from then on).
+   * address and port its page server will listen on before the dump starts (the source's guard hangs up on
+   * it should migrate die from then on). `cut` ends the freeze as if its deadline had passed, for a
+   * dump known to be stuck (the command is left to the source's guard).
    */
-  dump(stopping: () => void, serving?: (port: number) => Promise<void>): Promise<void>;
+  dump(stopping: () => void, serving?: (at: Endpoint) => Promise<void>, cut?: (why: MigrateError) => void): Promise<void>;
   /** After a failed dump (or open): stops the helpers; returns the error that explains it best. */
   failedDump(e: unknown, frozen: boolean): Promise<unknown>;
   /** After the dump, while frozen: the memory bytes that moved during it, and images the stream leaves out. */
   collect(): Promise<{ pageBytes: number; exclude?: (name: string) => boolean }>;
-  /** Lazy: the loopback port on the source where its CRIU serves the memory (after the dump). */
-  servingPort(): number | undefined;
+  /** Lazy: where on the source its CRIU serves the memory (after the dump). */
+  serving(): Endpoint | undefined;
   /** Right before the restore: starts the daemon that will fill the memory, if any. */
   beforeRestore(): Promise<void>;
   /** After the restore (which returned at `restoredAt`): waits until the memory is in place and records the window. */

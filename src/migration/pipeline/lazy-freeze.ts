@@ -2,23 +2,30 @@
  * The lazy freeze (post-copy, hybrid): the dump carries everything but the memory (~100 KiB);
  * CRIU then serves the memory from a page server on the source's loopback. The target restores
  * with lazy pages: its lazy-pages daemon pulls the memory, on demand and in the background,
- * through a relay on the controller and the SSH connections.
+ * straight from the source (a direct page channel: page-channel.ts), or through a relay on the
+ * controller and the SSH connections.
  *
  * The post-copy window — from the restore until the last page arrived — is `postcopy_ms`: the
  * memory lives on two hosts. The source's tree stays there, stopped, until the target's daemon
  * confirms every page arrived; if the link, the source or the daemon fails, the target copy
  * cannot go on and the run rolls back (what the workload did on the target is lost).
  */
+import { posix } from 'node:path';
 import type { Duplex } from 'node:stream';
+import { watchHandshake } from '../../criu/page-tls.js';
+import { MigrateError } from '../../../transports/errors.js';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { CriuService, PageServer } from '../../criu/services.js';
-import { relayEndpointOn, startPageRelay, type PageRelay } from '../../transfer/page-relay.js';
+import { LOOPBACK, type CriuService, type PageServer } from '../../criu/services.js';
+import { hostScript } from '../../host-scripts/index.js';
+import { ANSWER_WITHIN_MS, relayEndpointOn, startPageRelay, type Endpoint, type PageRelay } from '../../transfer/page-relay.js';
 import type { Dirs } from '../workload.js';
-import { progressCounter, type ProgressCounter } from '../../progress.js';
+import { pollGrowth, progressCounter, type ProgressCounter } from '../../progress.js';
 import type { MoveContext } from './context.js';
 import type { Freeze } from './freeze.js';
 import { lazyPagesOf } from './window-stats.js';
 
+/** CRIU's pages (x86-64, arm64 with 4 KiB pages: the hosts this runs on). */
+const PAGE_SIZE = 4096;
 /** How long the source's CRIU gets to finish after its page stream was dropped. */
 const END_WAIT_MS = 10_000;
 /** How long a failed window waits for the target's daemon to say why. */
@@ -31,14 +38,17 @@ export class LazyFreeze implements Freeze {
   private relay?: PageRelay;
   private lazy?: CriuService;
   private progress?: ProgressCounter;
+  /** Direct: stops polling what the target's daemon read; resolves with the last figure. */
+  private pulled?: () => Promise<number>;
   private readonly closers: Array<() => Promise<unknown>> = [];
 
-  constructor(private readonly c: MoveContext, private readonly dirs: Dirs, private readonly parent: string | undefined) {}
+  /** `direct`: the source's address the target's daemon pulls from (a direct page channel); through SSH without it. */
+  constructor(private readonly c: MoveContext, private readonly dirs: Dirs, private readonly parent: string | undefined, private readonly direct?: string) {}
 
   async open(): Promise<void> {}
 
-  async dump(stopping: () => void, serving?: (port: number) => Promise<void>): Promise<void> {
-    this.server = await this.c.workload.checkpointLazy(this.dirs, { parent: this.parent, stopping, serving });
+  async dump(stopping: () => void, serving?: (at: Endpoint) => Promise<void>): Promise<void> {
+    this.server = await this.c.workload.checkpointLazy(this.dirs, { parent: this.parent, stopping, serving, address: this.direct });
   }
 
   async failedDump(e: unknown): Promise<unknown> {
@@ -49,35 +59,70 @@ export class LazyFreeze implements Freeze {
     return { pageBytes: 0 };
   }
 
-  servingPort(): number | undefined {
-    return this.server?.port;
+  serving(): Endpoint | undefined {
+    return this.server && { host: this.direct ?? LOOPBACK, port: this.server.port };
   }
 
-  /** The target's daemon reaches the source's page server through a relay on the controller. */
+  /** The target's daemon reaches the source's page server directly, or through a relay on the controller. */
   async beforeRestore(): Promise<void> {
     const server = this.server!;
     const progress = (this.progress = progressCounter(this.c.emit, 'postcopy', { host: this.c.target.name, total: this.c.residentBytes }));
+    const dirs = { imagesDir: this.dirs.images, workDir: this.dirs.work, tls: this.dirs.tls };
+    if (this.direct) {
+      this.lazy = await this.c.services.remoteLazyPages(this.c.target, dirs, { host: this.direct, port: server.port });
+      return;
+    }
     this.relay = await startPageRelay(() => this.c.source.openStream(server.port), {
       onBytes: (n) => progress.add(n), near: 'the target\'s lazy-pages daemon', far: 'the source\'s lazy page server' });
     this.closers.push(this.relay.close);
     const reach = await relayEndpointOn(this.c.target, this.relay);
     this.closers.push(reach.close);
-    this.lazy = await this.c.services.remoteLazyPages(this.c.target, { imagesDir: this.dirs.images, workDir: this.dirs.work, tls: this.dirs.tls }, reach.endpoint);
+    this.lazy = await this.c.services.remoteLazyPages(this.c.target, dirs, reach.endpoint);
   }
 
   async window(restoredAt: number): Promise<void> {
     const { report, target } = this.c;
-    this.c.emit({ kind: 'step', step: 'postcopy', host: target.name, detail: 'pulling the memory from the source' });
+    this.c.emit({ kind: 'step', step: 'postcopy', host: target.name, detail: `pulling the memory from the source${this.direct ? ` (${this.direct}, direct)` : ''}` });
+    if (this.direct) {
+      // Its progress: what the daemon has read, polled (nothing on the controller sees the bytes).
+      const progress = this.progress!;
+      const poll = pollGrowth(() => target.exec(hostScript('lazy-pages-read-bytes', this.dirs.work)).then((r) => Number(r.stdout.trim())), (n) => progress.add(n));
+      this.pulled = () => poll.stop();
+      this.closers.push(this.pulled);
+    }
     try {
-      const [pageBytes] = await Promise.all([this.relay!.done, this.lazy!.done, this.server!.done]).catch((e: unknown) => this.explain(e));
-      this.progress?.end();
+      const [relayed] = await Promise.race([Promise.all([this.relay?.done, this.lazy!.done, this.server!.done]), this.handshake()]).catch((e: unknown) => this.explain(e));
       report.postcopy_ms = Date.now() - restoredAt;
+      report.lazy_pages = await lazyPagesOf(target, this.dirs.work);
+      // Direct: the pages the daemon placed (its log), or what it was last seen to have read.
+      const pulled = await this.pulled?.();
+      const pageBytes = relayed ?? (report.lazy_pages ? report.lazy_pages.total * PAGE_SIZE : pulled ?? 0);
+      if (this.relay === undefined && pulled !== undefined && pageBytes > pulled) this.progress?.add(pageBytes - pulled);
+      this.progress?.end();
       report.bytes.raw += pageBytes;
       report.bytes.wire += pageBytes;
-      report.lazy_pages = await lazyPagesOf(target, this.dirs.work);
     } finally {
       await this.close();
     }
+  }
+
+  /**
+   * Direct: the daemon connects to the source's page server once the restore handed it the
+   * memory to fill; without a completed TLS handshake within ANSWER_WITHIN_MS, something else
+   * holds that port (CRIU would wait for good, the restored copy stuck on its first fault): the
+   * window fails and the run rolls back. Through the relay, the relay enforces the same rule.
+   */
+  private async handshake(): Promise<never> {
+    if (!this.direct) return new Promise<never>(() => {});
+    const watch = watchHandshake(this.c.target, posix.join(this.dirs.work, 'lazy-pages.log'), ANSWER_WITHIN_MS);
+    this.closers.push(async () => watch.stop());
+    if (await watch.seen) return new Promise<never>(() => {});
+    // The source's page server may be stuck in a handshake with whoever caught its port: ended, its CRIU exits.
+    await this.c.source.exec(hostScript('cut-connections', 'from', this.direct, String(this.server!.port)), { allowFailure: true }).catch(() => {});
+    throw new MigrateError('TRANSFER_FAILED', `${this.c.target.name}'s lazy-pages daemon did not complete its TLS handshake with ${this.direct}:${this.server!.port} within ${ANSWER_WITHIN_MS / 1000} s`, {
+      host: this.c.target.name,
+      hint: 'something else may hold the lazy page server\'s port on the source (a local user, a host-network container) or CRIU hangs; nothing was sent in clear. Use --page-channel ssh to keep the pages inside SSH',
+    });
   }
 
   /**
@@ -92,7 +137,7 @@ export class LazyFreeze implements Freeze {
   async abort(): Promise<void> {
     this.lazy?.kill();
     await this.close();
-    if (this.server) await this.endDump(this.server, this.relay === undefined);
+    if (this.server) await this.endDump(this.server, this.lazy === undefined);
   }
 
   private async close(): Promise<void> {
@@ -106,7 +151,7 @@ export class LazyFreeze implements Freeze {
    */
   private async endDump(dump: PageServer, neverConnected: boolean): Promise<void> {
     if (neverConnected) {
-      const s: Duplex | undefined = await this.c.source.openStream(dump.port).catch(() => undefined);
+      const s: Duplex | undefined = await this.c.source.openStream(dump.port, this.direct).catch(() => undefined);
       s?.destroy();
     }
     const settled = dump.done.then(() => true, () => true);

@@ -30,7 +30,7 @@ import { FreezeClock, lapTimer } from './freeze-clock.js';
 import { Deadline } from './deadline.js';
 import type { Freeze } from './freeze.js';
 import { LazyFreeze } from './lazy-freeze.js';
-import { copyFilesWhileFrozen, prepare, removeDirs, removeStaleDirs } from './prepare.js';
+import { copyFilesWhileFrozen, prepare, removeDirs, removeStaleDirs, type Prepared } from './prepare.js';
 import { clearTarget, recover } from './recover.js';
 import { recordRestore } from './window-stats.js';
 
@@ -39,11 +39,11 @@ export async function runPipeline(c: MoveContext): Promise<MigrationReport> {
   const dirs = dirsUnder(`${c.workRoot}/${c.runPrefix}-${Date.now()}`);
   const guards = await startGuards(c, dirs);
   try {
-    const parent = await prepare(c, dirs, guards.target).catch(async (e: unknown) => {
+    const prepared = await prepare(c, dirs, guards.target).catch(async (e: unknown) => {
       await undoPrepared(c, dirs);
       throw e;
     });
-    return await freezeAndMove(c, dirs, chooseFreeze(c, dirs, parent), guards);
+    return await freezeAndMove(c, dirs, chooseFreeze(c, dirs, prepared), guards);
   } finally {
     await Promise.all([guards.source.release(), guards.target.release()]);
   }
@@ -78,14 +78,14 @@ async function startGuards(c: MoveContext, dirs: Dirs): Promise<Guards> {
 }
 
 /** Eager or lazy, as the plan says; auto's pre-copy turns lazy (hybrid) when its rounds did not converge. */
-function chooseFreeze(c: MoveContext, dirs: Dirs, parent: string | undefined): Freeze {
+function chooseFreeze(c: MoveContext, dirs: Dirs, { parent, routes }: Prepared): Freeze {
   const stop = c.report.precopy?.stop;
   const notConverged = c.plan.lazyWhenNotConverged && stop?.reason && !converged(stop.reason, stop.predicted_freeze_ms, c.policy);
   if (notConverged) {
     c.report.strategy = 'hybrid';
     c.report.strategy_reason = `${c.report.strategy_reason ?? 'auto'}. The rounds did not converge (${stop!.why}): post-copy finished it (hybrid)`;
   }
-  return c.plan.freeze === 'lazy' || notConverged ? new LazyFreeze(c, dirs, parent) : new EagerFreeze(c, dirs, parent);
+  return c.plan.freeze === 'lazy' || notConverged ? new LazyFreeze(c, dirs, parent, routes.toSource) : new EagerFreeze(c, dirs, parent, routes.toTarget);
 }
 
 async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guards: Guards): Promise<MigrationReport> {
@@ -105,7 +105,7 @@ async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guards:
     await c.faults?.afterFreeze?.();
     // A lazy dump's page server waits for the target's daemon for good: the source's guard learns
     // its port before it listens, so migrate's death at any point after leaves nothing waiting.
-    await deadline.race(`the checkpoint of ${workload.label}`, freeze.dump(clock.stopping, (port) => guards.source.lazy(port)));
+    await deadline.race(`the checkpoint of ${workload.label}`, freeze.dump(clock.stopping, (at) => guards.source.lazy(at), (why) => deadline.cut(why)));
   } catch (err) {
     const e = await freeze.failedDump(err, clock.entered);
     if (!clock.entered) {
@@ -178,9 +178,9 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap }: Fro
  * resumes the source copy (and hangs up on its page server), and the target's kills its own.
  */
 async function guardRestore(c: MoveContext, dirs: Dirs, freeze: Freeze, guards: Guards): Promise<void> {
-  const port = freeze.servingPort();
-  if (port === undefined) await Promise.all([guards.source.disarm(), guards.target.disarm()]);
-  else await Promise.all([guards.source.lazy(port), guards.target.incomplete(c.workload.targetCopy(dirs))]);
+  const at = freeze.serving();
+  if (at === undefined) await Promise.all([guards.source.disarm(), guards.target.disarm()]);
+  else await Promise.all([guards.source.lazy(at), guards.target.incomplete(c.workload.targetCopy(dirs))]);
 }
 
 /** It runs on the target with all its memory: the stopped source copy is ended. */

@@ -146,15 +146,16 @@ test.serial('post-copy: once the window closed (disarm), the target copy is kept
   }
 });
 
-test.serial('post-copy: the source\'s lazy page server is hung up on, so a CRIU waiting for a daemon lets go', async (t) => {
+test.serial('post-copy: the source\'s lazy page server is hung up on at its address, so a CRIU waiting for a daemon lets go', async (t) => {
   let connected = false;
   const server = createServer((s) => {
     connected = true;
     s.destroy();
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  // Not 127.0.0.1: on a direct page channel it listens on the source's own address.
+  await new Promise<void>((r) => server.listen(0, '127.0.0.2', r));
   try {
-    await dieHolding(`await g.lazy(${(server.address() as AddressInfo).port})`);
+    await dieHolding(`await g.lazy({ host: '127.0.0.2', port: ${(server.address() as AddressInfo).port} })`);
     t.true(await until(() => connected), 'it connected');
   } finally {
     server.close();
@@ -212,7 +213,7 @@ test.serial('a lazy page server that starts listening only after migrate died is
   const port = (srv.address() as AddressInfo).port;
   await new Promise<void>((resolve) => srv.close(() => resolve())); // nothing listens when migrate dies
   try {
-    await dieHolding(`await g.arm([${pid}]); await g.remove(${JSON.stringify(doomed)}); await g.lazy(${port})`);
+    await dieHolding(`await g.arm([${pid}]); await g.remove(${JSON.stringify(doomed)}); await g.lazy({ host: '127.0.0.1', port: ${port} })`);
     await sleep(1500);
     const hungUp = new Promise<boolean>((resolve) => {
       const late = createServer((s) => {

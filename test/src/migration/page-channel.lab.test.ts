@@ -27,7 +27,7 @@ test('an unprivileged racer for the target\'s page server port reads nothing of 
     // As nobody, in B's network namespace (its loopback is where the page server listens).
     const racer = b.exec(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'python3', '-c', RACER, '12']);
     await new Promise((r) => setTimeout(r, 500));
-    const report = await migrate({ container: name, source: a, target: b, strategy: 'cold', pages: 'page-server' });
+    const report = await migrate({ container: name, source: a, target: b, strategy: 'cold', pages: 'page-server', pageChannel: 'ssh' });
     const seen = JSON.parse((await racer).stdout) as { hits: number[]; received: number };
     t.log(`outcome ${report.outcome}, racer: ${JSON.stringify(seen)}`);
     t.true(seen.hits.length > 0, 'the racer reached a page server port (else this test shows nothing)');

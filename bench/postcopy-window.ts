@@ -1,0 +1,214 @@
+/**
+ * The post-copy window against cold's page stream (issue 20): a memload container with N MiB
+ * resident (idle, and rewriting D MiB/s) moved A → B, for each page channel (ssh: through the
+ * SSH connections and the controller's relay; direct: CRIU's TLS connection between the hosts):
+ *
+ * - cold, pages to a page server on B, eager restore: the page stream's time is CRIU's own
+ *   `memwrite` time from the dump's stats (writing every page into the page server);
+ * - postcopy: the window is `postcopy_ms`, from the restore until the target's lazy-pages daemon
+ *   has every page (the memory lives on both hosts meanwhile).
+ *
+ * The target: window ≤ 1.25 × cold's stream, for the same memory, channel and dirty rate, in the
+ * same run. Every move is checked: the container's ticks go on with the next number on B.
+ *
+ * Then a small process tree (--tree-mib) moved post-copy per channel: its freeze beside CRIU's
+ * own share of it from CRIU's stats (the dump's frozen time, the restore's time), the rest being
+ * migrate's (issue 20: a tree's freeze within 100 ms of CRIU's floor).
+ *
+ * Run: npm run bench:window [-- --mib 1024 --dirty 0,10 --channels ssh,direct --runs 2 --tree-mib 64]
+ * (--mib 0: the tree only; --tree-mib 0: no tree)
+ * Needs the lab (bash lab/lab.sh up). Writes bench/results/postcopy-window.{json,md}.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { errorJson, migrate, type MigrationReport, type PageChannelMode, type Transport } from '../src/index.js';
+import { fail } from './lib/fail.js';
+import { DASH, sec } from './lib/format.js';
+import { commandLine, factsMarkdown, hostFacts, loadavg, type HostFacts } from './lib/host-facts.js';
+import { labHosts, ROOT } from './lib/lab.js';
+import { containerArgs, containerTicks, removeContainer } from './lib/memload-container.js';
+import { continuous, waitForTicks } from './lib/memload.js';
+import { removeTree, startTree } from './lib/memload-tree.js';
+import { median } from './lib/stats.js';
+
+const TARGET_RATIO = 1.25;
+const TICK_MS = 20;
+
+type Kind = 'cold' | 'postcopy';
+type Channel = Exclude<PageChannelMode, 'auto'>;
+
+interface Options { mib: number; dirty: number[]; channels: Channel[]; runs: number; treeMib: number; outDir: string; argv: string[] }
+
+/** A process tree's post-copy freeze and CRIU's own share of it. */
+interface TreeMove {
+  channel: Channel; run: number; ok: boolean;
+  freezeMs?: number; criuRestoreMs?: number; phases?: Record<string, number | undefined>;
+  error?: Record<string, unknown> | string;
+}
+
+interface Move {
+  kind: Kind; channel: Channel; dirty: number; run: number; loadavg: string;
+  ok: boolean;
+  freezeMs?: number;
+  /** cold: CRIU's memwrite time (the page stream); postcopy: the window. */
+  streamMs?: number;
+  checkpointMs?: number;
+  pages?: number;
+  /** postcopy: pages placed on demand (faults) and in the background. */
+  onDemand?: number;
+  background?: number;
+  pageChannel?: string;
+  error?: Record<string, unknown> | string;
+}
+
+function options(argv: string[]): Options {
+  const { values } = parseArgs({ args: argv, options: { mib: { type: 'string' }, dirty: { type: 'string' }, channels: { type: 'string' }, runs: { type: 'string' }, 'tree-mib': { type: 'string' }, out: { type: 'string' } } });
+  const channels = (values.channels ?? 'ssh,direct').split(',') as Channel[];
+  for (const c of channels) if (c !== 'ssh' && c !== 'direct') fail(`--channels: ssh and/or direct, not ${c}`);
+  return {
+    mib: Number(values.mib ?? 1024), dirty: (values.dirty ?? '0,10').split(',').map(Number), channels,
+    runs: Number(values.runs ?? 2), treeMib: Number(values['tree-mib'] ?? 64), outDir: values.out ?? join(ROOT, 'bench/results'), argv,
+  };
+}
+
+let seq = 0;
+
+async function moveOnce(a: Transport, b: Transport, image: string, o: Options, kind: Kind, channel: Channel, dirty: number, run: number): Promise<Move> {
+  const name = `window-${process.pid}-${++seq}`;
+  const rec: Move = { kind, channel, dirty, run, loadavg: loadavg(), ok: false };
+  try {
+    await a.exec(['docker', 'run', '-d', ...containerArgs(image, name, { mib: o.mib, dirty, tickMs: TICK_MS })]);
+    // memload prints its first tick once its memory is filled.
+    await waitForTicks(() => containerTicks(a, name), 5, 180_000, `${name} on A`);
+    const report: MigrationReport = await migrate({
+      container: name, source: a, target: b, strategy: kind, pages: 'page-server', pageChannel: channel,
+      ...(kind === 'cold' ? { restore: 'eager' as const } : {}),
+    });
+    rec.freezeMs = report.freeze_ms ?? undefined;
+    rec.checkpointMs = report.phases_ms.checkpoint;
+    rec.pageChannel = report.page_channel;
+    rec.pages = report.criu.dump?.pagesWritten;
+    if (kind === 'cold') rec.streamMs = report.criu.dump ? report.criu.dump.memwriteTimeUs / 1000 : undefined;
+    else {
+      rec.streamMs = report.postcopy_ms;
+      rec.onDemand = report.lazy_pages?.on_demand;
+      rec.background = report.lazy_pages?.background;
+      rec.pages = report.lazy_pages?.total;
+    }
+    if (report.outcome !== 'migrated') throw new Error(`outcome ${report.outcome}`);
+    if (report.page_channel !== channel) throw new Error(`asked for ${channel}, the report says ${report.page_channel} (${report.page_channel_reason})`);
+    // Docker keeps the log of A's container with the twin on B: one continuous count, going on.
+    const before = (await containerTicks(b, name)).length;
+    await new Promise((r) => setTimeout(r, 10 * TICK_MS));
+    const ticks = await containerTicks(b, name);
+    if (ticks.length <= before || !continuous(ticks)) throw new Error(`ticks on B do not go on continuously (${before} then ${ticks.length} lines)`);
+    rec.ok = true;
+  } catch (e) {
+    rec.error = errorJson(e) ?? String(e);
+  } finally {
+    await removeContainer(name, a, b);
+  }
+  return rec;
+}
+
+async function treeOnce(a: Transport, b: Transport, mib: number, channel: Channel, run: number): Promise<TreeMove> {
+  const rec: TreeMove = { channel, run, ok: false };
+  const tree = await startTree(a, { mib, tickMs: TICK_MS, seed: process.pid * 100 + ++seq }, 60_000);
+  try {
+    const report = await migrate({ pid: tree.pid, source: a, target: b, strategy: 'postcopy', pageChannel: channel });
+    if (report.outcome !== 'migrated') throw new Error(`outcome ${report.outcome}`);
+    rec.freezeMs = report.freeze_ms ?? undefined;
+    rec.criuRestoreMs = report.criu.restore ? report.criu.restore.restoreTimeUs / 1000 : undefined;
+    rec.phases = { ...report.phases_ms };
+    rec.ok = true;
+  } catch (e) {
+    rec.error = errorJson(e) ?? String(e);
+  } finally {
+    await removeTree(tree, a, b);
+  }
+  return rec;
+}
+
+interface Cell { channel: Channel; dirty: number; coldMs?: number; windowMs?: number; ratio?: number; pass?: boolean }
+
+function cellsOf(o: Options, moves: Move[]): Cell[] {
+  const m = (kind: Kind, channel: Channel, dirty: number) => {
+    const xs = moves.filter((x) => x.ok && x.kind === kind && x.channel === channel && x.dirty === dirty && x.streamMs !== undefined).map((x) => x.streamMs!);
+    return xs.length ? median(xs) : undefined;
+  };
+  return o.channels.flatMap((channel) => o.dirty.map((dirty) => {
+    const coldMs = m('cold', channel, dirty);
+    const windowMs = m('postcopy', channel, dirty);
+    const ratio = coldMs && windowMs ? windowMs / coldMs : undefined;
+    return { channel, dirty, coldMs, windowMs, ratio, pass: ratio === undefined ? undefined : ratio <= TARGET_RATIO };
+  }));
+}
+
+function treeMarkdown(o: Options, trees: TreeMove[]): string {
+  if (!trees.length) return '';
+  const f = (x: number | undefined) => (x === undefined ? DASH : x.toFixed(0));
+  const rows = o.channels.map((channel) => {
+    const ok = trees.filter((x) => x.ok && x.channel === channel);
+    const m = (g: (x: TreeMove) => number | undefined) => {
+      const xs = ok.map(g).filter((x): x is number => x !== undefined);
+      return xs.length ? median(xs) : undefined;
+    };
+    const phase = (k: string) => m((x) => x.phases?.[k]);
+    return `| ${channel} | ${ok.length}/${trees.filter((x) => x.channel === channel).length} | ${f(m((x) => x.freezeMs))} | ${f(phase('checkpoint'))} | ${f(phase('transfer'))} | ${f(phase('restore'))} | ${f(m((x) => x.criuRestoreMs))} |`;
+  });
+  return `\n## A ${o.treeMib} MiB process tree, post-copy\n\nMedians. Phases as the report has them: checkpoint (the lazy dump until its page server listens), transfer (the ~100 KiB of images), restore (the lazy-pages daemon started, the guards told, \`criu restore\`); CRIU restore: CRIU's own restore time from its stats. A lazy dump writes no stats before it has served every page, so its own share is not split out here.\n\n`
+    + `| page channel | moved | freeze (ms) | checkpoint (ms) | transfer (ms) | restore (ms) | CRIU restore (ms) |\n|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`;
+}
+
+function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], moves: Move[], trees: TreeMove[]): string {
+  const f = (x: number | undefined) => (x === undefined ? DASH : sec(x));
+  const rows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldMs)} | ${f(c.windowMs)} | ${c.ratio?.toFixed(2) ?? DASH} | ${c.pass === undefined ? DASH : c.pass ? 'pass' : 'FAIL'} |`);
+  const each = moves.map((x) => `| ${x.kind} | ${x.channel} | ${x.dirty} | ${x.run} | ${x.ok ? 'ok' : `failed: ${JSON.stringify(x.error).slice(0, 160)}`} | ${f(x.freezeMs)} | ${f(x.checkpointMs)} | ${f(x.streamMs)} | ${x.pages ?? DASH} | ${x.onDemand ?? DASH} / ${x.background ?? DASH} | ${x.loadavg} |`);
+  return `# The post-copy window against cold's page stream (\`npm run bench:window\`)\n\n${factsMarkdown(command, facts)}\n`
+    + `A memload container with ${o.mib} MiB resident, moved A → B. Cold's stream: CRIU's memwrite time (every page into the page server on B). `
+    + `Window: post-copy's \`postcopy_ms\`, from the restore until every page is on B. Medians of ${o.runs} run(s). Target: window ≤ ${TARGET_RATIO} × stream.\n\n`
+    + `| page channel | dirty MiB/s | cold stream (s) | post-copy window (s) | window / stream | target |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n\n`
+    + `${treeMarkdown(o, trees)}\n## Every move\n\n| strategy | channel | dirty MiB/s | run | result | freeze (s) | checkpoint (s) | stream or window (s) | pages | on demand / background | load |\n|---|---|---|---|---|---|---|---|---|---|---|\n${each.join('\n')}\n`;
+}
+
+async function main(): Promise<void> {
+  const o = options(process.argv.slice(2));
+  const { lab, a, b } = labHosts();
+  try {
+    const facts = await hostFacts(a, b);
+    const moves: Move[] = [];
+    for (let run = 1; run <= (o.mib > 0 ? o.runs : 0); run++) {
+      for (const dirty of o.dirty) {
+        for (const channel of o.channels) {
+          for (const kind of ['cold', 'postcopy'] as const) {
+            const m = await moveOnce(a, b, lab.image, o, kind, channel, dirty, run);
+            console.log(`${kind} ${channel} dirty ${dirty} run ${run}: ${m.ok ? `stream/window ${m.streamMs} ms, freeze ${m.freezeMs} ms` : JSON.stringify(m.error)}`);
+            moves.push(m);
+          }
+        }
+      }
+    }
+    const trees: TreeMove[] = [];
+    if (o.treeMib > 0) {
+      for (let run = 1; run <= o.runs * 2; run++) {
+        for (const channel of o.channels) {
+          const m = await treeOnce(a, b, o.treeMib, channel, run);
+          console.log(`tree ${o.treeMib} MiB postcopy ${channel} run ${run}: ${m.ok ? `freeze ${m.freezeMs} ms ${JSON.stringify(m.phases)}, CRIU restore ${m.criuRestoreMs} ms` : JSON.stringify(m.error)}`);
+          trees.push(m);
+        }
+      }
+    }
+    const cells = cellsOf(o, moves);
+    mkdirSync(o.outDir, { recursive: true });
+    const command = commandLine('bench:window', 'dist/bench/postcopy-window.js', o.argv);
+    writeFileSync(join(o.outDir, 'postcopy-window.json'), JSON.stringify({ meta: { command, ...facts, mib: o.mib, treeMib: o.treeMib, runs: o.runs, targetRatio: TARGET_RATIO }, cells, moves, trees }, null, 1) + '\n');
+    writeFileSync(join(o.outDir, 'postcopy-window.md'), markdown(command, facts, o, cells, moves, trees));
+    for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: window ${c.windowMs} ms / stream ${c.coldMs} ms = ${c.ratio?.toFixed(2)} ${c.pass ? 'PASS' : 'FAIL'}`);
+    if (moves.some((m) => !m.ok) || trees.some((m) => !m.ok)) process.exitCode = 1;
+  } finally {
+    await b.close();
+  }
+}
+
+await main();
