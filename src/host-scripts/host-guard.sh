@@ -41,6 +41,10 @@
 #            "incomplete twin ID"               kill and remove container ID (step 1) → "noted"
 #            "incomplete pidfile PATH"          kill the tree whose root PID is in
 #                                               PATH, once it exists (step 1)       → "noted"
+#            "resume-copy"                      SIGCONT the incomplete copy now (restored
+#                                               stopped); still killed in step 1    → "resumed"
+#            "go"                               SIGCONT the incomplete copy now and
+#                                               forget it, as "disarm" does         → "resumed"
 #            "remove DIR"                       rm -rf DIR                          → "noted"
 #            "done"                             exit at once, putting nothing back
 #          (arguments are single words: paths and IDs without spaces; the MARKER may have spaces)
@@ -51,6 +55,18 @@
 trap '' HUP PIPE
 exec 9> "$2" && flock -s 9 || exit 1
 pids='' conf='' backup='' lock='' marker='' twin='' dirs='' port='' addr='' copy='' began=''
+# The tree below $1 (children first) gets signal $2.
+signal_tree() {
+  for c in $(pgrep -P "$1"); do signal_tree "$c" "$2"; done
+  kill "-$2" "$1" 2> /dev/null
+}
+# The copy's root PID: the twin's init, or the PID in the restore's pidfile.
+copy_pid() {
+  case "$copy" in
+    "twin "*) p=$(docker inspect --format '{{.State.Pid}}' "${copy#twin }" 2> /dev/null); [ "$p" != 0 ] && echo "$p" ;;
+    "pidfile "*) f=${copy#pidfile }; [ -s "$f" ] && cat "$f" ;;
+  esac
+}
 echo ready
 while IFS= read -r line; do
   case "$line" in
@@ -68,25 +84,16 @@ while IFS= read -r line; do
       port=${rest%% *}; addr=${rest#"$port"}; addr=${addr# }
       echo noted ;;
     "incomplete "*) copy=${line#incomplete }; echo noted ;;
+    resume-copy) p=$(copy_pid); [ -n "$p" ] && signal_tree "$p" CONT; echo resumed ;;
+    go) p=$(copy_pid); [ -n "$p" ] && signal_tree "$p" CONT; pids=; twin=; port=; copy=; began=1; echo resumed ;;
     "remove "*) dirs="$dirs ${line#remove }"; echo noted ;;
     done) exit 0 ;;
   esac
 done
 
-# The tree below $1 (children first) gets SIGKILL.
-kill_tree() {
-  for c in $(pgrep -P "$1"); do kill_tree "$c"; done
-  kill -KILL "$1" 2> /dev/null
-}
 kill_copy() {
-  case "$copy" in
-    "twin "*)
-      p=$(docker inspect --format '{{.State.Pid}}' "${copy#twin }" 2> /dev/null)
-      [ -n "$p" ] && [ "$p" != 0 ] && kill_tree "$p" ;;
-    "pidfile "*)
-      f=${copy#pidfile }
-      [ -s "$f" ] && kill_tree "$(cat "$f")" ;;
-  esac
+  p=$(copy_pid)
+  [ -n "$p" ] && signal_tree "$p" KILL
 }
 # Whether a checkpoint or restore of the run works (see step 3): an armed process traced; a CRIU
 # naming a run directory (lazy-pages daemons aside: they may wait for good); runc's CRIU; Docker's

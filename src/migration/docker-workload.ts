@@ -35,7 +35,7 @@ import { hostScript } from '../host-scripts/index.js';
 import { criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import { isStaleTwin } from './preflight.js';
-import type { CheckpointOptions, Dirs, RestoreHooks, Workload } from './workload.js';
+import { RESTORE_STOPPED, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
 import type { HostGuard, TargetCopy } from './host-guard.js';
 
 type NetworkAddress = NonNullable<MigrationReport['container']>['networks'][number];
@@ -159,16 +159,16 @@ export class DockerWorkload implements Workload {
     this.descriptors = JSON.stringify(fds.stdout.trim().split('\n'));
   }
 
-  async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, resumed }: RestoreHooks = {}): Promise<string> {
+  async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, restored }: RestoreHooks = {}): Promise<string> {
     const id = this.targetId!;
     // runc needs descriptors.json (the container's stdio), which Docker keeps in its own
     // checkpoint directory, not in CRIU's images dir.
     const descriptors = this.descriptors ?? await readFileVia(this.source, posix.join(this.sourceCheckpoint!, 'descriptors.json'));
     await writeFileVia(this.target, posix.join(this.targetCheckpoint!, 'descriptors.json'), descriptors);
-    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [...(lazy ? ['lazy-pages'] : []), ...this.criuOptions, ...this.restoreMounts] }, async () => {
+    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [RESTORE_STOPPED, ...(lazy ? ['lazy-pages'] : []), ...this.criuOptions, ...this.restoreMounts] }, async () => {
       await starting?.();
       await this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id], { outlive: true });
-      resumed?.(); // it runs now; putting runc.conf back is not part of its freeze
+      await restored?.(); // it runs now; putting runc.conf back is not part of its freeze
     });
     const twin = await findContainer(this.target, id);
     if (!twin?.State.Running) {

@@ -120,6 +120,22 @@ export class HostGuard {
     return this.send(`incomplete ${how} ${ref}`, 'noted');
   }
 
+  /**
+   * The target's copy, restored stopped (it was `incomplete`), runs now: SIGCONT to its tree. It
+   * is still killed should migrate go away (post-copy's window: its memory is not all there).
+   */
+  resumeCopy(): Promise<void> {
+    return this.send('resume-copy', 'resumed');
+  }
+
+  /**
+   * The commit on the target: the copy, restored stopped, runs now and is forgotten (as `disarm`):
+   * from here on only the target runs the workload. Sent beside the source guard's `disarm`.
+   */
+  go(): Promise<void> {
+    return this.send('go', 'resumed');
+  }
+
   /** Remove this directory should migrate go away. */
   remove(dir: string): Promise<void> {
     if (/\s/.test(dir)) throw new MigrateError('BAD_INPUT', `the guard cannot remove a path with spaces: ${dir}`);

@@ -14,7 +14,7 @@ import { describeTree, procStat, signalAll } from '../process/tree.js';
 import type { PageServer } from '../criu/services.js';
 import { lazyDumpThroughRunc } from '../runc/lazy-dump.js';
 import { runcCheckpoint, runcDelete, runcRestore, runcState, type RuncState } from '../runc/runc.js';
-import { restoredPidFile, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
+import { RESTORE_STOPPED, restoredPidFile, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
 import type { TargetCopy } from './host-guard.js';
 import { NO_FILES, type FilesystemPass } from '../filesystem/tree-sync.js';
 
@@ -77,14 +77,14 @@ export class RuncWorkload implements Workload {
   }
 
   /** `lazy`: runc restore --lazy-pages finds the lazy-pages daemon through its socket in dirs.work. */
-  async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, resumed }: RestoreHooks = {}): Promise<string> {
+  async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, restored }: RestoreHooks = {}): Promise<string> {
     this.restored = true; // from here on the target may hold it (preflight saw no container of this ID there)
     // runc has no flag for every CRIU option (tcp-close): they reach CRIU through runc.conf.
-    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [...this.criuOptions, ...this.restoreOptions] }, async () => {
+    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [RESTORE_STOPPED, ...this.criuOptions, ...this.restoreOptions] }, async () => {
       await starting?.();
       await runcRestore(this.target, { root: this.root, id: this.state.id, bundle: this.state.bundle, imagesDir: dirs.images, workDir: dirs.work, lazyPages: lazy, pidFile: (this.pidfile = restoredPidFile(dirs)) });
     });
-    resumed?.();
+    await restored?.();
     const now = await runcState(this.target, this.root, this.state.id);
     if (now?.status !== 'running') {
       throw new MigrateError('RESTORE_FAILED', `${this.label} is ${now?.status ?? 'gone'} after restore`, { host: this.target.name, hint: `see restore.log in ${dirs.work} there` });

@@ -11,7 +11,7 @@ import { startLazyDump, type PageServer } from '../criu/services.js';
 import { MigrateError } from '../../transports/errors.js';
 import { asCriuFlags, criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll, type TreeInfo } from '../process/tree.js';
-import { restoredPidFile, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
+import { RESTORE_STOPPED, restoredPidFile, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
 import type { TargetCopy } from './host-guard.js';
 import { NO_FILES, type FilesystemPass } from '../filesystem/tree-sync.js';
 
@@ -57,11 +57,11 @@ export class TreeWorkload implements Workload {
     return startLazyDump(this.source, this.tree.pids[0]!, { imagesDir: dirs.images, workDir: dirs.work, tls: dirs.tls }, parent, this.criuFlags, serving, address);
   }
 
-  async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, resumed }: RestoreHooks = {}): Promise<string> {
+  async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, restored }: RestoreHooks = {}): Promise<string> {
     const pidfile = (this.pidfile = restoredPidFile(dirs));
     await starting?.();
-    await restore(this.target, { imagesDir: dirs.images, workDir: dirs.work, pidfile, lazyPages: lazy, extraArgs: this.criuFlags });
-    resumed?.();
+    await restore(this.target, { imagesDir: dirs.images, workDir: dirs.work, pidfile, lazyPages: lazy, extraArgs: [...this.criuFlags, `--${RESTORE_STOPPED}`] });
+    await restored?.();
     this.restoredPid = Number((await this.target.exec(['cat', pidfile])).stdout.trim());
     const st = await procStat(this.target, this.restoredPid);
     if (!st || st.state === 'Z') {

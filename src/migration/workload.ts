@@ -40,12 +40,20 @@ export const restoredPidFile = (dirs: Dirs): string => `${dirs.root}.pid`;
 export interface RestoreHooks {
   /**
    * Awaited right before the command that restores it is sent, once everything it needs is in
-   * place: from here on the target's copy may run (run.ts hands over the hosts' guards here).
+   * place (run.ts tells the target's guard what the restore will make).
    */
   starting?: () => Promise<void>;
-  /** Called as soon as it runs: the freeze ends here. */
-  resumed?: () => void;
+  /**
+   * Awaited as soon as the restore command returned. The restore leaves the copy stopped
+   * (CRIU's leave-stopped: RESTORE_STOPPED), so that migrate's death during it never lets two
+   * copies run; this hook resumes it — the hand-over between the hosts' guards (run.ts) — and
+   * the freeze ends when it returns.
+   */
+  restored?: () => Promise<void>;
 }
+
+/** CRIU's option (runc.conf line; `--leave-stopped` on criu's command line) for a restore that leaves the copy stopped. */
+export const RESTORE_STOPPED = 'leave-stopped';
 
 /** Docker's containers, containers runc runs by itself, plain process trees. */
 export type WorkloadKind = 'docker' | 'runc' | 'process-tree';

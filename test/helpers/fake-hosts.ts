@@ -78,7 +78,7 @@ export class FakeWorkload implements Workload {
     return { port: (server.address() as AddressInfo).port, done, kill: () => server.close() };
   }
 
-  async restoreOnTarget(dirs: Dirs, _lazy: boolean, { starting, resumed }: RestoreHooks = {}): Promise<string> {
+  async restoreOnTarget(dirs: Dirs, _lazy: boolean, { starting, restored }: RestoreHooks = {}): Promise<string> {
     this.calls.push('restore');
     await this.target.exec(['test', '-s', `${dirs.images}/core-1.img`]);
     await starting?.();
@@ -86,7 +86,7 @@ export class FakeWorkload implements Workload {
     if (this.failAt === 'restore-unreachable') { this.where.target = 'running'; throw new MigrateError('SSH_CHANNEL', 'connection lost during the restore', { host: 'fake-target' }); }
     this.fail('restore');
     this.where.target = 'running';
-    resumed?.();
+    await restored?.();
     return 'fake';
   }
 

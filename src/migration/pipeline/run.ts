@@ -13,9 +13,9 @@
  * through the one recovery path (recover.ts). Should the controller itself die (any signal,
  * SIGKILL included, or a lost connection), a guard on each host puts back what it was told
  * (host-guard.ts): the source's guard lets a dump in flight finish, puts runc.conf back and
- * resumes the stopped workload — until the restore on the target begins (post-copy: until its
- * window closed); the target's removes the twin that never ran (post-copy: kills the copy whose
- * memory is not all there); both remove the run's directories.
+ * resumes the stopped workload — until the target's copy runs (post-copy: until its window
+ * closed); the target's kills the copy a restore made (it is restored stopped and resumed only
+ * at the hand-over: handOver) and removes the twin; both remove the run's directories.
  */
 import { throwIfAborted } from '../../../transports/errors.js';
 import { sendImages } from '../../transfer/send-images.js';
@@ -150,7 +150,11 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap }: Fro
       restoreBegan = true;
       step(c, 'restore', target, freeze.lazyRestore ? 'memory fills in after it resumed' : undefined);
     };
-    report.workload.target = await deadline.race(`the restore of ${workload.label}`, workload.restoreOnTarget(dirs, freeze.lazyRestore, { starting, resumed: clock.resumed }));
+    const restored = async () => {
+      await handOver(freeze, guards);
+      clock.resumed();
+    };
+    report.workload.target = await deadline.race(`the restore of ${workload.label}`, workload.restoreOnTarget(dirs, freeze.lazyRestore, { starting, restored }));
     deadline.stop();
     report.freeze_ms = clock.frozenMs();
     phases.restore = lap();
@@ -158,8 +162,9 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap }: Fro
 
     await c.faults?.duringFill?.();
     await freeze.window(restoredAt);
-    await guards.source.disarm(); // its memory is all on the target: from here on only the target may run it
-    await guards.target.disarm();
+    // Its memory is all on the target: from here on only the target may run it (both at once:
+    // migrate's death between two sequential messages would leave neither copy to run).
+    await Promise.all([guards.source.disarm(), guards.target.disarm()]);
     await recordRestore(report, target, dirs.work);
   } catch (err) {
     deadline.stop();
@@ -171,16 +176,26 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap }: Fro
 }
 
 /**
- * From the restore on, the target's copy is the one that counts — once it is whole. An eager
- * restore is whole when it runs: both guards are disarmed now (should migrate die from here, the
- * source copy stays stopped and the target's runs; `migrate recover` or the next run ends the
- * stopped one). A lazy one is whole when its window closed: until then the source's guard still
- * resumes the source copy (and hangs up on its page server), and the target's kills its own.
+ * Right before the restore: the target's guard learns what the restore will make, to kill it
+ * should migrate die; the source's guard still resumes the source copy then (and hangs up on a
+ * lazy dump's page server). The restore leaves its copy stopped (RESTORE_STOPPED), so whenever
+ * migrate dies during it, the source copy resumes and the target's, which never ran, is killed.
  */
 async function guardRestore(c: MoveContext, dirs: Dirs, freeze: Freeze, guards: Guards): Promise<void> {
   const at = freeze.serving();
-  if (at === undefined) await Promise.all([guards.source.disarm(), guards.target.disarm()]);
-  else await Promise.all([guards.source.lazy(at), guards.target.incomplete(c.workload.targetCopy(dirs))]);
+  await Promise.all([at && guards.source.lazy(at), guards.target.incomplete(c.workload.targetCopy(dirs))]);
+}
+
+/**
+ * The restore returned; both copies are stopped. An eager freeze's copy is whole: the source's
+ * guard is disarmed and the target's resumes the copy and forgets it, both at once (should
+ * migrate die between the two, the one window left: neither or both copies would run — two
+ * messages on open connections, written together). A lazy freeze's copy needs the source until
+ * its window closed: it resumes, and the guards stay as they are until then.
+ */
+async function handOver(freeze: Freeze, guards: Guards): Promise<void> {
+  if (freeze.serving() === undefined) await Promise.all([guards.source.disarm(), guards.target.go()]);
+  else await guards.target.resumeCopy();
 }
 
 /** It runs on the target with all its memory: the stopped source copy is ended. */
