@@ -61,7 +61,7 @@ export async function choosePageRoutes(c: Pick<MoveContext, 'source' | 'target' 
     return {};
   };
   if (!needs.toTarget && !needs.toSource) return ssh('no page channel: the images travel as a stream over SSH');
-  if (mode === 'ssh') return ssh('asked for (--page-channel ssh)');
+  if (mode === 'ssh') return ssh('--page-channel ssh (the default; direct or auto try a direct channel)');
   const route = (listener: Transport, connector: Transport, needed: boolean) => (needed ? probeRoute(listener, connector, dirs.work, probe) : undefined);
   const [toTarget, toSource] = await Promise.all([route(c.target, c.source, needs.toTarget), route(c.source, c.target, needs.toSource)]);
   const why = [whyNot(toTarget), whyNot(toSource)].filter((w): w is string => w !== undefined).join('; ');

@@ -33,12 +33,12 @@ function setup(o: { mode: PageChannelMode; strategy?: Strategy; pages?: PageTran
   return { c, probed, run: () => choosePageRoutes(c, dirsUnder('/var/lib/migrate/x-1'), probe) };
 }
 
-test('ssh: nothing is probed, the report says it was asked for', async (t) => {
+test('ssh: nothing is probed, the report says it is the default', async (t) => {
   const s = setup({ mode: 'ssh' });
   t.deepEqual(await s.run(), {});
   t.deepEqual(s.probed, []);
   t.is(s.c.report.page_channel, 'ssh');
-  t.regex(s.c.report.page_channel_reason!, /asked for/);
+  t.regex(s.c.report.page_channel_reason!, /--page-channel ssh \(the default/);
 });
 
 test('direct, cold with a page server: only the target listens; post-copy: only the source', async (t) => {
