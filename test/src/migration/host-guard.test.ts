@@ -130,7 +130,8 @@ test.serial('post-copy: an incomplete copy on the target (by its PID file) is ki
   }
 });
 
-test.serial('a copy restored stopped: resume-copy runs it (with its children) and it is still killed should migrate die', async (t) => {
+/** A copy as a restore with leave-stopped makes it: a root with a child, both stopped, its root's PID in a PID file. */
+async function stoppedCopy() {
   const root = spawn('sh', ['-c', 'sleep 60 & wait'], { stdio: 'ignore', detached: true });
   await sleep(100);
   const child = Number(execFileSync('pgrep', ['-P', String(root.pid)], { encoding: 'utf8' }).trim());
@@ -139,25 +140,27 @@ test.serial('a copy restored stopped: resume-copy runs it (with its children) an
   const dir = mkdtempSync('/var/tmp/migrate-guard-');
   const pidfile = join(dir, 'run.pid');
   writeFileSync(pidfile, `${root.pid}\n`);
+  const cleanup = () => {
+    root.kill('SIGKILL');
+    try { process.kill(child, 'SIGKILL'); } catch { /* gone */ }
+    execFileSync('rm', ['-rf', dir]);
+  };
+  return { root, child, pidfile, cleanup };
+}
+
+test.serial('a copy restored stopped: resume-copy runs it (with its children) and it is still killed should migrate die', async (t) => {
+  const { root, child, pidfile, cleanup } = await stoppedCopy();
   try {
     await dieHolding(`await g.incomplete({ pidfile: ${JSON.stringify(pidfile)} }); await g.resumeCopy()`);
     t.true(await until(() => root.signalCode === 'SIGKILL'), 'killed once migrate died');
     t.true(await until(() => !existsSync(`/proc/${child}`) || state(child) === 'Z'), 'its child too');
   } finally {
-    root.kill('SIGKILL');
-    execFileSync('rm', ['-rf', dir]);
+    cleanup();
   }
 });
 
 test.serial('the commit on the target (go): the stopped copy and its children run, and stay when migrate dies', async (t) => {
-  const root = spawn('sh', ['-c', 'sleep 60 & wait'], { stdio: 'ignore', detached: true });
-  await sleep(100);
-  const child = Number(execFileSync('pgrep', ['-P', String(root.pid)], { encoding: 'utf8' }).trim());
-  process.kill(root.pid!, 'SIGSTOP');
-  process.kill(child, 'SIGSTOP');
-  const dir = mkdtempSync('/var/tmp/migrate-guard-');
-  const pidfile = join(dir, 'run.pid');
-  writeFileSync(pidfile, `${root.pid}\n`);
+  const { root, child, pidfile, cleanup } = await stoppedCopy();
   try {
     t.is(state(child), 'T');
     await dieHolding(`await g.incomplete({ pidfile: ${JSON.stringify(pidfile)} }); await g.go()`);
@@ -167,9 +170,7 @@ test.serial('the commit on the target (go): the stopped copy and its children ru
     t.is(state(root.pid!), 'S', 'running (sleeping in wait), not stopped');
     t.is(state(child), 'S', 'its child runs too');
   } finally {
-    root.kill('SIGKILL');
-    try { process.kill(child, 'SIGKILL'); } catch { /* gone */ }
-    execFileSync('rm', ['-rf', dir]);
+    cleanup();
   }
 });
 
