@@ -46,6 +46,8 @@ export interface RestoreOptions extends CommonOptions {
   detach?: boolean;
   pidfile?: string;
   lazyPages?: boolean;
+  /** Leave the restored tree stopped (SIGSTOP): SIGCONT starts it, SIGKILL ends it. */
+  leaveStopped?: boolean;
 }
 
 function commonArgs(o: CommonOptions, log: string): string[] {
@@ -74,6 +76,7 @@ export function restoreArgs(o: RestoreOptions): string[] {
   if (o.detach ?? true) args.push('-d');
   if (o.pidfile) args.push('--pidfile', o.pidfile);
   if (o.lazyPages) args.push('--lazy-pages');
+  if (o.leaveStopped) args.push('--leave-stopped');
   return [...args, ...(o.extraArgs ?? [])];
 }
 

@@ -26,7 +26,7 @@ import { ContainerFiles, type FilesystemOptions, type FilesystemPlan } from '../
 import type { FilesystemPass } from '../filesystem/tree-sync.js';
 import { logErrors } from '../criu/run.js';
 import type { PageServer } from '../criu/services.js';
-import { withRuncConf } from '../runc/runc-conf.js';
+import { LEAVE_STOPPED, withRuncConf } from '../runc/runc-conf.js';
 import { runcCheckpoint } from '../runc/runc.js';
 import { lazyDumpThroughRunc, onParent } from '../runc/lazy-dump.js';
 import { dockerRuncRoot } from '../docker/runc-root.js';
@@ -35,7 +35,7 @@ import { hostScript } from '../host-scripts/index.js';
 import { criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import { isStaleTwin } from './preflight.js';
-import { RESTORE_STOPPED, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
+import type { CheckpointOptions, Dirs, RestoreHooks, Workload } from './workload.js';
 import type { HostGuard, TargetCopy } from './host-guard.js';
 
 type NetworkAddress = NonNullable<MigrationReport['container']>['networks'][number];
@@ -124,7 +124,7 @@ export class DockerWorkload implements Workload {
   }
 
   async checkpoint(dirs: Dirs, { pageServer, parent, stopping }: CheckpointOptions = {}): Promise<void> {
-    const extra = ['leave-stopped', ...this.criuOptions, ...onParent(parent), ...(pageServer ? ['page-server', `address ${pageServer.host}`, `port ${pageServer.port}`, ...tlsConfLines(dirs.tls)] : [])];
+    const extra = [LEAVE_STOPPED, ...this.criuOptions, ...onParent(parent), ...(pageServer ? ['page-server', `address ${pageServer.host}`, `port ${pageServer.port}`, ...tlsConfLines(dirs.tls)] : [])];
     try {
       await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra }, () => {
         stopping?.();
@@ -165,7 +165,7 @@ export class DockerWorkload implements Workload {
     // checkpoint directory, not in CRIU's images dir.
     const descriptors = this.descriptors ?? await readFileVia(this.source, posix.join(this.sourceCheckpoint!, 'descriptors.json'));
     await writeFileVia(this.target, posix.join(this.targetCheckpoint!, 'descriptors.json'), descriptors);
-    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [RESTORE_STOPPED, ...(lazy ? ['lazy-pages'] : []), ...this.criuOptions, ...this.restoreMounts] }, async () => {
+    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [LEAVE_STOPPED, ...(lazy ? ['lazy-pages'] : []), ...this.criuOptions, ...this.restoreMounts] }, async () => {
       await starting?.();
       await this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id], { outlive: true });
       await restored?.(); // it runs now; putting runc.conf back is not part of its freeze

@@ -7,14 +7,14 @@
  */
 import { tlsConfLines } from '../criu/page-tls.js';
 import type { Transport } from '../../transports/transport.js';
-import { withRuncConf } from '../runc/runc-conf.js';
+import { LEAVE_STOPPED, withRuncConf } from '../runc/runc-conf.js';
 import { MigrateError } from '../../transports/errors.js';
 import { criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import type { PageServer } from '../criu/services.js';
 import { lazyDumpThroughRunc } from '../runc/lazy-dump.js';
 import { runcCheckpoint, runcDelete, runcRestore, runcState, type RuncState } from '../runc/runc.js';
-import { RESTORE_STOPPED, restoredPidFile, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
+import { restoredPidFile, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
 import type { TargetCopy } from './host-guard.js';
 import { NO_FILES, type FilesystemPass } from '../filesystem/tree-sync.js';
 
@@ -57,7 +57,7 @@ export class RuncWorkload implements Workload {
 
   async checkpoint(dirs: Dirs, { pageServer, parent, stopping }: CheckpointOptions = {}): Promise<void> {
     // images-dir in runc.conf would override --image-path: point it at the same directory.
-    await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra: ['leave-stopped', ...this.criuOptions, ...(pageServer ? tlsConfLines(dirs.tls) : [])] }, () =>
+    await withRuncConf(this.source, { imagesLink: dirs.link, workDir: dirs.work, extra: [LEAVE_STOPPED, ...this.criuOptions, ...(pageServer ? tlsConfLines(dirs.tls) : [])] }, () =>
       runcCheckpoint(this.source, {
         root: this.root, id: this.state.id, imagesDir: dirs.images, workDir: dirs.work, parent, leaveRunning: true, pageServer, onStart: stopping,
       }));
@@ -80,7 +80,7 @@ export class RuncWorkload implements Workload {
   async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, restored }: RestoreHooks = {}): Promise<string> {
     this.restored = true; // from here on the target may hold it (preflight saw no container of this ID there)
     // runc has no flag for every CRIU option (tcp-close): they reach CRIU through runc.conf.
-    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [RESTORE_STOPPED, ...this.criuOptions, ...this.restoreOptions] }, async () => {
+    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [LEAVE_STOPPED, ...this.criuOptions, ...this.restoreOptions] }, async () => {
       await starting?.();
       await runcRestore(this.target, { root: this.root, id: this.state.id, bundle: this.state.bundle, imagesDir: dirs.images, workDir: dirs.work, lazyPages: lazy, pidFile: (this.pidfile = restoredPidFile(dirs)) });
     });

@@ -11,7 +11,7 @@ import { startLazyDump, type PageServer } from '../criu/services.js';
 import { MigrateError } from '../../transports/errors.js';
 import { asCriuFlags, criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll, type TreeInfo } from '../process/tree.js';
-import { RESTORE_STOPPED, restoredPidFile, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
+import { restoredPidFile, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
 import type { TargetCopy } from './host-guard.js';
 import { NO_FILES, type FilesystemPass } from '../filesystem/tree-sync.js';
 
@@ -60,7 +60,7 @@ export class TreeWorkload implements Workload {
   async restoreOnTarget(dirs: Dirs, lazy: boolean, { starting, restored }: RestoreHooks = {}): Promise<string> {
     const pidfile = (this.pidfile = restoredPidFile(dirs));
     await starting?.();
-    await restore(this.target, { imagesDir: dirs.images, workDir: dirs.work, pidfile, lazyPages: lazy, extraArgs: [...this.criuFlags, `--${RESTORE_STOPPED}`] });
+    await restore(this.target, { imagesDir: dirs.images, workDir: dirs.work, pidfile, lazyPages: lazy, leaveStopped: true, extraArgs: this.criuFlags });
     await restored?.();
     this.restoredPid = Number((await this.target.exec(['cat', pidfile])).stdout.trim());
     const st = await procStat(this.target, this.restoredPid);

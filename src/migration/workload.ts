@@ -45,15 +45,12 @@ export interface RestoreHooks {
   starting?: () => Promise<void>;
   /**
    * Awaited as soon as the restore command returned. The restore leaves the copy stopped
-   * (CRIU's leave-stopped: RESTORE_STOPPED), so that migrate's death during it never lets two
+   * (CRIU's leave-stopped), so that migrate's death during it never lets two
    * copies run; this hook resumes it — the hand-over between the hosts' guards (run.ts) — and
    * the freeze ends when it returns.
    */
   restored?: () => Promise<void>;
 }
-
-/** CRIU's option (runc.conf line; `--leave-stopped` on criu's command line) for a restore that leaves the copy stopped. */
-export const RESTORE_STOPPED = 'leave-stopped';
 
 /** Docker's containers, containers runc runs by itself, plain process trees. */
 export type WorkloadKind = 'docker' | 'runc' | 'process-tree';

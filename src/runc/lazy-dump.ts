@@ -10,7 +10,7 @@
 import { tlsConfLines, type TlsFiles } from '../criu/page-tls.js';
 import type { Transport } from '../../transports/transport.js';
 import { LOOPBACK, type PageServer } from '../criu/services.js';
-import { withRuncConf } from './runc-conf.js';
+import { LEAVE_STOPPED, withRuncConf } from './runc-conf.js';
 import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
 
@@ -43,7 +43,7 @@ export async function lazyDumpThroughRunc(t: Transport, o: LazyDumpOptions, dump
   const port = 20000 + Math.floor(Math.random() * 30000);
   const address = o.address ?? LOOPBACK;
   await o.serving?.({ host: address, port });
-  const extra = ['lazy-pages', 'leave-stopped', ...onParent(o.parent), ...(o.criuOptions ?? []), `address ${address}`, `port ${port}`, ...tlsConfLines(o.tls)];
+  const extra = ['lazy-pages', LEAVE_STOPPED, ...onParent(o.parent), ...(o.criuOptions ?? []), `address ${address}`, `port ${port}`, ...tlsConfLines(o.tls)];
   const done = withRuncConf(t, { imagesLink: o.imagesLink, workDir: o.workDir, extra }, dump).then(() => undefined);
   let failed: unknown;
   done.catch((e) => (failed = e));

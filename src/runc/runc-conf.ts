@@ -17,6 +17,9 @@ import { lockHost } from '../host-lock.js';
 import { hostScript } from '../host-scripts/index.js';
 
 export const RUNC_CONF = '/etc/criu/runc.conf';
+
+/** runc.conf's line for CRIU's leave-stopped: a dump or restore through runc leaves the processes stopped (SIGSTOP). */
+export const LEAVE_STOPPED = 'leave-stopped';
 /**
  * Serialises every override of the file (taken by anything that needs runc.conf left alone):
  * the directory that holds it, so the lock goes wherever the file goes (in the lab, host B has

@@ -178,7 +178,7 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap }: Fro
 /**
  * Right before the restore: the target's guard learns what the restore will make, to kill it
  * should migrate die; the source's guard still resumes the source copy then (and hangs up on a
- * lazy dump's page server). The restore leaves its copy stopped (RESTORE_STOPPED), so whenever
+ * lazy dump's page server). The restore leaves its copy stopped (CRIU's leave-stopped), so whenever
  * migrate dies during it, the source copy resumes and the target's, which never ran, is killed.
  */
 async function guardRestore(c: MoveContext, dirs: Dirs, freeze: Freeze, guards: Guards): Promise<void> {

@@ -21,6 +21,8 @@ test('typed options become criu arguments', (t) => {
   t.deepEqual(dumpArgs({ pid: 5, imagesDir: '/i', workDir: '/w', lazyPages: true, pageServer: { address: '127.0.0.1', port: 27 } }),
     ['dump', '-t', '5', '-D', '/i', '-o', 'dump.log', '-v4', '-W', '/w', '--lazy-pages', '--page-server', '--address', '127.0.0.1', '--port', '27']);
   t.deepEqual(restoreArgs({ imagesDir: '/i', pidfile: '/p' }), ['restore', '-D', '/i', '-o', 'restore.log', '-v4', '-d', '--pidfile', '/p']);
+  t.deepEqual(restoreArgs({ imagesDir: '/i', lazyPages: true, leaveStopped: true, extraArgs: ['--tcp-close'] }),
+    ['restore', '-D', '/i', '-o', 'restore.log', '-v4', '-d', '--lazy-pages', '--leave-stopped', '--tcp-close']);
 });
 
 test('CRIU before 4.2 is refused on kernels from 6.16 on, which refuse SO_PASSCRED on TCP sockets', (t) => {
