@@ -16,6 +16,7 @@
  */
 import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
+import type { Endpoint } from '../transfer/page-relay.js';
 import { MigrateError } from '../../transports/errors.js';
 import { criuEnv } from './env.js';
 import { tlsArgs, type TlsFiles } from './page-tls.js';
@@ -84,13 +85,17 @@ async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
 /** Where page servers listen unless a direct channel names the host's address. */
 export const LOOPBACK = '127.0.0.1';
 
-/** Starts a page server on a free port of `address` on `t`'s host; resolves once it listens. */
-export function startPageServer(t: Transport, d: ChannelDirs, address = LOOPBACK): Promise<PageServer> {
+/** `criu page-server` on a free port of `address` on `t`'s host; resolves once it listens. */
+function pageServerOn(t: Transport, d: ServiceDirs, address: string, args: string[], log: string, hint: string): Promise<PageServer> {
   return onFreePort(async (port) => ({
-    ...(await startService(t, 'page-server', ['--address', address, '--port', String(port), ...tlsArgs(d.tls)], d, 'page-server.log',
-      `check free space under ${posix.dirname(d.imagesDir)} on ${t.name} and the link to it`)),
+    ...(await startService(t, 'page-server', ['--address', address, '--port', String(port), ...args], d, log, hint)),
     port,
   }));
+}
+
+/** Starts a page server on a free port of `address` on `t`'s host; resolves once it listens. */
+export function startPageServer(t: Transport, d: ChannelDirs, address = LOOPBACK): Promise<PageServer> {
+  return pageServerOn(t, d, address, tlsArgs(d.tls), 'page-server.log', `check free space under ${posix.dirname(d.imagesDir)} on ${t.name} and the link to it`);
 }
 
 /**
@@ -98,11 +103,7 @@ export function startPageServer(t: Transport, d: ChannelDirs, address = LOOPBACK
  * receive (a connection that hangs up at once ends it). Started in `d.workDir`, before a freeze.
  */
 export function startProbeServer(t: Transport, d: ServiceDirs, address: string): Promise<PageServer> {
-  return onFreePort(async (port) => ({
-    ...(await startService(t, 'page-server', ['--address', address, '--port', String(port)], { imagesDir: d.imagesDir, workDir: d.workDir }, 'probe.log',
-      `${address} is not an address of ${t.name}, or CRIU cannot listen there`)),
-    port,
-  }));
+  return pageServerOn(t, { imagesDir: d.imagesDir, workDir: d.workDir }, address, [], 'probe.log', `${address} is not an address of ${t.name}, or CRIU cannot listen there`);
 }
 
 /**
@@ -119,7 +120,7 @@ export function startProbeServer(t: Transport, d: ServiceDirs, address: string):
  * from the target's daemon whether every page arrived (then SIGKILL) or not (then SIGCONT).
  */
 export function startLazyDump(t: Transport, pid: number, d: ChannelDirs, parent?: string, extraArgs: readonly string[] = [],
-  serving?: (at: { host: string; port: number }) => Promise<void>, address = LOOPBACK): Promise<PageServer> {
+  serving?: (at: Endpoint) => Promise<void>, address = LOOPBACK): Promise<PageServer> {
   // Hybrid: on top of pre-copy rounds, only what they did not carry is left to serve.
   const chain = parent ? ['--track-mem', '--prev-images-dir', parent] : [];
   return onFreePort(async (port) => {
@@ -135,7 +136,7 @@ export function startLazyDump(t: Transport, pid: number, d: ChannelDirs, parent?
  * server (`pageServer`: the source's own address on a direct channel, or a port on the target's
  * loopback leading there), on demand and in the background, for a `criu restore --lazy-pages`.
  */
-export function startRemoteLazyPages(t: Transport, d: ChannelDirs, pageServer: { host: string; port: number }): Promise<CriuService> {
+export function startRemoteLazyPages(t: Transport, d: ChannelDirs, pageServer: Endpoint): Promise<CriuService> {
   return startService(t, 'lazy-pages', ['--page-server', '--address', pageServer.host, '--port', String(pageServer.port), ...tlsArgs(d.tls)], d, 'lazy-pages.log',
     'the restored workload could not get its memory from the source; it was stopped there');
 }

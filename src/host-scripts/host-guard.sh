@@ -60,6 +60,8 @@ signal_tree() {
   for c in $(pgrep -P "$1"); do signal_tree "$c" "$2"; done
   kill "-$2" "$1" 2> /dev/null
 }
+# "disarm": nothing to resume, remove, hang up on or kill; a restore began.
+forget() { pids=; twin=; port=; copy=; began=1; }
 # The copy's root PID: the twin's init, or the PID in the restore's pidfile.
 copy_pid() {
   case "$copy" in
@@ -71,7 +73,7 @@ echo ready
 while IFS= read -r line; do
   case "$line" in
     "arm "*) pids=${line#arm }; echo armed ;;
-    disarm) pids=; twin=; port=; copy=; began=1; echo disarmed ;;
+    disarm) forget; echo disarmed ;;
     "runc-conf "*)
       rest=${line#runc-conf }
       conf=${rest%% *}; rest=${rest#* }
@@ -85,7 +87,7 @@ while IFS= read -r line; do
       echo noted ;;
     "incomplete "*) copy=${line#incomplete }; echo noted ;;
     resume-copy) p=$(copy_pid); [ -n "$p" ] && signal_tree "$p" CONT; echo resumed ;;
-    go) p=$(copy_pid); [ -n "$p" ] && signal_tree "$p" CONT; pids=; twin=; port=; copy=; began=1; echo resumed ;;
+    go) p=$(copy_pid); [ -n "$p" ] && signal_tree "$p" CONT; forget; echo resumed ;;
     "remove "*) dirs="$dirs ${line#remove }"; echo noted ;;
     done) exit 0 ;;
   esac

@@ -19,6 +19,7 @@
  * exclusively, so it never settles a workload while a guard still puts it back.
  */
 import type { Transport, RunningCommand } from '../../transports/transport.js';
+import type { Endpoint } from '../transfer/page-relay.js';
 import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
 import { LOCK_DIR, workloadLockPath } from '../host-lock.js';
@@ -108,7 +109,7 @@ export class HostGuard {
   }
 
   /** The source's lazy page server (its address and port): hung up on should migrate go away, so its CRIU lets go. */
-  lazy(at: { host: string; port: number }): Promise<void> {
+  lazy(at: Endpoint): Promise<void> {
     if (!/^[0-9.]+$/.test(at.host)) throw new MigrateError('BAD_INPUT', `the guard takes an IPv4 address, not ${at.host}`);
     return this.send(`lazy ${at.port} ${at.host}`, 'noted');
   }

@@ -9,6 +9,7 @@
  */
 import { tlsConfLines, type TlsFiles } from '../criu/page-tls.js';
 import type { Transport } from '../../transports/transport.js';
+import type { Endpoint } from '../transfer/page-relay.js';
 import { LOOPBACK, type PageServer } from '../criu/services.js';
 import { LEAVE_STOPPED, withRuncConf } from './runc-conf.js';
 import { MigrateError } from '../../transports/errors.js';
@@ -28,7 +29,7 @@ export interface LazyDumpOptions {
   /** More CRIU options for runc.conf (the TCP policy's: criu/tcp-policy.ts). */
   criuOptions?: readonly string[];
   /** Awaited with the address and port before the dump starts (the source's guard: host-guard.ts lazy). */
-  serving?: (at: { host: string; port: number }) => Promise<void>;
+  serving?: (at: Endpoint) => Promise<void>;
   /** Where the page server listens: the source's address on a direct page channel; loopback otherwise. */
   address?: string;
   /** The run's page channel credential: the lazy page server speaks TLS (criu/page-tls.ts). */
