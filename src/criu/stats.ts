@@ -15,6 +15,9 @@ const SCHEMA = readFileSync(new URL('./stats.proto', import.meta.url), 'utf8');
 
 const StatsEntry = protobuf.parse(SCHEMA, { keepCase: true }).root.lookupType('stats_entry');
 
+/** The size of a page CRIU counts in its stats and writes into pages-*.img (4 KiB on the hosts this runs on). */
+export const PAGE_SIZE = 4096;
+
 export interface DumpStats {
   freezingTimeUs: number;
   frozenTimeUs: number;

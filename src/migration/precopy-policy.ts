@@ -14,6 +14,7 @@
  * LXD's other rule (stop when ≥ 70 % of the scanned pages were skipped as clean) is rule 2 in
  * other units; it is reported (`skipped_share`) but not used.
  */
+import { PAGE_SIZE } from '../criu/stats.js';
 
 export interface RoundStats {
   /** Pages the pre-dump wrote (dirty since the previous round, or all in round 0). */
@@ -50,7 +51,6 @@ export interface Decision {
   why: string;
 }
 
-const PAGE = 4096;
 
 /**
  * The rounds' cost model, ms = fixed + bytes ÷ throughput, fitted by least squares over the
@@ -89,7 +89,7 @@ export function predictFreezeMs(rounds: readonly RoundStats[]): number | null {
   const last = rounds[rounds.length - 1];
   const model = fit(rounds);
   if (!last || !model) return null;
-  return Math.round((last.pagesWritten * PAGE) / model.bytesPerMs + 2 * model.fixedMs);
+  return Math.round((last.pagesWritten * PAGE_SIZE) / model.bytesPerMs + 2 * model.fixedMs);
 }
 
 export function decide(rounds: readonly RoundStats[], policy: StopPolicy = DEFAULT_POLICY): Decision {

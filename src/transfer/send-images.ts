@@ -11,6 +11,7 @@ import { MigrateError, throwIfAborted } from '../../transports/errors.js';
 import { safeRelativeName } from './safe-name.js';
 import { transferFailed } from './failure.js';
 import { hostScript } from '../host-scripts/index.js';
+import { PAGE_SIZE } from '../criu/stats.js';
 import { counter, sendDirectory, type SendOptions, type SendResult } from './send-dir.js';
 import { checkDigests, digestOf } from './stream-digest.js';
 
@@ -94,4 +95,3 @@ export async function verifyPageImages(target: Transport, dir: string, pagesWrit
   }
 }
 
-const PAGE_SIZE = 4096;

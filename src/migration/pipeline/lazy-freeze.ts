@@ -16,6 +16,7 @@ import { watchHandshake } from '../../criu/page-tls.js';
 import { MigrateError } from '../../../transports/errors.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { LOOPBACK, type CriuService, type PageServer } from '../../criu/services.js';
+import { PAGE_SIZE } from '../../criu/stats.js';
 import { hostScript } from '../../host-scripts/index.js';
 import { ANSWER_WITHIN_MS, relayEndpointOn, startPageRelay, type Endpoint, type PageRelay } from '../../transfer/page-relay.js';
 import type { Dirs } from '../workload.js';
@@ -24,8 +25,6 @@ import type { MoveContext } from './context.js';
 import type { Freeze } from './freeze.js';
 import { lazyPagesOf } from './window-stats.js';
 
-/** CRIU's pages (x86-64, arm64 with 4 KiB pages: the hosts this runs on). */
-const PAGE_SIZE = 4096;
 /** How long the source's CRIU gets to finish after its page stream was dropped. */
 const END_WAIT_MS = 10_000;
 /** How long a failed window waits for the target's daemon to say why. */
