@@ -19,6 +19,8 @@ import { destinationName, resolveDestination, type Destination, type SshOptions 
 
 /** What host-scripts/exec-reporting-pid.sh prints before the PID of the command it runs. */
 export const PID_TAG = 'migrate-remote-pid=';
+/** How long close() waits for the host to acknowledge the end of the connection. */
+const CLOSE_WAIT_MS = 5_000;
 
 
 export class SshTransport implements Transport {
@@ -28,6 +30,8 @@ export class SshTransport implements Transport {
   readonly networkHost: string;
   private client?: Promise<Client>;
   private broken?: Error;
+  /** Connections whose socket has closed: close() must not wait for a 'close' already past. */
+  private readonly closed = new WeakSet<Client>();
   private readonly forwarding: Forwarding;
   /** The host's first accepted key: a reconnect meeting another is refused. */
   private readonly hostKey = new HostKeyPin();
@@ -59,7 +63,12 @@ export class SshTransport implements Transport {
     if (this.client) return this.client;
     const client: Promise<Client> = connectSsh(this.destination, this.options, this.warn, this.hostKey).then((c) => {
       const mine = () => this.client === client;
+      // 'end' (the host closed its side) comes before 'close': from then on nothing can be sent.
+      c.on('end', () => {
+        if (mine()) this.broken ??= new Error('connection closed by the host');
+      });
       c.on('close', () => {
+        this.closed.add(c);
         if (mine()) this.broken ??= new Error('connection closed');
       });
       c.on('error', (e) => {
@@ -90,16 +99,27 @@ export class SshTransport implements Transport {
    * and ssh2 emits them synchronously, before any awaiting code would run.
    */
   private async channel(argv: readonly string[], env?: Record<string, string>): Promise<{ ch: ClientChannel; cmd: string; exited: Promise<{ exitCode: number; signal?: string }> }> {
-    const client = await this.conn();
     const cmd = quoteCommand(argv, env);
-    return new Promise((resolve, reject) => {
-      client.exec(cmd, (err, ch) => {
-        if (err) return reject(this.lostError(err, cmd));
-        const exited = this.waitExit(ch, cmd);
-        exited.catch(() => {});
-        resolve({ ch, cmd, exited });
-      });
-    });
+    for (let attempt = 1; ; attempt++) {
+      const pending = this.conn();
+      const client = await pending;
+      try {
+        return await new Promise((resolve, reject) => {
+          client.exec(cmd, (err, ch) => {
+            if (err) return reject(this.lostError(err, cmd));
+            const exited = this.waitExit(ch, cmd);
+            exited.catch(() => {});
+            resolve({ ch, cmd, exited });
+          });
+        });
+      } catch (e) {
+        // ssh2 throws 'Not connected' before sending anything when the socket has already
+        // ended (the host closed it and the 'close' event has not come yet): the command did
+        // not start, so one more connection may run it.
+        if (e instanceof MigrateError || attempt > 1) throw e instanceof MigrateError ? e : this.lostError(e as Error, cmd);
+        if (this.client === pending) this.broken ??= e as Error;
+      }
+    }
   }
 
   /** Resolves with the exit status once the channel closes (exit + all output consumed). */
@@ -239,9 +259,14 @@ export class SshTransport implements Transport {
     this.client = undefined;
     if (!pending) return;
     const client = await pending.catch(() => undefined);
-    if (!client) return;
+    if (!client || this.closed.has(client)) return;
     await new Promise<void>((resolve) => {
-      client.once('close', () => resolve());
+      // A host that stopped answering never acknowledges the end: drop the socket then.
+      const drop = setTimeout(() => client.destroy(), CLOSE_WAIT_MS);
+      client.once('close', () => {
+        clearTimeout(drop);
+        resolve();
+      });
       client.end();
     });
   }

@@ -2,22 +2,20 @@
  * With --insecure-accept-host-key nothing checks a host's key against known_hosts, but a
  * transport pins the first key a host showed it: a reconnect within the same run (after a lost
  * connection) that meets another key is refused, so whoever takes over the address mid-run does
- * not get the rest of the migration. An ssh2 server on this machine plays the host, and changes
+ * not get the rest of the migration. An ssh2 server on this machine (FakeSshHost) plays the host, and changes
  * its key between connections.
  */
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2 from 'ssh2';
 import { isMigrateError } from '../../../transports/errors.js';
 import { HostKeyPin, checkPin } from '../../../transports/ssh/host-key-pin.js';
 import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
+import { FakeSshHost } from '../../helpers/fake-ssh-host.js';
 import { scratchDir } from '../../helpers/scratch.js';
 
-const { Server, utils } = ssh2;
-type Conn = Parameters<ConstructorParameters<typeof ssh2.Server>[1] & {}>[0];
+const { utils } = ssh2;
 
 test('the pin: the first accepted key stays; the same key passes, another one is "changed"', (t) => {
   const [k1, k2] = [Buffer.from('key one'), Buffer.from('key two')];
@@ -32,43 +30,13 @@ test('the pin: the first accepted key stays; the same key passes, another one is
   t.is(pin.check(k2).status, 'changed');
 });
 
-/** An SSH server that accepts anyone and answers every command with exit status 0. */
-class FakeHost {
-  private server?: InstanceType<typeof Server>;
-  private readonly conns = new Set<Conn>();
-  port = 0;
-
-  async start(hostKey: string): Promise<void> {
-    const server = (this.server = new Server({ hostKeys: [hostKey] }, (conn) => {
-      this.conns.add(conn);
-      conn.on('close', () => this.conns.delete(conn));
-      conn.on('error', () => {});
-      conn.on('authentication', (ctx) => ctx.accept());
-      conn.on('ready', () => conn.on('session', (accept) => accept().on('exec', (acceptExec) => {
-        const ch = acceptExec();
-        ch.exit(0);
-        ch.end();
-      })));
-    }));
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
-  }
-
-  /** Drops every connection (the client sees its link lost) and stops listening. */
-  async stop(): Promise<void> {
-    for (const c of this.conns) c.end();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
-    await sleep(200); // the client notices the closed connection
-  }
-}
-
 test('--insecure-accept-host-key: a reconnect to the same key works, one meeting another key is refused (SSH_HOST_KEY_CHANGED)', async (t) => {
   const dir = scratchDir(t, 'pin');
   const clientKey = join(dir, 'id');
   writeFileSync(clientKey, utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
   writeFileSync(join(dir, 'known_hosts'), '');
   const [first, other] = [utils.generateKeyPairSync('ed25519').private, utils.generateKeyPairSync('ed25519').private];
-  const host = new FakeHost();
+  const host = new FakeSshHost();
   await host.start(first);
   const warnings: string[] = [];
   const ssh = new SshTransport(`ssh://root@127.0.0.1:${host.port}`,

@@ -1,0 +1,45 @@
+/**
+ * An SSH server on this machine (ssh2's Server) that accepts anyone and answers every command
+ * with exit status 0: enough to test what the SSH transport does when a host goes away, comes
+ * back, or shows another key.
+ */
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import ssh2 from 'ssh2';
+
+const { Server } = ssh2;
+type Conn = Parameters<ConstructorParameters<typeof ssh2.Server>[1] & {}>[0];
+
+export class FakeSshHost {
+  private server?: InstanceType<typeof Server>;
+  private readonly conns = new Set<Conn>();
+  /** Kept across stop() and start(): a host that comes back listens where it did. */
+  port = 0;
+
+  async start(hostKey: string): Promise<void> {
+    const server = (this.server = new Server({ hostKeys: [hostKey] }, (conn) => {
+      this.conns.add(conn);
+      conn.on('close', () => this.conns.delete(conn));
+      conn.on('error', () => {});
+      conn.on('authentication', (ctx) => ctx.accept());
+      conn.on('ready', () => conn.on('session', (accept) => accept().on('exec', (acceptExec) => {
+        const ch = acceptExec();
+        ch.exit(0);
+        ch.end();
+      })));
+    }));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.port = (server.address() as AddressInfo).port;
+  }
+
+  /** Drops every connection (the client sees its link lost) and stops listening. */
+  async stop(): Promise<void> {
+    for (const c of this.conns) c.end();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    this.server = undefined;
+    await sleep(200); // the client notices the closed connection
+  }
+}
