@@ -1,7 +1,9 @@
 /**
  * Transport throughput: how fast can 256 MiB of a real workload's memory go from host A to
- * host B over the ssh2 transport, the OpenSSH binary, and with zstd? Run: npm run bench:transport
- * (needs the lab: bash lab/lab.sh up). Writes bench/results/transport-throughput.{json,md}.
+ * host B over the ssh2 transport, the OpenSSH binary, and with zstd? And how long does one short
+ * command take over the transport, with TCP_NODELAY (the default) and without (Nagle's algorithm
+ * meeting delayed ACKs)? Run: npm run bench:transport (needs the lab: bash lab/lab.sh up).
+ * Writes bench/results/transport-throughput.{json,md}.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -20,6 +22,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url)); // dist/bench/ ->
 const MIB = 1024 * 1024;
 const INPUT_MIB = 256;
 const RUNS = 3;
+/** Short commands timed per transport, after one untimed. */
+const COMMANDS = 40;
 const COMMAND = 'npm run bench:transport';
 
 interface Lab { url: string; hostSpec: string; key: string; knownHosts: string }
@@ -128,6 +132,19 @@ async function timed(fn: () => Promise<number | void>): Promise<{ seconds: numbe
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
+
+interface LatencyResult { name: string; ms: number[]; median: number; p90: number; min: number; max: number }
+
+/** `true` over each transport, alternating between them so drift spreads over both. */
+async function commandLatency(transports: Array<{ name: string; t: SshTransport }>): Promise<LatencyResult[]> {
+  const ms = transports.map((): number[] => []);
+  for (const { t } of transports) await t.exec(['true']);
+  for (let i = 0; i < COMMANDS; i++) {
+    for (const [j, { t }] of transports.entries()) ms[j]!.push((await timed(() => t.exec(['true']).then(() => {}))).seconds * 1e3);
+  }
+  return transports.map(({ name }, j) => ({ name, ms: ms[j]!, median: median(ms[j]!), p90: quantile(ms[j]!, 0.9), min: Math.min(...ms[j]!), max: Math.max(...ms[j]!) }));
+}
 
 function summarize(row: Row, [warmupSeconds, ...seconds]: number[], bytes: number, ratio?: number): RowResult {
   const mbps = seconds.map((s) => bytes / 1e6 / s);
@@ -163,10 +180,12 @@ async function main(): Promise<void> {
   const lab = labEnv();
   const buf = await captureWorkloadMemory(INPUT_MIB);
   const t = new SshTransport(lab.url, { identityFiles: [lab.key], knownHostsFiles: [lab.knownHosts] });
+  const nagle = new SshTransport(lab.url, { identityFiles: [lab.key], knownHostsFiles: [lab.knownHosts], noDelay: false });
   try {
-    await t.connect(); // connection setup is not part of the ssh2 rows
+    await Promise.all([t.connect(), nagle.connect()]); // connection setup is not part of the ssh2 rows
     const rows: Row[] = [
       { name: 'ssh2 transport, `cat > /dev/null`', kind: 'network', run: () => viaTransport(t, buf, ['sh', '-c', 'cat > /dev/null']) },
+      { name: 'ssh2 transport without TCP_NODELAY, `cat > /dev/null`', kind: 'network', run: () => viaTransport(nagle, buf, ['sh', '-c', 'cat > /dev/null']) },
       { name: 'OpenSSH `ssh` (default cipher), `cat > /dev/null`', kind: 'network', run: () => viaOpenSsh(lab, [], 'cat > /dev/null', buf) },
       { name: 'OpenSSH `ssh -c aes128-gcm@openssh.com`', kind: 'network', run: () => viaOpenSsh(lab, ['-c', 'aes128-gcm@openssh.com'], 'cat > /dev/null', buf) },
       { name: 'zstd -1 in-process (CPU only)', kind: 'cpu', run: () => compressOnly(buf, 1) },
@@ -177,15 +196,16 @@ async function main(): Promise<void> {
     const setup: number[] = [];
     for (let i = 0; i < RUNS; i++) setup.push((await timed(() => viaOpenSsh(lab, [], 'true'))).seconds);
     const results = await measure(rows, buf.length);
-    report(results, { inputBytes: buf.length, openSshSetupSeconds: setup, loadavgBefore, loadavgAfter: await loadavg() });
+    const latency = await commandLatency([{ name: 'ssh2 transport (TCP_NODELAY, the default)', t }, { name: 'ssh2 transport without TCP_NODELAY', t: nagle }]);
+    report(results, latency, { inputBytes: buf.length, openSshSetupSeconds: setup, loadavgBefore, loadavgAfter: await loadavg() });
   } finally {
-    await t.close();
+    await Promise.all([t.close(), nagle.close()]);
   }
 }
 
 interface RunInfo { inputBytes: number; openSshSetupSeconds: number[]; loadavgBefore: string; loadavgAfter: string }
 
-function report(results: RowResult[], info: RunInfo): void {
+function report(results: RowResult[], latency: LatencyResult[], info: RunInfo): void {
   const meta = {
     command: COMMAND,
     date: new Date().toISOString(),
@@ -201,13 +221,18 @@ function report(results: RowResult[], info: RunInfo): void {
   console.log(md);
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'transport-throughput.json'), JSON.stringify({ ...meta, input: `memload --mib ${INPUT_MIB} anonymous memory via /proc/PID/mem`, rows: results }, null, 2) + '\n');
+  writeFileSync(join(dir, 'transport-throughput.json'), JSON.stringify({ ...meta, input: `memload --mib ${INPUT_MIB} anonymous memory via /proc/PID/mem`, rows: results, commandLatency: latency }, null, 2) + '\n');
   const header = `# Transport throughput\n\nCommand: \`${COMMAND}\`  \nDate: ${meta.date}  \nCommit: ${meta.commit}  \nKernel: ${meta.kernel}  \nNode: ${meta.node}  \nCPU: ${meta.cpu}\n\n`;
   const input = `Input: ${INPUT_MIB} MiB of \`memload --mib ${INPUT_MIB}\` anonymous memory, sent in 1 MiB chunks host A → B; one discarded warm-up round, then ${RUNS} runs per row, round-robin; MB = 1e6 bytes of input.\n\n`;
   const notes = `\n\nOpenSSH rows open a new connection per run (included; \`ssh … true\` takes ${(median(info.openSshSetupSeconds) * 1000).toFixed(0)} ms median). `
     + 'ssh2 rows reuse one connection and include only the channel open. zstd ratio = input bytes / compressed bytes. '
     + `Load average before/after: ${info.loadavgBefore} / ${info.loadavgAfter}.\n`;
-  writeFileSync(join(dir, 'transport-throughput.md'), header + input + md + notes);
+  const f = (n: number) => n.toFixed(1);
+  const lat = `\n## One short command\n\n\`true\` on B, ${COMMANDS} times per transport (one connection each, alternating), after one untimed. Migrate runs several such commands inside every freeze.\n\n`
+    + '| Transport | Median ms | p90 ms | Min ms | Max ms |\n|---|---:|---:|---:|---:|\n'
+    + latency.map((l) => `| ${l.name} | ${f(l.median)} | ${f(l.p90)} | ${f(l.min)} | ${f(l.max)} |`).join('\n') + '\n';
+  console.log(lat);
+  writeFileSync(join(dir, 'transport-throughput.md'), header + input + md + notes + lat);
 }
 
 main().catch((e: unknown) => {

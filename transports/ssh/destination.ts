@@ -21,6 +21,8 @@ export interface SshOptions {
   connectTimeoutMs?: number;
   /** Attempts for connection failures (authentication and host key failures are never retried). */
   retries?: number;
+  /** TCP_NODELAY on the connection (default true); false only to measure what it saves (bench:transport). */
+  noDelay?: boolean;
 }
 
 export interface Destination {
