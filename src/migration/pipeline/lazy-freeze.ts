@@ -35,6 +35,8 @@ export class LazyFreeze implements Freeze {
   readonly lazyRestore = true;
   private server?: PageServer;
   private relay?: PageRelay;
+  /** Where the target's daemon reaches the relay (through SSH). */
+  private relayOnTarget?: Endpoint;
   private lazy?: CriuService;
   private progress?: ProgressCounter;
   /** Direct: stops polling what the target's daemon read; resolves with the last figure. */
@@ -44,13 +46,27 @@ export class LazyFreeze implements Freeze {
   /** `direct`: the source's address the target's daemon pulls from (a direct page channel); through SSH without it. */
   constructor(private readonly c: MoveContext, private readonly dirs: Dirs, private readonly parent: string | undefined, private readonly direct?: string) {}
 
-  async open(): Promise<void> {}
+  /**
+   * Through SSH: the relay and its reverse forward on the target are set up before the freeze
+   * (a forward is an SSH round trip, measured 0–60 ms); the relay reaches the source's page
+   * server, whose port the dump picks, only when the target's daemon connects.
+   */
+  async open(): Promise<void> {
+    if (this.direct) return;
+    this.relay = await startPageRelay(() => this.c.source.openStream(this.server!.port), {
+      onBytes: (n) => this.progress?.add(n), near: 'the target\'s lazy-pages daemon', far: 'the source\'s lazy page server' });
+    this.closers.push(this.relay.close);
+    const reach = await relayEndpointOn(this.c.target, this.relay);
+    this.closers.push(reach.close);
+    this.relayOnTarget = reach.endpoint;
+  }
 
   async dump(stopping: () => void, serving?: (at: Endpoint) => Promise<void>): Promise<void> {
     this.server = await this.c.workload.checkpointLazy(this.dirs, { parent: this.parent, stopping, serving, address: this.direct });
   }
 
   async failedDump(e: unknown): Promise<unknown> {
+    await this.close();
     return e;
   }
 
@@ -62,21 +78,12 @@ export class LazyFreeze implements Freeze {
     return this.server && { host: this.direct ?? LOOPBACK, port: this.server.port };
   }
 
-  /** The target's daemon reaches the source's page server directly, or through a relay on the controller. */
+  /** The target's daemon reaches the source's page server directly, or through the relay on the controller. */
   async beforeRestore(): Promise<void> {
-    const server = this.server!;
-    const progress = (this.progress = progressCounter(this.c.emit, 'postcopy', { host: this.c.target.name, total: this.c.residentBytes }));
+    this.progress = progressCounter(this.c.emit, 'postcopy', { host: this.c.target.name, total: this.c.residentBytes });
     const dirs = { imagesDir: this.dirs.images, workDir: this.dirs.work, tls: this.dirs.tls };
-    if (this.direct) {
-      this.lazy = await this.c.services.remoteLazyPages(this.c.target, dirs, { host: this.direct, port: server.port });
-      return;
-    }
-    this.relay = await startPageRelay(() => this.c.source.openStream(server.port), {
-      onBytes: (n) => progress.add(n), near: 'the target\'s lazy-pages daemon', far: 'the source\'s lazy page server' });
-    this.closers.push(this.relay.close);
-    const reach = await relayEndpointOn(this.c.target, this.relay);
-    this.closers.push(reach.close);
-    this.lazy = await this.c.services.remoteLazyPages(this.c.target, dirs, reach.endpoint);
+    const from = this.direct ? { host: this.direct, port: this.server!.port } : this.relayOnTarget!;
+    this.lazy = await this.c.services.remoteLazyPages(this.c.target, dirs, from);
   }
 
   async window(restoredAt: number): Promise<void> {
