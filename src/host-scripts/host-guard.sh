@@ -55,10 +55,16 @@
 trap '' HUP PIPE
 exec 9> "$2" && flock -s 9 || exit 1
 pids='' conf='' backup='' lock='' marker='' twin='' dirs='' port='' addr='' copy='' began=''
-# The tree below $1 (children first) gets signal $2.
+# The tree below $1 (the root and its descendants) gets signal $2.
+tree_of() {
+  echo "$1"
+  for c in $(pgrep -P "$1"); do tree_of "$c"; done
+}
+# All PIDs are listed before any is signalled (a killed parent's children move to another
+# parent), then signalled in one kill, the root first: a root that outlived its children by a
+# moment could react to their deaths (exit on its own, start new ones).
 signal_tree() {
-  for c in $(pgrep -P "$1"); do signal_tree "$c" "$2"; done
-  kill "-$2" "$1" 2> /dev/null
+  kill "-$2" $(tree_of "$1") 2> /dev/null
 }
 # "disarm": nothing to resume, remove, hang up on or kill; a restore began.
 forget() { pids=; twin=; port=; copy=; began=1; }
