@@ -64,6 +64,7 @@ tree_of() {
 # parent), then signalled in one kill, the root first: a root that outlived its children by a
 # moment could react to their deaths (exit on its own, start new ones).
 signal_tree() {
+  # shellcheck disable=SC2046 # one PID per word
   kill "-$2" $(tree_of "$1") 2> /dev/null
 }
 # "disarm": nothing to resume, remove, hang up on or kill; a restore began.

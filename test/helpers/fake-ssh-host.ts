@@ -16,7 +16,24 @@ export class FakeSshHost {
   /** Kept across stop() and start(): a host that comes back listens where it did. */
   port = 0;
 
+  /**
+   * Listens on `port`; the first time on a random port below the kernel's ephemeral range
+   * (32768–60999) and CRIU's page-server ports (20000–49999): a port the kernel handed out to
+   * another test's listener could be taken while this host is stopped, and its client would
+   * reconnect to the wrong server.
+   */
   async start(hostKey: string): Promise<void> {
+    if (this.port !== 0) return this.listen(hostKey, this.port);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.listen(hostKey, 10000 + Math.floor(Math.random() * 10000));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw e;
+      }
+    }
+  }
+
+  private async listen(hostKey: string, port: number): Promise<void> {
     const server = (this.server = new Server({ hostKeys: [hostKey] }, (conn) => {
       this.conns.add(conn);
       conn.on('close', () => this.conns.delete(conn));
@@ -30,7 +47,7 @@ export class FakeSshHost {
     }));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
+      server.listen(port, '127.0.0.1', () => resolve());
     });
     this.port = (server.address() as AddressInfo).port;
   }
