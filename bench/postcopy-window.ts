@@ -12,8 +12,8 @@
  * same run. Every move is checked: the container's ticks go on with the next number on B.
  *
  * Then a small process tree (--tree-mib) moved post-copy per channel: its freeze beside CRIU's
- * own share of it from CRIU's stats (the dump's frozen time, the restore's time), the rest being
- * migrate's (issue 20: a tree's freeze within 100 ms of CRIU's floor).
+ * floor measured in the same run (lazy dump + lazy restore of the same kind of tree on A alone:
+ * lib/criu-floor.ts); issue 20: a tree's freeze within 100 ms of that floor.
  *
  * Run: npm run bench:window [-- --mib 1024 --dirty 0,10 --channels ssh,direct --runs 2 --tree-mib 64]
  * (--mib 0: the tree only; --tree-mib 0: no tree)
@@ -30,9 +30,12 @@ import { labHosts, ROOT } from './lib/lab.js';
 import { containerArgs, containerTicks, removeContainer } from './lib/memload-container.js';
 import { continuous, waitForTicks } from './lib/memload.js';
 import { removeTree, startTree } from './lib/memload-tree.js';
+import { measureCriuFloor, type CriuFloor } from './lib/criu-floor.js';
 import { median } from './lib/stats.js';
 
 const TARGET_RATIO = 1.25;
+/** Issue 20: a tree's post-copy freeze within this of CRIU's floor. */
+const FLOOR_MARGIN_MS = 100;
 const TICK_MS = 20;
 
 type Kind = 'cold' | 'postcopy';
@@ -46,6 +49,9 @@ interface TreeMove {
   freezeMs?: number; criuRestoreMs?: number; phases?: Record<string, number | undefined>;
   error?: Record<string, unknown> | string;
 }
+
+/** CRIU's floor for the same tree, on A alone (bench/lib/criu-floor.ts). */
+interface FloorRun { run: number; ok: boolean; floor?: CriuFloor; error?: Record<string, unknown> | string }
 
 interface Move {
   kind: Kind; channel: Channel; dirty: number; run: number; loadavg: string;
@@ -112,6 +118,20 @@ async function moveOnce(a: Transport, b: Transport, image: string, o: Options, k
   return rec;
 }
 
+async function floorOnce(a: Transport, mib: number, run: number): Promise<FloorRun> {
+  const rec: FloorRun = { run, ok: false };
+  const tree = await startTree(a, { mib, tickMs: TICK_MS, seed: process.pid * 100 + ++seq }, 60_000);
+  try {
+    rec.floor = await measureCriuFloor(a, tree.pid, tree.dir);
+    rec.ok = true;
+  } catch (e) {
+    rec.error = errorJson(e) ?? String(e);
+  } finally {
+    await removeTree(tree, a); // the stopped original and its restored copy: the same command line
+  }
+  return rec;
+}
+
 async function treeOnce(a: Transport, b: Transport, mib: number, channel: Channel, run: number): Promise<TreeMove> {
   const rec: TreeMove = { channel, run, ok: false };
   const tree = await startTree(a, { mib, tickMs: TICK_MS, seed: process.pid * 100 + ++seq }, 60_000);
@@ -130,24 +150,36 @@ async function treeOnce(a: Transport, b: Transport, mib: number, channel: Channe
   return rec;
 }
 
-interface Cell { channel: Channel; dirty: number; coldMs?: number; windowMs?: number; ratio?: number; pass?: boolean }
+/**
+ * `inPlace`: from the freeze's start until every page is in the target's memory — cold's freeze
+ * (its restore places the pages), post-copy's freeze + window. The window also places the pages
+ * (first touch of fresh memory: ~3.4 ms/MiB on these VMs), which cold pays after its stream.
+ */
+interface Cell { channel: Channel; dirty: number; coldMs?: number; windowMs?: number; ratio?: number; pass?: boolean; coldInPlaceMs?: number; postcopyInPlaceMs?: number; inPlaceRatio?: number }
 
 function cellsOf(o: Options, moves: Move[]): Cell[] {
-  const m = (kind: Kind, channel: Channel, dirty: number) => {
-    const xs = moves.filter((x) => x.ok && x.kind === kind && x.channel === channel && x.dirty === dirty && x.streamMs !== undefined).map((x) => x.streamMs!);
+  const m = (kind: Kind, channel: Channel, dirty: number, g: (x: Move) => number | undefined) => {
+    const xs = moves.filter((x) => x.ok && x.kind === kind && x.channel === channel && x.dirty === dirty).map(g).filter((x): x is number => x !== undefined);
     return xs.length ? median(xs) : undefined;
   };
+  const inPlace = (x: Move) => (x.freezeMs === undefined ? undefined : x.kind === 'cold' ? x.freezeMs : x.streamMs === undefined ? undefined : x.freezeMs + x.streamMs);
   return o.channels.flatMap((channel) => o.dirty.map((dirty) => {
-    const coldMs = m('cold', channel, dirty);
-    const windowMs = m('postcopy', channel, dirty);
+    const coldMs = m('cold', channel, dirty, (x) => x.streamMs);
+    const windowMs = m('postcopy', channel, dirty, (x) => x.streamMs);
     const ratio = coldMs && windowMs ? windowMs / coldMs : undefined;
-    return { channel, dirty, coldMs, windowMs, ratio, pass: ratio === undefined ? undefined : ratio <= TARGET_RATIO };
+    const coldInPlaceMs = m('cold', channel, dirty, inPlace);
+    const postcopyInPlaceMs = m('postcopy', channel, dirty, inPlace);
+    const inPlaceRatio = coldInPlaceMs && postcopyInPlaceMs ? postcopyInPlaceMs / coldInPlaceMs : undefined;
+    return { channel, dirty, coldMs, windowMs, ratio, pass: ratio === undefined ? undefined : ratio <= TARGET_RATIO, coldInPlaceMs, postcopyInPlaceMs, inPlaceRatio };
   }));
 }
 
-function treeMarkdown(o: Options, trees: TreeMove[]): string {
+function treeMarkdown(o: Options, trees: TreeMove[], floors: FloorRun[]): string {
   if (!trees.length) return '';
   const f = (x: number | undefined) => (x === undefined ? DASH : x.toFixed(0));
+  const okFloors = floors.filter((x) => x.ok).map((x) => x.floor!);
+  const fm = (g: (x: CriuFloor) => number) => (okFloors.length ? median(okFloors.map(g)) : undefined);
+  const floorMs = fm((x) => x.totalMs);
   const rows = o.channels.map((channel) => {
     const ok = trees.filter((x) => x.ok && x.channel === channel);
     const m = (g: (x: TreeMove) => number | undefined) => {
@@ -155,21 +187,29 @@ function treeMarkdown(o: Options, trees: TreeMove[]): string {
       return xs.length ? median(xs) : undefined;
     };
     const phase = (k: string) => m((x) => x.phases?.[k]);
-    return `| ${channel} | ${ok.length}/${trees.filter((x) => x.channel === channel).length} | ${f(m((x) => x.freezeMs))} | ${f(phase('checkpoint'))} | ${f(phase('transfer'))} | ${f(phase('restore'))} | ${f(m((x) => x.criuRestoreMs))} |`;
+    const freeze = m((x) => x.freezeMs);
+    const over = freeze === undefined || floorMs === undefined ? undefined : freeze - floorMs;
+    return `| ${channel} | ${ok.length}/${trees.filter((x) => x.channel === channel).length} | ${f(freeze)} | ${f(phase('checkpoint'))} | ${f(phase('transfer'))} | ${f(phase('restore'))} | ${f(m((x) => x.criuRestoreMs))} | ${f(over)} | ${over === undefined ? DASH : over <= FLOOR_MARGIN_MS ? 'pass' : 'FAIL'} |`;
   });
+  const floorText = `\nCRIU's floor, measured in the same run on A alone (no migrate, no second host; bench/lib/criu-floor.ts): \`criu dump --lazy-pages\` until its page server listens, a lazy-pages daemon pulling over loopback TLS, \`criu restore --lazy-pages\` until it returned, back to back. `
+    + `Median of ${okFloors.length} of ${floors.length}: ${f(floorMs)} ms (dump ${f(fm((x) => x.dumpMs))}, daemon ${f(fm((x) => x.daemonMs))}, restore ${f(fm((x) => x.restoreMs))}). Target: freeze ≤ floor + ${FLOOR_MARGIN_MS} ms.\n`;
   return `\n## A ${o.treeMib} MiB process tree, post-copy\n\nMedians. Phases as the report has them: checkpoint (the lazy dump until its page server listens), transfer (the ~100 KiB of images), restore (the lazy-pages daemon started, the guards told, \`criu restore\`); CRIU restore: CRIU's own restore time from its stats. A lazy dump writes no stats before it has served every page, so its own share is not split out here.\n\n`
-    + `| page channel | moved | freeze (ms) | checkpoint (ms) | transfer (ms) | restore (ms) | CRIU restore (ms) |\n|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`;
+    + `| page channel | moved | freeze (ms) | checkpoint (ms) | transfer (ms) | restore (ms) | CRIU restore (ms) | freeze − floor (ms) | target |\n|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n${floorText}`;
 }
 
-function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], moves: Move[], trees: TreeMove[]): string {
+function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], moves: Move[], trees: TreeMove[], floors: FloorRun[]): string {
   const f = (x: number | undefined) => (x === undefined ? DASH : sec(x));
   const rows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldMs)} | ${f(c.windowMs)} | ${c.ratio?.toFixed(2) ?? DASH} | ${c.pass === undefined ? DASH : c.pass ? 'pass' : 'FAIL'} |`);
+  const inPlaceRows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldInPlaceMs)} | ${f(c.postcopyInPlaceMs)} | ${c.inPlaceRatio?.toFixed(2) ?? DASH} |`);
   const each = moves.map((x) => `| ${x.kind} | ${x.channel} | ${x.dirty} | ${x.run} | ${x.ok ? 'ok' : `failed: ${JSON.stringify(x.error).slice(0, 160)}`} | ${f(x.freezeMs)} | ${f(x.checkpointMs)} | ${f(x.streamMs)} | ${x.pages ?? DASH} | ${x.onDemand ?? DASH} / ${x.background ?? DASH} | ${x.loadavg} |`);
   return `# The post-copy window against cold's page stream (\`npm run bench:window\`)\n\n${factsMarkdown(command, facts)}\n`
     + `A memload container with ${o.mib} MiB resident, moved A → B. Cold's stream: CRIU's memwrite time (every page into the page server on B). `
     + `Window: post-copy's \`postcopy_ms\`, from the restore until every page is on B. Medians of ${o.runs} run(s). Target: window ≤ ${TARGET_RATIO} × stream.\n\n`
     + `| page channel | dirty MiB/s | cold stream (s) | post-copy window (s) | window / stream | target |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n\n`
-    + `${treeMarkdown(o, trees)}\n## Every move\n\n| strategy | channel | dirty MiB/s | run | result | freeze (s) | checkpoint (s) | stream or window (s) | pages | on demand / background | load |\n|---|---|---|---|---|---|---|---|---|---|---|\n${each.join('\n')}\n`;
+    + 'The window also places every page into fresh memory in the restored process, which cold does after its stream, inside its restore (first touch costs ~3.4 ms/MiB on these VMs). '
+    + 'Like for like, from the freeze\'s start until all the memory is in place on B: cold\'s freeze against post-copy\'s freeze + window (medians).\n\n'
+    + `| page channel | dirty MiB/s | cold: freeze (s) | post-copy: freeze + window (s) | post-copy / cold |\n|---|---|---|---|---|\n${inPlaceRows.join('\n')}\n\n`
+    + `${treeMarkdown(o, trees, floors)}\n## Every move\n\n| strategy | channel | dirty MiB/s | run | result | freeze (s) | checkpoint (s) | stream or window (s) | pages | on demand / background | load |\n|---|---|---|---|---|---|---|---|---|---|---|\n${each.join('\n')}\n`;
 }
 
 async function main(): Promise<void> {
@@ -190,8 +230,12 @@ async function main(): Promise<void> {
       }
     }
     const trees: TreeMove[] = [];
+    const floors: FloorRun[] = [];
     if (o.treeMib > 0) {
       for (let run = 1; run <= o.runs * 2; run++) {
+        const fl = await floorOnce(a, o.treeMib, run);
+        console.log(`tree ${o.treeMib} MiB CRIU floor run ${run}: ${fl.ok ? JSON.stringify(fl.floor) : JSON.stringify(fl.error)}`);
+        floors.push(fl);
         for (const channel of o.channels) {
           const m = await treeOnce(a, b, o.treeMib, channel, run);
           console.log(`tree ${o.treeMib} MiB postcopy ${channel} run ${run}: ${m.ok ? `freeze ${m.freezeMs} ms ${JSON.stringify(m.phases)}, CRIU restore ${m.criuRestoreMs} ms` : JSON.stringify(m.error)}`);
@@ -202,10 +246,11 @@ async function main(): Promise<void> {
     const cells = cellsOf(o, moves);
     mkdirSync(o.outDir, { recursive: true });
     const command = commandLine('bench:window', 'dist/bench/postcopy-window.js', o.argv);
-    writeFileSync(join(o.outDir, 'postcopy-window.json'), JSON.stringify({ meta: { command, ...facts, mib: o.mib, treeMib: o.treeMib, runs: o.runs, targetRatio: TARGET_RATIO }, cells, moves, trees }, null, 1) + '\n');
-    writeFileSync(join(o.outDir, 'postcopy-window.md'), markdown(command, facts, o, cells, moves, trees));
+    writeFileSync(join(o.outDir, 'postcopy-window.json'), JSON.stringify({ meta: { command, ...facts, mib: o.mib, treeMib: o.treeMib, runs: o.runs, targetRatio: TARGET_RATIO }, cells, moves, trees, floors }, null, 1) + '\n');
+    writeFileSync(join(o.outDir, 'postcopy-window.md'), markdown(command, facts, o, cells, moves, trees, floors));
     for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: window ${c.windowMs} ms / stream ${c.coldMs} ms = ${c.ratio?.toFixed(2)} ${c.pass ? 'PASS' : 'FAIL'}`);
-    if (moves.some((m) => !m.ok) || trees.some((m) => !m.ok)) process.exitCode = 1;
+    for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: memory in place, post-copy ${c.postcopyInPlaceMs} ms / cold ${c.coldInPlaceMs} ms = ${c.inPlaceRatio?.toFixed(2)}`);
+    if (moves.some((m) => !m.ok) || trees.some((m) => !m.ok) || floors.some((m) => !m.ok)) process.exitCode = 1;
   } finally {
     await b.close();
   }

@@ -7,7 +7,19 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import ssh2 from 'ssh2';
 
-const { Server } = ssh2;
+const { Server, utils } = ssh2;
+
+/**
+ * A fresh ed25519 private key in OpenSSH format that ssh2 itself can read: now and then ssh2's
+ * generateKeyPairSync writes one its own parser refuses ("Malformed OpenSSH private key"; it
+ * failed a CI run as the fake host's key), so one that does not parse is made again.
+ */
+export function newSshKey(): string {
+  for (let attempt = 1; ; attempt++) {
+    const key = utils.generateKeyPairSync('ed25519').private;
+    if (!(utils.parseKey(key) instanceof Error) || attempt >= 10) return key;
+  }
+}
 type Conn = Parameters<ConstructorParameters<typeof ssh2.Server>[1] & {}>[0];
 
 export class FakeSshHost {

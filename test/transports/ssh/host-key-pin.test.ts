@@ -8,14 +8,12 @@
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { isMigrateError } from '../../../transports/errors.js';
 import { HostKeyPin, checkPin } from '../../../transports/ssh/host-key-pin.js';
 import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
-import { FakeSshHost } from '../../helpers/fake-ssh-host.js';
+import { FakeSshHost, newSshKey } from '../../helpers/fake-ssh-host.js';
 import { scratchDir } from '../../helpers/scratch.js';
 
-const { utils } = ssh2;
 
 test('the pin: the first accepted key stays; the same key passes, another one is "changed"', (t) => {
   const [k1, k2] = [Buffer.from('key one'), Buffer.from('key two')];
@@ -33,9 +31,9 @@ test('the pin: the first accepted key stays; the same key passes, another one is
 test('--insecure-accept-host-key: a reconnect to the same key works, one meeting another key is refused (SSH_HOST_KEY_CHANGED)', async (t) => {
   const dir = scratchDir(t, 'pin');
   const clientKey = join(dir, 'id');
-  writeFileSync(clientKey, utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+  writeFileSync(clientKey, newSshKey(), { mode: 0o600 });
   writeFileSync(join(dir, 'known_hosts'), '');
-  const [first, other] = [utils.generateKeyPairSync('ed25519').private, utils.generateKeyPairSync('ed25519').private];
+  const [first, other] = [newSshKey(), newSshKey()];
   const host = new FakeSshHost();
   await host.start(first);
   const warnings: string[] = [];

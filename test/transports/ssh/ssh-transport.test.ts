@@ -6,16 +6,16 @@
 import test, { type ExecutionContext } from 'ava';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
+import type ssh2 from 'ssh2';
 import { SshTransport } from '../../../transports/ssh/ssh-transport.js';
-import { FakeSshHost } from '../../helpers/fake-ssh-host.js';
+import { FakeSshHost, newSshKey } from '../../helpers/fake-ssh-host.js';
 import { scratchDir } from '../../helpers/scratch.js';
 
 async function connected(t: ExecutionContext) {
   const dir = scratchDir(t, 'ssh-transport');
   const clientKey = join(dir, 'id');
-  writeFileSync(clientKey, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+  writeFileSync(clientKey, newSshKey(), { mode: 0o600 });
+  const hostKey = newSshKey();
   const host = new FakeSshHost();
   await host.start(hostKey);
   const ssh = new SshTransport(`ssh://root@127.0.0.1:${host.port}`, { identityFiles: [clientKey], insecureIgnoreHostKey: true, retries: 1 });

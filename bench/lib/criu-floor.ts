@@ -1,0 +1,58 @@
+/**
+ * CRIU's own floor for a process tree's post-copy freeze (issue 20), on one host, with no
+ * migrate in between: `criu dump --lazy-pages` until its page server listens, a lazy-pages daemon
+ * pulling from it over loopback (TLS, as migrate's channels are), and `criu restore --lazy-pages`
+ * until it returned. The tree must be the init of its own PID namespace (the bench's trees are),
+ * so that its copy can be restored beside the stopped original. Everything runs through the same
+ * helpers migrate uses (src/criu/services.ts, run.ts), back to back.
+ */
+import { posix } from 'node:path';
+import type { Transport } from '../../transports/transport.js';
+import { installPageCredential, newPageCredential, tlsFilesIn } from '../../src/criu/page-tls.js';
+import { restore } from '../../src/criu/run.js';
+import { startLazyDump, startRemoteLazyPages } from '../../src/criu/services.js';
+
+export interface CriuFloor {
+  /** From the dump's start until the restored copy was running. */
+  totalMs: number;
+  /** The lazy dump until its page server listened. */
+  dumpMs: number;
+  /** The lazy-pages daemon until it was ready. */
+  daemonMs: number;
+  /** `criu restore --lazy-pages` until it returned. */
+  restoreMs: number;
+}
+
+/** How long the daemon and the dump get to move the memory after the restore, before they are killed. */
+const FILL_WAIT_MS = 60_000;
+
+/** Measures the floor on `t` for the tree at `pid`, working in `dir` (root's alone); leaves the original stopped and the copy running. */
+export async function measureCriuFloor(t: Transport, pid: number, dir: string): Promise<CriuFloor> {
+  const images = posix.join(dir, 'floor-images');
+  const dumpWork = posix.join(dir, 'floor-dump');
+  const restoreWork = posix.join(dir, 'floor-restore');
+  await t.exec(['mkdir', '-m', '0700', images, dumpWork, restoreWork]);
+  const tls = tlsFilesIn(dir);
+  await installPageCredential([t], tls, await newPageCredential());
+
+  const t0 = performance.now();
+  const server = await startLazyDump(t, pid, { imagesDir: images, workDir: dumpWork, tls });
+  const t1 = performance.now();
+  const daemon = await startRemoteLazyPages(t, { imagesDir: images, workDir: restoreWork, tls }, { host: '127.0.0.1', port: server.port });
+  const t2 = performance.now();
+  try {
+    await restore(t, { imagesDir: images, workDir: restoreWork, pidfile: posix.join(restoreWork, 'restored.pid'), lazyPages: true });
+  } catch (e) {
+    daemon.kill();
+    server.kill();
+    throw e;
+  }
+  const t3 = performance.now();
+  const filled = Promise.all([daemon.done, server.done]).then(() => true, () => true);
+  const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), FILL_WAIT_MS).unref());
+  if (!(await Promise.race([filled, timer]))) {
+    daemon.kill();
+    server.kill();
+  }
+  return { totalMs: t3 - t0, dumpMs: t1 - t0, daemonMs: t2 - t1, restoreMs: t3 - t2 };
+}
