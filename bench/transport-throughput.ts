@@ -17,6 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { CompressStream } from 'zstd-napi';
 import { SshTransport } from '../src/index.js';
+import { median, spreadOf, type Spread } from './lib/stats.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url)); // dist/bench/ -> repo root
 const MIB = 1024 * 1024;
@@ -131,10 +132,9 @@ async function timed(fn: () => Promise<number | void>): Promise<{ seconds: numbe
   return { seconds: (performance.now() - t0) / 1e3, value };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
 
-interface LatencyResult { name: string; ms: number[]; median: number; p90: number; min: number; max: number }
+interface LatencyResult extends Spread { name: string; ms: number[]; p90: number }
 
 /** `true` over each transport, alternating between them so drift spreads over both. */
 async function commandLatency(transports: Array<{ name: string; t: SshTransport }>): Promise<LatencyResult[]> {
@@ -143,7 +143,7 @@ async function commandLatency(transports: Array<{ name: string; t: SshTransport 
   for (let i = 0; i < COMMANDS; i++) {
     for (const [j, { t }] of transports.entries()) ms[j]!.push((await timed(() => t.exec(['true']).then(() => {}))).seconds * 1e3);
   }
-  return transports.map(({ name }, j) => ({ name, ms: ms[j]!, median: median(ms[j]!), p90: quantile(ms[j]!, 0.9), min: Math.min(...ms[j]!), max: Math.max(...ms[j]!) }));
+  return transports.map(({ name }, j) => ({ name, ms: ms[j]!, ...spreadOf(ms[j]!)!, p90: quantile(ms[j]!, 0.9) }));
 }
 
 function summarize(row: Row, [warmupSeconds, ...seconds]: number[], bytes: number, ratio?: number): RowResult {

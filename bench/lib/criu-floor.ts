@@ -11,6 +11,7 @@ import type { Transport } from '../../transports/transport.js';
 import { installPageCredential, newPageCredential, tlsFilesIn } from '../../src/criu/page-tls.js';
 import { restore } from '../../src/criu/run.js';
 import { startLazyDump, startRemoteLazyPages } from '../../src/criu/services.js';
+import { stopwatch } from './stats.js';
 
 export interface CriuFloor {
   /** From the dump's start until the restored copy was running. */
@@ -35,11 +36,11 @@ export async function measureCriuFloor(t: Transport, pid: number, dir: string): 
   const tls = tlsFilesIn(dir);
   await installPageCredential([t], tls, await newPageCredential());
 
-  const t0 = performance.now();
+  const lap = stopwatch();
   const server = await startLazyDump(t, pid, { imagesDir: images, workDir: dumpWork, tls });
-  const t1 = performance.now();
+  const dumpMs = lap();
   const daemon = await startRemoteLazyPages(t, { imagesDir: images, workDir: restoreWork, tls }, { host: '127.0.0.1', port: server.port });
-  const t2 = performance.now();
+  const daemonMs = lap();
   try {
     await restore(t, { imagesDir: images, workDir: restoreWork, pidfile: posix.join(restoreWork, 'restored.pid'), lazyPages: true });
   } catch (e) {
@@ -47,12 +48,12 @@ export async function measureCriuFloor(t: Transport, pid: number, dir: string): 
     server.kill();
     throw e;
   }
-  const t3 = performance.now();
+  const restoreMs = lap();
   const filled = Promise.all([daemon.done, server.done]).then(() => true, () => true);
   const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), FILL_WAIT_MS).unref());
   if (!(await Promise.race([filled, timer]))) {
     daemon.kill();
     server.kill();
   }
-  return { totalMs: t3 - t0, dumpMs: t1 - t0, daemonMs: t2 - t1, restoreMs: t3 - t2 };
+  return { totalMs: dumpMs + daemonMs + restoreMs, dumpMs, daemonMs, restoreMs };
 }

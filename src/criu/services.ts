@@ -66,14 +66,15 @@ async function startService(t: Transport, what: string, args: string[], d: Servi
 }
 
 const PORT_TRIES = 5;
-const randomPort = () => 20000 + Math.floor(Math.random() * 30000);
+/** A port for a CRIU page server: 20000–49999 (the firewall advice in the README names this range). */
+export const randomPagePort = (): number => 20000 + Math.floor(Math.random() * 30000);
 
 /** Tries random loopback ports until `start` does not fail with "Address already in use". */
 async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
   let last: unknown;
   for (let i = 0; i < PORT_TRIES; i++) {
     try {
-      return await start(randomPort());
+      return await start(randomPagePort());
     } catch (e) {
       last = e;
       if (!(e instanceof MigrateError) || !/Address already in use/.test(e.stderr ?? '')) throw e;

@@ -51,7 +51,6 @@ export interface Decision {
   why: string;
 }
 
-
 /**
  * The rounds' cost model, ms = fixed + bytes ÷ throughput, fitted by least squares over the
  * rounds (they differ in size, round 0 most). With one round, or rounds too alike to fit, all of

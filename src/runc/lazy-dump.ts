@@ -10,7 +10,7 @@
 import { tlsConfLines, type TlsFiles } from '../criu/page-tls.js';
 import type { Transport } from '../../transports/transport.js';
 import type { Endpoint } from '../transfer/page-relay.js';
-import { LOOPBACK, type PageServer } from '../criu/services.js';
+import { LOOPBACK, randomPagePort, type PageServer } from '../criu/services.js';
 import { LEAVE_STOPPED, withRuncConf } from './runc-conf.js';
 import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
@@ -41,7 +41,7 @@ export const onParent = (parent?: string): string[] => (parent ? ['track-mem', `
 
 /** Starts `dump` (the command that checkpoints through runc) with the lazy override; returns once its page server listens. */
 export async function lazyDumpThroughRunc(t: Transport, o: LazyDumpOptions, dump: () => Promise<unknown>): Promise<PageServer> {
-  const port = 20000 + Math.floor(Math.random() * 30000);
+  const port = randomPagePort();
   const address = o.address ?? LOOPBACK;
   await o.serving?.({ host: address, port });
   const extra = ['lazy-pages', LEAVE_STOPPED, ...onParent(o.parent), ...(o.criuOptions ?? []), `address ${address}`, `port ${port}`, ...tlsConfLines(o.tls)];

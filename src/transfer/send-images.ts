@@ -94,4 +94,3 @@ export async function verifyPageImages(target: Transport, dir: string, pagesWrit
     });
   }
 }
-

@@ -20,6 +20,7 @@ export function newSshKey(): string {
     if (!(utils.parseKey(key) instanceof Error) || attempt >= 10) return key;
   }
 }
+
 type Conn = Parameters<ConstructorParameters<typeof ssh2.Server>[1] & {}>[0];
 
 export class FakeSshHost {
