@@ -9,13 +9,19 @@
 import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { installPageCredential, newPageCredential, tlsFilesIn } from '../../src/criu/page-tls.js';
-import { restore } from '../../src/criu/run.js';
+import { dumpFreezeStartedAt, restore } from '../../src/criu/run.js';
 import { startLazyDump, startRemoteLazyPages } from '../../src/criu/services.js';
 import { stopwatch } from './stats.js';
 
 export interface CriuFloor {
   /** From the dump's start until the restored copy was running. */
   totalMs: number;
+  /**
+   * From CRIU freezing the tree (as its dump's log says: migrate's report counts its freeze from
+   * there) until the restored copy was running: totalMs less CRIU's start-up before it froze
+   * anything. Undefined when the log does not say.
+   */
+  frozenMs?: number;
   /** The lazy dump until its page server listened. */
   dumpMs: number;
   /** The lazy-pages daemon until it was ready. */
@@ -37,6 +43,7 @@ export async function measureCriuFloor(t: Transport, pid: number, dir: string): 
   await installPageCredential([t], tls, await newPageCredential());
 
   const lap = stopwatch();
+  const issued = Date.now();
   const server = await startLazyDump(t, pid, { imagesDir: images, workDir: dumpWork, tls });
   const dumpMs = lap();
   const daemon = await startRemoteLazyPages(t, { imagesDir: images, workDir: restoreWork, tls }, { host: '127.0.0.1', port: server.port });
@@ -55,5 +62,7 @@ export async function measureCriuFloor(t: Transport, pid: number, dir: string): 
     daemon.kill();
     server.kill();
   }
-  return { totalMs: dumpMs + daemonMs + restoreMs, dumpMs, daemonMs, restoreMs };
+  const totalMs = dumpMs + daemonMs + restoreMs;
+  const frozeAt = await dumpFreezeStartedAt(t, dumpWork).catch(() => undefined);
+  return { totalMs, ...(frozeAt === undefined ? {} : { frozenMs: Math.round(totalMs - (frozeAt - issued)) }), dumpMs, daemonMs, restoreMs };
 }

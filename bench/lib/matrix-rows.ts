@@ -44,7 +44,8 @@ export class MoveFailed extends Error {
 function fromReport(report: MigrationReport, totalMs: number, freezeStartedAt: number | undefined): RowMove {
   if (report.outcome !== 'migrated' || report.freeze_ms === null) throw new MoveFailed(report);
   return {
-    freeze_ms: report.freeze_ms, ...(freezeStartedAt === undefined ? {} : { freezeStartedAt }), total_ms: Math.round(totalMs), phases_ms: { ...report.phases_ms }, bytes: { raw: report.bytes.raw, wire: report.bytes.wire },
+    // The report's freeze starts at CRIU's freeze when its stats said when: command_ms after the step.
+    freeze_ms: report.freeze_ms, ...(freezeStartedAt === undefined ? {} : { freezeStartedAt: freezeStartedAt + (report.freeze_start?.command_ms ?? 0) }), total_ms: Math.round(totalMs), phases_ms: { ...report.phases_ms }, bytes: { raw: report.bytes.raw, wire: report.bytes.wire },
     ...(report.postcopy_ms === undefined ? {} : { postcopy_ms: report.postcopy_ms }),
     ...(report.phases_ms.fill === undefined ? {} : { fill_ms: report.phases_ms.fill }),
     report,
@@ -53,9 +54,9 @@ function fromReport(report: MigrationReport, totalMs: number, freezeStartedAt: n
 
 /**
  * Runs one migrate call. Total migration time: the wall clock of the whole call (preflight to
- * the end of fill or post-copy). The library starts its freeze clock right after it emits the
- * `checkpoint` step (migration/pipeline/run.ts; events are synchronous), so that moment is the
- * controller's freeze start.
+ * the end of fill or post-copy). The library issues the checkpoint command right after it emits
+ * the `checkpoint` step (migration/pipeline/run.ts; events are synchronous); its freeze starts
+ * there, or `freeze_start.command_ms` later (CRIU's own start of the freeze).
  */
 async function timedReport(call: (onEvent: (e: MigrateEvent) => void) => Promise<MigrationReport>, also?: (e: MigrateEvent) => void): Promise<RowMove> {
   let freezeStartedAt: number | undefined;

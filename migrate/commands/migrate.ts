@@ -137,6 +137,9 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
   }
 }
 
+/** The checkpoint phase's part before CRIU froze the workload, which the freeze does not count. */
+const notFrozen = (r: MigrationReport): string => (r.freeze_start?.from === 'criu' ? ` − ${r.freeze_start.command_ms} before CRIU froze it` : '');
+
 function formatReport(r: MigrationReport): string {
   if (r.outcome === 'dry-run') return `dry run: every preflight check passed for ${r.workload.source} (${r.phases_ms.preflight} ms); nothing was frozen`;
   const recovered = (r.recovered ?? []).map((x, i) => `${i === 0 ? '  recovered' : '           '}  ${x}`);
@@ -146,7 +149,7 @@ function formatReport(r: MigrationReport): string {
     r.outcome === 'migrated'
       ? `migrated ${r.workload.source} → ${r.workload.target}: runs on the target`
       : `migration of ${r.workload.source} FAILED and was rolled back: it runs on the ${r.runs_on}`,
-    `  freeze     ${r.freeze_ms ?? '-'} ms  (checkpoint ${r.phases_ms.checkpoint} + transfer ${r.phases_ms.transfer} + restore ${r.phases_ms.restore}, ${r.restore})`,
+    `  freeze     ${r.freeze_ms ?? '-'} ms  (checkpoint ${r.phases_ms.checkpoint}${notFrozen(r)} + transfer ${r.phases_ms.transfer} + restore ${r.phases_ms.restore}, ${r.restore})`,
     `  strategy   ${r.strategy}${r.strategy_reason ? ` — ${r.strategy_reason}` : ''}`,
     ...(r.phases_ms.fill !== undefined ? [`  after      memory filled in on the target ${r.phases_ms.fill} ms after it resumed`] : []),
     ...(r.postcopy_ms !== undefined ? [`  post-copy  memory arrived from the source ${r.postcopy_ms} ms after it resumed`] : []),

@@ -7,6 +7,7 @@ import { MigrateError, isMigrateError } from '../../transports/errors.js';
 import type { Transport } from '../../transports/transport.js';
 import { readFileVia } from '../../transports/files.js';
 import { criuEnv } from './env.js';
+import { hostScript } from '../host-scripts/index.js';
 import { criuErrorLines } from './log.js';
 import { decodeDumpStats, decodeRestoreStats, parseLazyPagesLog, type DumpStats, type LazyPagesStats, type RestoreStats } from './stats.js';
 
@@ -126,6 +127,21 @@ export async function restore(t: Transport, o: RestoreOptions): Promise<void> {
 /** CRIU writes its stats into the work dir (which is the images dir unless -W was given). */
 export async function readDumpStats(t: Transport, workDir: string): Promise<DumpStats> {
   return decodeDumpStats(await readFileVia(t, posix.join(workDir, 'stats-dump')));
+}
+
+/**
+ * When CRIU began freezing the workload, as epoch ms on the host's clock, from the dump's log in
+ * `workDir` (host script freeze-started.sh): its mtime less the time between the line that opens
+ * CRIU's freezing stage and its last line. The kernel's file times are coarse (a jiffy: 4 ms at
+ * HZ=250), which can only make it earlier. Throws when the log does not say.
+ */
+export async function dumpFreezeStartedAt(t: Transport, workDir: string): Promise<number> {
+  const log = posix.join(workDir, 'dump.log');
+  const r = await t.exec(hostScript('freeze-started', log), { allowFailure: true });
+  const m = /^(\d+)\.(\d+) (\d+\.\d+) (\d+\.\d+)$/.exec(r.stdout.trim());
+  if (r.exitCode !== 0 || !m) throw new MigrateError('CRIU_FAILED', `${log} does not say when CRIU began freezing the workload (freeze-started.sh exit ${r.exitCode})`, { host: t.name });
+  const writtenAt = Number(m[1]) * 1e3 + Number(m[2]!.padEnd(9, '0')) / 1e6;
+  return writtenAt - (Number(m[4]) - Number(m[3])) * 1e3;
 }
 
 /** On-demand and background pages of a lazy-pages daemon, from its log (grep'd there: it is long). */

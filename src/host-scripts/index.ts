@@ -11,6 +11,7 @@ export const HOST_SCRIPTS = [
   'describe-tree',
   'find-runc-state',
   'free-space',
+  'freeze-started',
   'host-guard',
   'is-empty-dir',
   'is-listening',
@@ -40,6 +41,7 @@ export const HOST_SCRIPTS = [
   'send-files',
   'send-tree',
   'sum-rss',
+  'tell-time',
 ] as const;
 
 export type HostScript = (typeof HOST_SCRIPTS)[number];

@@ -49,6 +49,7 @@ const checkpointDir = (root: string, id: string) => posix.join(root, 'containers
 
 export class DockerWorkload implements Workload {
   readonly kind = 'docker';
+  readonly stoppedByCriu = false;
   readonly label: string;
   private targetId?: string;
   /** Docker's checkpoint directories of the container on both hosts (found before the freeze). */

@@ -37,8 +37,24 @@ export interface MigrationReport {
   page_channel_reason?: string;
   restore: RestoreMode;
   workload: { kind: WorkloadKind; source: string; target?: string };
-  /** Controller clock: freeze started → target reported running (or rollback finished). */
+  /**
+   * How long the workload was frozen, on the controller's clock: from CRIU freezing it on the
+   * source (`freeze_start`) until the target's guard resumed the restored copy (or the rollback
+   * finished).
+   */
   freeze_ms: number | null;
+  /**
+   * Where freeze_ms starts. `criu`: when CRIU began freezing the workload — as its dump's log
+   * says (dump.log's mtime less the time from the line that opens CRIU's freezing stage to the
+   * last line), on the source's clock, set against the controller's within ± `uncertainty_ms`
+   * (the earliest moment that allows is taken); the
+   * checkpoint command had been issued `command_ms` before (Docker's, runc's and CRIU's start-up,
+   * while the workload still ran). `command`: from issuing the checkpoint command — for Docker
+   * containers (containerd pauses the container before runc starts CRIU, and nothing records
+   * when: bench:docker-freeze measures by how much this overstates the freeze), when the log
+   * or the source's clock could not be read, and after a rollback.
+   */
+  freeze_start: { from: 'criu' | 'command'; command_ms?: number; uncertainty_ms?: number };
   /**
    * `image`: --transfer-image sending the container image, before the freeze. `fill` (lazy
    * restore): after the freeze, until the last page was in place on the target.
@@ -129,7 +145,7 @@ export function recordFilesystem(report: MigrationReport, when: 'before_freeze' 
 export function emptyReport(kind: MigrationReport['workload']['kind'], source: string, pages: PageTransport): MigrationReport {
   return {
     outcome: 'failed', runs_on: 'source', strategy: 'cold', pages, restore: 'eager', workload: { kind, source },
-    freeze_ms: null, phases_ms: { preflight: 0, create: 0, checkpoint: 0, transfer: 0, restore: 0 },
+    freeze_ms: null, freeze_start: { from: 'command' }, phases_ms: { preflight: 0, create: 0, checkpoint: 0, transfer: 0, restore: 0 },
     bytes: { raw: 0, wire: 0 }, criu: { dump: null, restore: null }, tcp: { policy: 'refuse', established: 0, closed: 0 },
   };
 }

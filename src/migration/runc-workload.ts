@@ -20,6 +20,7 @@ import { NO_FILES, type FilesystemPass } from '../filesystem/tree-sync.js';
 
 export class RuncWorkload implements Workload {
   readonly kind = 'runc';
+  readonly stoppedByCriu = true;
   readonly label: string;
   private restored = false;
   private pidfile?: string;

@@ -17,6 +17,7 @@ import { NO_FILES, type FilesystemPass } from '../filesystem/tree-sync.js';
 
 export class TreeWorkload implements Workload {
   readonly kind = 'process-tree';
+  readonly stoppedByCriu = true;
   readonly label: string;
   private restoredPid?: number;
   private pidfile?: string;

@@ -65,6 +65,12 @@ export interface Workload {
   readonly kind: WorkloadKind;
   /** How messages name it: "container web", "process tree 4242". */
   readonly label: string;
+  /**
+   * Whether CRIU is what stops it, so that CRIU's dump log says when its freeze began
+   * (pipeline/freeze-start.ts). Not for Docker: containerd pauses the container (cgroup freezer)
+   * before runc even starts CRIU, and nothing records when.
+   */
+  readonly stoppedByCriu: boolean;
   /** Before the freeze: what the target needs ready (Docker: the twin container). */
   prepareTarget(): Promise<void>;
   /** Tells the target's guard what prepareTarget made, to remove should migrate die before the restore. */

@@ -41,6 +41,7 @@ export interface Whereabouts { source: 'running' | 'stopped' | 'gone'; target: '
 
 export class FakeWorkload implements Workload {
   readonly kind = 'process-tree';
+  readonly stoppedByCriu = true;
   readonly label = 'fake workload';
   readonly where: Whereabouts = { source: 'running', target: 'none' };
   readonly calls: string[] = [];

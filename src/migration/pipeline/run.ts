@@ -33,8 +33,11 @@ import { LazyFreeze } from './lazy-freeze.js';
 import { copyFilesWhileFrozen, prepare, removeDirs, removeStaleDirs, type Prepared } from './prepare.js';
 import { clearTarget, recover } from './recover.js';
 import { recordRestore } from './window-stats.js';
+import { hostClockOffset, type ClockOffset } from '../../host-clock.js';
+import { countFromCriuFreeze } from './freeze-start.js';
 
 export async function runPipeline(c: MoveContext): Promise<MigrationReport> {
+  const sourceClock = hostClockOffset(c.source); // measured while the run prepares; read after the freeze
   await removeStaleDirs(c);
   const dirs = dirsUnder(`${c.workRoot}/${c.runPrefix}-${Date.now()}`);
   const guards = await startGuards(c, dirs);
@@ -43,7 +46,7 @@ export async function runPipeline(c: MoveContext): Promise<MigrationReport> {
       await undoPrepared(c, dirs);
       throw e;
     });
-    return await freezeAndMove(c, dirs, chooseFreeze(c, dirs, prepared), guards);
+    return await freezeAndMove(c, dirs, chooseFreeze(c, dirs, prepared), guards, sourceClock);
   } finally {
     await Promise.all([guards.source.release(), guards.target.release()]);
   }
@@ -88,7 +91,7 @@ function chooseFreeze(c: MoveContext, dirs: Dirs, { parent, routes }: Prepared):
   return c.plan.freeze === 'lazy' || notConverged ? new LazyFreeze(c, dirs, parent, routes.toSource) : new EagerFreeze(c, dirs, parent, routes.toTarget);
 }
 
-async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guards: Guards): Promise<MigrationReport> {
+async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guards: Guards, sourceClock: Promise<ClockOffset | undefined>): Promise<MigrationReport> {
   const { source, target, workload, report } = c;
   const phases = report.phases_ms;
   const lap = lapTimer();
@@ -114,13 +117,13 @@ async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guards:
     }
     return afterDeadline(deadline, guards, () => recover(c, dirs, clock, e));
   }
-  return moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap });
+  return moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap, sourceClock });
 }
 
-interface Frozen { c: MoveContext; dirs: Dirs; freeze: Freeze; guards: Guards; clock: FreezeClock; deadline: Deadline; lap: () => number }
+interface Frozen { c: MoveContext; dirs: Dirs; freeze: Freeze; guards: Guards; clock: FreezeClock; deadline: Deadline; lap: () => number; sourceClock: Promise<ClockOffset | undefined> }
 
 /** Dumped and stopped on the source: the images travel, it is restored on the target, its memory fills in. */
-async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap }: Frozen): Promise<MigrationReport> {
+async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap, sourceClock }: Frozen): Promise<MigrationReport> {
   const { source, target, workload, report } = c;
   const phases = report.phases_ms;
   const files = copyFilesWhileFrozen(c); // what changed since the first copy, beside the images
@@ -165,7 +168,7 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap }: Fro
     // Its memory is all on the target: from here on only the target may run it (both at once:
     // migrate's death between two sequential messages would leave neither copy to run).
     await Promise.all([guards.source.disarm(), guards.target.disarm()]);
-    await recordRestore(report, target, dirs.work);
+    await Promise.all([recordRestore(report, target, dirs.work), countFromCriuFreeze(c, dirs.work, clock, sourceClock)]);
   } catch (err) {
     deadline.stop();
     await freeze.abort();

@@ -13,7 +13,7 @@ import { migrateRuncContainer } from '../../../src/migration/runc.js';
 import { ensureGuest, guestSshOpts } from '../../helpers/guest.js';
 import { askChecksum } from '../../helpers/containers.js';
 import { runcPid, startRuncContainer } from '../../helpers/runc.js';
-import { continuous, ticks } from '../../helpers/workload.js';
+import { assertFreezeAsWorkloadSaw, continuous, ticks, tickTimes } from '../../helpers/workload.js';
 
 const g = ensureGuest();
 const a = new SshTransport(g.a, guestSshOpts(g));
@@ -58,6 +58,8 @@ test.serial('a runc container moves A → B (auto: cold at 16 MiB, lazy restore)
     await sleep(500);
     t.true(continuous(await ticks(a, c.out)), 'counter continues without gap or repeat');
     await askChecksum(() => b.exec(['kill', '-USR1', String(pid)]), output);
+    // The guest's clock is not the controller's: the report maps CRIU's freeze through the measured offset.
+    assertFreezeAsWorkloadSaw(t, report, tickTimes(await output()), 20);
     t.log(`freeze ${report.freeze_ms} ms ${JSON.stringify(report.phases_ms)}`);
   } finally {
     await c.remove();

@@ -11,7 +11,8 @@ import type { Transport } from '../../../transports/transport.js';
 import { migrateProcessTree } from '../../../src/migration/tree.js';
 import { isMigrateError } from '../../../transports/errors.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
-import { continuous, memloadCopies, SHARED_DIR, startTree, tempDir, ticks } from '../../helpers/workload.js';
+import { assertFreezeAsWorkloadSaw, continuous, memloadCopies, SHARED_DIR, startTree, tempDir, ticks, tickTimes } from '../../helpers/workload.js';
+import { readFileVia } from '../../../transports/files.js';
 import { treeChecksum } from '../../helpers/containers.js';
 
 const lab = ensureLab();
@@ -27,7 +28,7 @@ const killTree = (t: Transport, pid: number) => t.exec(['kill', '-KILL', String(
 for (const [label, from, to, restore] of [['A → B', a, b, 'lazy'], ['B → A (remote source), eager restore', b, a, 'eager']] as const) {
   test.serial(`a process tree migrates ${label}: the counter goes on, memory intact`, async (t) => {
     const dir = await tempDir(a, SHARED_DIR);
-    const w = await startTree(from, lab.memload, ['--mib', '32', '--tick-ms', '20'], dir);
+    const w = await startTree(from, lab.memload, ['--mib', '32', '--tick-ms', '2'], dir);
     let restored: number | undefined;
     try {
       await sleep(300);
@@ -46,7 +47,8 @@ for (const [label, from, to, restore] of [['A → B', a, b, 'lazy'], ['B → A (
       const after = await ticks(a, w.out);
       t.true(continuous(after), 'counter continues without gap or repeat');
       t.is(await checksum(to, restored, w.out), sumBefore);
-      t.log(`${label}: freeze ${report.freeze_ms} ms ${JSON.stringify(report.phases_ms)}`);
+      assertFreezeAsWorkloadSaw(t, report, tickTimes((await readFileVia(a, w.out)).toString('utf8')), 2);
+      t.log(`${label}: freeze ${report.freeze_ms} ms ${JSON.stringify(report.freeze_start)} ${JSON.stringify(report.phases_ms)}`);
     } finally {
       if (restored) await killTree(to, restored);
       await killTree(from, w.pid);
