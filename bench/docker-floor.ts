@@ -11,26 +11,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Transport } from '../src/index.js';
-import { out } from './lib/commands.js';
+import { plainDockerStart, type DockerStartSample } from './lib/docker-start.js';
 import { fail } from './lib/fail.js';
 import { sec, spreadCells } from './lib/format.js';
 import { commandLine, factsMarkdown, hostFacts } from './lib/host-facts.js';
 import { labHosts, ROOT } from './lib/lab.js';
-import { spreadOf, timed } from './lib/stats.js';
-
-interface Sample { host: string; start_ms: number; version_ms: number }
-
-async function sample(t: Transport, image: string): Promise<Sample> {
-  const id = await out(t, ['docker', 'create', '--security-opt', 'seccomp=unconfined', image, '--mib', '1', '--tick-ms', '1000']);
-  try {
-    const start = await timed(() => t.exec(['docker', 'start', id]));
-    const version = await timed(() => t.exec(['docker', 'version', '--format', '{{.Server.Version}}']));
-    return { host: t.name, start_ms: start.ms, version_ms: version.ms };
-  } finally {
-    await t.exec(['docker', 'rm', '-f', id], { allowFailure: true });
-  }
-}
+import { spreadOf } from './lib/stats.js';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -40,9 +26,9 @@ async function main(): Promise<void> {
   const h = labHosts();
   try {
     const facts = await hostFacts(h.a, h.b);
-    const samples: Sample[] = [];
+    const samples: DockerStartSample[] = [];
     for (let i = 0; i < runs; i++) {
-      for (const t of [h.a, h.b]) samples.push(await sample(t, h.lab.image));
+      for (const t of [h.a, h.b]) samples.push(await plainDockerStart(t, h.lab.image));
     }
     const rows = [h.a, h.b].map((t) => {
       const mine = samples.filter((s) => s.host === t.name);

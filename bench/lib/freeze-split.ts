@@ -1,0 +1,94 @@
+/**
+ * Whose time a Docker post-copy freeze is, from one run's timeline on one clock (the lab's hosts
+ * share it): the controller's freeze (report `freeze_ms` and where it starts), the
+ * workload's last tick on A and first tick on B, and migrate's calls on both hosts
+ * (timed-transport.ts). In the order they happen:
+ *
+ *   checkpoint step ─notFrozen─ last tick on A (≈ the report's freeze start) ─dump─ page server seen ─between─
+ *   `docker start --checkpoint` ─restoreCommand─ it returned ─resume─ first tick on B ─after─ controller's end
+ *
+ * - notFrozen: `docker checkpoint create` (Docker, runc, CRIU's start-up) before CRIU froze the
+ *   container. The workload still ran: only the controller counts it.
+ * - dump: CRIU freezing and dumping everything but the memory, until migrate saw its page
+ *   server listen (`is-listening` polls on A; at most `pollLagMaxMs` of it is migrate not yet
+ *   having looked).
+ * - between: migrate's own — the images' transfer, descriptors.json and runc.conf on B, the
+ *   guards told — and CRIU's lazy-pages daemon starting on B (`daemonMs`: `criu lazy-pages`
+ *   until migrate's next call, which waits for it).
+ * - restoreCommand: `docker start --checkpoint` (Docker, containerd, runc, CRIU's restore). The
+ *   restore leaves the copy stopped (runc.conf `leave-stopped`, so that migrate's death cannot
+ *   leave two copies running).
+ * - resume: migrate's hand-over — the target's guard told to resume the copy — until the
+ *   workload's first tick on B.
+ * - after: the controller's freeze after that tick (the guard's answer coming back); negative
+ *   when the controller stopped its clock before the workload's first tick was printed.
+ */
+import { fail } from './fail.js';
+import type { Call } from './timed-transport.js';
+
+export interface FreezeTimeline {
+  /** Epoch ms: the `checkpoint` step (the checkpoint command is issued right after it). */
+  commandIssuedAt: number;
+  /** The report's freeze_ms, and its start: `freeze_start.command_ms` after the command's issue. */
+  freezeMs: number;
+  commandMs: number;
+  /** Epoch ms of the workload's last tick on A and first tick on B. */
+  lastTickA: number;
+  firstTickB: number;
+  calls: Call[];
+  /** The names of the hosts' transports (Call.host). */
+  source: string;
+  target: string;
+}
+
+export interface FreezeSplit {
+  /** The workload's freeze: last tick on A → first tick on B (= dump + between + restoreCommand + resume). */
+  workloadMs: number;
+  /** The report's freeze_ms less the workload's freeze. */
+  reportMinusWorkloadMs: number;
+  /** Where the report's freeze starts, less the workload's last tick on A (the report's start is right when ≈ 0). */
+  reportStartMinusLastTickMs: number;
+  notFrozenMs: number;
+  dumpMs: number;
+  /** At most this much of `dump` is migrate not yet having seen the page server (since the last poll that missed it began). */
+  pollLagMaxMs: number;
+  betweenMs: number;
+  daemonMs: number;
+  restoreCommandMs: number;
+  resumeMs: number;
+  afterMs: number;
+  /** migrate's own time in the workload's freeze, at most: the poll lag bound + between − daemon + resume. */
+  migrateMaxMs: number;
+}
+
+const isDockerRestore = (c: Call): boolean => c.how === 'exec' && c.argv?.[0] === 'docker' && c.argv[1] === 'start' && c.argv.includes('--checkpoint');
+const isDaemon = (c: Call): boolean => c.how === 'spawn' && c.argv?.[0] === 'criu' && c.argv[1] === 'lazy-pages';
+
+export function splitFreeze(t: FreezeTimeline): FreezeSplit {
+  const polls = t.calls.filter((c) => c.host === t.source && c.what === 'is-listening' && c.end !== undefined);
+  const seen = polls.find((c) => c.exitCode === 0) ?? fail('no is-listening poll on the source found the page server');
+  const missed = polls.filter((c) => c.exitCode !== 0 && c.start < seen.start).pop();
+  const restore = t.calls.find((c) => c.host === t.target && isDockerRestore(c)) ?? fail('no docker start --checkpoint on the target');
+  const daemon = t.calls.find((c) => c.host === t.target && isDaemon(c)) ?? fail('no criu lazy-pages on the target');
+  const next = t.calls.filter((c) => c.start > daemon.start).sort((x, y) => x.start - y.start)[0] ?? fail('nothing ran after the lazy-pages daemon started');
+  const seenAt = seen.end!;
+  const returned = restore.end ?? fail('docker start --checkpoint never returned');
+  const pollLagMaxMs = missed ? seenAt - missed.start : 0;
+  const betweenMs = restore.start - seenAt;
+  const daemonMs = next.start - daemon.start;
+  const resumeMs = t.firstTickB - returned;
+  return {
+    workloadMs: t.firstTickB - t.lastTickA,
+    reportMinusWorkloadMs: t.freezeMs - (t.firstTickB - t.lastTickA),
+    reportStartMinusLastTickMs: t.commandIssuedAt + t.commandMs - t.lastTickA,
+    notFrozenMs: t.lastTickA - t.commandIssuedAt,
+    dumpMs: seenAt - t.lastTickA,
+    pollLagMaxMs,
+    betweenMs,
+    daemonMs,
+    restoreCommandMs: returned - restore.start,
+    resumeMs,
+    afterMs: t.commandIssuedAt + t.commandMs + t.freezeMs - t.firstTickB,
+    migrateMaxMs: pollLagMaxMs + betweenMs - daemonMs + Math.max(0, resumeMs),
+  };
+}
