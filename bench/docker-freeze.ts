@@ -43,7 +43,7 @@ interface Run {
   /** A plain `docker start` on B, just before the move. */
   plainStartMs: number;
   pageChannel?: string;
-  /** migrate's calls from the checkpoint command's issue until just after the workload's first tick on B, ms from that issue. */
+  /** migrate's calls from the `checkpoint` step until shortly after the freeze, ms from that step. */
   calls?: Array<Omit<Call, 'argv'>>;
   error?: Record<string, unknown> | string;
 }
@@ -63,28 +63,28 @@ async function runOnce(h: LabHosts, o: Options, run: number): Promise<Run> {
   const subject = await startSubject(h, { kind: 'docker', mib: o.mib, dirty: 0 }, run) as ContainerSubject;
   try {
     const calls: Call[] = [];
-    let issuedAt: number | undefined;
+    let stepAt: number | undefined;
     const onEvent = (e: MigrateEvent) => {
-      if (e.kind === 'step' && e.step === 'checkpoint') issuedAt = nowMs();
+      if (e.kind === 'step' && e.step === 'checkpoint') stepAt = nowMs();
     };
     // keepSource: A's exited container keeps its log, the workload's last ticks there.
     const report = await migrate({
       container: subject.name, source: timedTransport(h.a, calls), target: timedTransport(h.b, calls), keepSource: true, strategy: 'postcopy', onEvent,
     });
-    if (report.outcome !== 'migrated' || report.freeze_ms === null || issuedAt === undefined) throw new Error(`outcome ${report.outcome}: ${JSON.stringify(report.error)}`);
+    if (report.outcome !== 'migrated' || report.freeze_ms === null || stepAt === undefined) throw new Error(`outcome ${report.outcome}: ${JSON.stringify(report.error)}`);
     rec.freezeMs = report.freeze_ms;
     rec.pageChannel = report.page_channel;
     rec.criuRestoreMs = report.criu.restore ? round1(report.criu.restore.restoreTimeUs / 1e3) : undefined;
     await waitOnB(subject);
     const view = workloadView(await subject.ticksA(), await subject.ticksB());
     if (!view.continues) throw new Error(`the ticks do not go on with the next number on B (${view.lastTickA} → ${view.firstTickB})`);
-    const t0 = issuedAt;
+    const t0 = stepAt;
     rec.freezeStart = report.freeze_start;
     rec.split = splitFreeze({
-      commandIssuedAt: t0, commandMs: report.freeze_start.command_ms ?? 0, freezeMs: report.freeze_ms, lastTickA: view.lastTickAUs / 1e3, firstTickB: view.firstTickBUs / 1e3, calls, source: h.a.name, target: h.b.name,
+      commandMs: report.freeze_start.command_ms ?? 0, freezeMs: report.freeze_ms, lastTickA: view.lastTickAUs / 1e3, firstTickB: view.firstTickBUs / 1e3, calls, source: h.a.name, target: h.b.name,
     });
     for (const k of Object.keys(rec.split) as Array<keyof FreezeSplit>) rec.split[k] = round1(rec.split[k]);
-    rec.calls = calls.filter((c) => c.start >= t0 && c.start <= t0 + rec.split!.notFrozenMs + rec.split!.workloadMs + 50).map(({ argv: _, ...c }) => ({
+    rec.calls = calls.filter((c) => c.start >= t0 && c.start <= t0 + report.freeze_ms! + 200).map(({ argv: _, ...c }) => ({
       ...c, start: round1(c.start - t0), ...(c.end === undefined ? {} : { end: round1(c.end - t0) }),
     }));
     rec.ok = true;
@@ -108,10 +108,11 @@ const ROWS: Array<[string, string, (r: Run) => number | undefined]> = [
   ['  – of it: `criu lazy-pages` starting on B', 'CRIU', (r) => r.split?.daemonMs],
   ['– `docker start --checkpoint` on B, until it returned (the copy restored, stopped)', 'Docker, runc, CRIU', (r) => r.split?.restoreCommandMs],
   ['  – of it: CRIU\'s own restore (stats-restore `restore_time`)', 'CRIU', (r) => r.criuRestoreMs],
-  ['– resume: the target\'s guard told to resume the copy, until its first tick', 'migrate', (r) => r.split?.resumeMs],
-  ['the report\'s freeze after that first tick (the guard\'s answer coming back)', 'migrate', (r) => r.split?.afterMs],
+  ['– resume: from the restore command\'s return until its first tick', 'migrate, CRIU', (r) => r.split?.resumeMs],
+  ['  – hand-over: the target\'s guard told to resume the copy, its answer back (the report\'s freeze ends here)', 'migrate', (r) => r.split?.handOverMs],
+  ['  – first faults: after it resumed, until its first tick (post-copy: pages pulled from A on demand)', 'CRIU, migrate\'s relay', (r) => r.split?.firstFaultsMs],
   ['a plain `docker start` of a never-run container on B (for comparison)', 'Docker', (r) => r.plainStartMs],
-  ['**migrate\'s own time in the workload\'s freeze, at most** (poll lag + between − daemon + resume)', 'migrate', (r) => r.split?.migrateMaxMs],
+  ['**migrate\'s own time in the workload\'s freeze, at most** (poll lag + between − daemon + hand-over)', 'migrate', (r) => r.split?.migrateMaxMs],
 ];
 
 const ms = (s: Spread | undefined): string => (s ? `${s.median.toFixed(0)} | ${s.min.toFixed(0)} | ${s.max.toFixed(0)}` : `${DASH} | ${DASH} | ${DASH}`);
@@ -122,15 +123,15 @@ function markdown(command: string, facts: HostFacts, o: Options, runs: Run[]): s
   const own = col((r) => r.split?.migrateMaxMs);
   const verdict = own === undefined ? 'not measured' : own.median <= MIGRATE_SHARE_MS ? 'met' : `missed by ${(own.median - MIGRATE_SHARE_MS).toFixed(0)} ms`;
   const each = runs.map((r) => (r.ok
-    ? `| ${r.run} | ${r.pageChannel} | ${r.freezeMs} | ${r.split!.workloadMs} | ${r.freezeStart?.from} | ${r.split!.notFrozenMs} | ${r.split!.dumpMs} | ${r.split!.betweenMs} | ${r.split!.daemonMs} | ${r.split!.restoreCommandMs} | ${r.criuRestoreMs ?? DASH} | ${r.split!.resumeMs} | ${r.split!.migrateMaxMs} | ${r.plainStartMs} | ${r.loadavg} |`
-    : `| ${r.run} | failed: ${JSON.stringify(r.error).slice(0, 200)} ||||||||||||| ${r.plainStartMs} | ${r.loadavg} |`));
+    ? `| ${r.run} | ${r.pageChannel} | ${r.freezeMs} | ${r.split!.workloadMs} | ${r.freezeStart?.from} | ${r.split!.notFrozenMs} | ${r.split!.dumpMs} | ${r.split!.betweenMs} | ${r.split!.daemonMs} | ${r.split!.restoreCommandMs} | ${r.criuRestoreMs ?? DASH} | ${r.split!.handOverMs} | ${r.split!.firstFaultsMs} | ${r.split!.migrateMaxMs} | ${r.plainStartMs} | ${r.loadavg} |`
+    : `| ${r.run} | failed: ${JSON.stringify(r.error).slice(0, 200)} |||||||||||||| ${r.plainStartMs} | ${r.loadavg} |`));
   return `# Whose time a Docker post-copy freeze is (\`npm run bench:docker-freeze\`)\n\n${factsMarkdown(command, facts)}\n`
     + `A memload container with ${o.mib} MiB resident (1 ms ticks) moved A → B with \`--strategy postcopy\`, ${ok.length} of ${runs.length} runs verified (the ticks go on with the next number on B). `
     + 'Every command migrate ran on either host was timed (bench/lib/timed-transport.ts), and the freeze cut where Docker\'s and CRIU\'s commands start and end and where the workload\'s ticks stop on A and go on on B (bench/lib/freeze-split.ts; both lab hosts share one clock). Milliseconds: median | min | max.\n\n'
     + '| segment | whose | median | min | max |\n|---|---|---:|---:|---:|\n'
     + ROWS.map(([what, whose, g]) => `| ${what} | ${whose} | ${ms(col(g))} |`).join('\n') + '\n\n'
     + `Target (issue 20): migrate's own share of a Docker freeze ≤ ${MIGRATE_SHARE_MS} ms: **${verdict}** (median of the upper bound above).\n\n`
-    + '## Every run\n\n| run | channel | report freeze | workload freeze | report counts from | not yet frozen | dump | between | daemon | docker start --checkpoint | CRIU restore | resume | migrate at most | plain docker start | load |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+    + '## Every run\n\n| run | channel | report freeze | workload freeze | report counts from | not yet frozen | dump | between | daemon | docker start --checkpoint | CRIU restore | hand-over | first faults | migrate at most | plain docker start | load |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n'
     + each.join('\n') + '\n';
 }
 

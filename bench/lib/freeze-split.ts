@@ -4,8 +4,8 @@
  * workload's last tick on A and first tick on B, and migrate's calls on both hosts
  * (timed-transport.ts). In the order they happen:
  *
- *   checkpoint step ─notFrozen─ last tick on A (≈ the report's freeze start) ─dump─ page server seen ─between─
- *   `docker start --checkpoint` ─restoreCommand─ it returned ─resume─ first tick on B ─after─ controller's end
+ *   `docker checkpoint create` ─notFrozen─ last tick on A ─dump─ page server seen ─between─
+ *   `docker start --checkpoint` ─restoreCommand─ it returned ─handOver─ report's end ─firstFaults─ first tick on B
  *
  * - notFrozen: `docker checkpoint create` (Docker, runc, CRIU's start-up) before CRIU froze the
  *   container. The workload still ran: only the controller counts it.
@@ -18,18 +18,17 @@
  * - restoreCommand: `docker start --checkpoint` (Docker, containerd, runc, CRIU's restore). The
  *   restore leaves the copy stopped (runc.conf `leave-stopped`, so that migrate's death cannot
  *   leave two copies running).
- * - resume: migrate's hand-over — the target's guard told to resume the copy — until the
- *   workload's first tick on B.
- * - after: the controller's freeze after that tick (the guard's answer coming back); negative
- *   when the controller stopped its clock before the workload's first tick was printed.
+ * - handOver: migrate's — the target's guard told to resume the copy, its answer back (the
+ *   report's freeze ends there).
+ * - firstFaults: after it resumed, until its first tick: post-copy's first page faults, served
+ *   from A (the lazy-pages daemon, migrate's relay). Negative when the tick came first.
+ * resume = handOver + firstFaults: from the restore command's return to the first tick.
  */
 import { fail } from './fail.js';
 import type { Call } from './timed-transport.js';
 
 export interface FreezeTimeline {
-  /** Epoch ms: the `checkpoint` step (the checkpoint command is issued right after it). */
-  commandIssuedAt: number;
-  /** The report's freeze_ms, and its start: `freeze_start.command_ms` after the command's issue. */
+  /** The report's freeze_ms, and its start: `freeze_start.command_ms` after the checkpoint command's issue (its call in `calls`). */
   freezeMs: number;
   commandMs: number;
   /** Epoch ms of the workload's last tick on A and first tick on B. */
@@ -56,15 +55,18 @@ export interface FreezeSplit {
   daemonMs: number;
   restoreCommandMs: number;
   resumeMs: number;
-  afterMs: number;
-  /** migrate's own time in the workload's freeze, at most: the poll lag bound + between − daemon + resume. */
+  handOverMs: number;
+  firstFaultsMs: number;
+  /** migrate's own time in the workload's freeze, at most: the poll lag bound + between − daemon + the hand-over (within resume). */
   migrateMaxMs: number;
 }
 
+const isDockerCheckpoint = (c: Call): boolean => c.how === 'exec' && c.argv?.[0] === 'docker' && c.argv[1] === 'checkpoint' && c.argv[2] === 'create';
 const isDockerRestore = (c: Call): boolean => c.how === 'exec' && c.argv?.[0] === 'docker' && c.argv[1] === 'start' && c.argv.includes('--checkpoint');
 const isDaemon = (c: Call): boolean => c.how === 'spawn' && c.argv?.[0] === 'criu' && c.argv[1] === 'lazy-pages';
 
 export function splitFreeze(t: FreezeTimeline): FreezeSplit {
+  const issued = (t.calls.find((c) => c.host === t.source && isDockerCheckpoint(c)) ?? fail('no docker checkpoint create on the source')).start;
   const polls = t.calls.filter((c) => c.host === t.source && c.what === 'is-listening' && c.end !== undefined);
   const seen = polls.find((c) => c.exitCode === 0) ?? fail('no is-listening poll on the source found the page server');
   const missed = polls.filter((c) => c.exitCode !== 0 && c.start < seen.start).pop();
@@ -77,18 +79,21 @@ export function splitFreeze(t: FreezeTimeline): FreezeSplit {
   const betweenMs = restore.start - seenAt;
   const daemonMs = next.start - daemon.start;
   const resumeMs = t.firstTickB - returned;
+  const end = issued + t.commandMs + t.freezeMs;
+  const handOverMs = end - returned;
   return {
     workloadMs: t.firstTickB - t.lastTickA,
     reportMinusWorkloadMs: t.freezeMs - (t.firstTickB - t.lastTickA),
-    reportStartMinusLastTickMs: t.commandIssuedAt + t.commandMs - t.lastTickA,
-    notFrozenMs: t.lastTickA - t.commandIssuedAt,
+    reportStartMinusLastTickMs: issued + t.commandMs - t.lastTickA,
+    notFrozenMs: t.lastTickA - issued,
     dumpMs: seenAt - t.lastTickA,
     pollLagMaxMs,
     betweenMs,
     daemonMs,
     restoreCommandMs: returned - restore.start,
     resumeMs,
-    afterMs: t.commandIssuedAt + t.commandMs + t.freezeMs - t.firstTickB,
-    migrateMaxMs: pollLagMaxMs + betweenMs - daemonMs + Math.max(0, resumeMs),
+    handOverMs,
+    firstFaultsMs: t.firstTickB - end,
+    migrateMaxMs: pollLagMaxMs + betweenMs - daemonMs + Math.min(Math.max(0, handOverMs), Math.max(0, resumeMs)),
   };
 }
