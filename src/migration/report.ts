@@ -47,9 +47,9 @@ export interface MigrationReport {
    * Where freeze_ms starts. `criu`: when CRIU began freezing the workload — as its dump's log
    * says (dump.log's mtime less the time from the line that opens CRIU's freezing stage to the
    * last line), on the source's clock, set against the controller's within ± `uncertainty_ms`
-   * (the earliest moment that allows is taken); the
-   * checkpoint command had been issued `command_ms` before (Docker's, runc's and CRIU's start-up,
-   * while the workload still ran). `command`: from issuing the checkpoint command — for Docker
+   * (the earliest moment that allows is taken); the checkpoint command had been issued
+   * `command_ms` before (runc's and CRIU's start-up, while the workload still ran).
+   * `command`: from issuing the checkpoint command — for Docker
    * containers (containerd pauses the container before runc starts CRIU, and nothing records
    * when: bench:docker-freeze measures by how much this overstates the freeze), when the log
    * or the source's clock could not be read, and after a rollback.
