@@ -24,7 +24,7 @@ import { splitFreeze, type FreezeSplit } from './lib/freeze-split.js';
 import { commandLine, factsMarkdown, hostFacts, loadavg, type HostFacts } from './lib/host-facts.js';
 import { labHosts, ROOT, type LabHosts } from './lib/lab.js';
 import { startSubject, waitOnB, type ContainerSubject } from './lib/matrix-subjects.js';
-import { spreadOf, type Spread } from './lib/stats.js';
+import { measured, round1, spreadOf, type Spread } from './lib/stats.js';
 import { timedTransport, type Call } from './lib/timed-transport.js';
 import { workloadView } from './lib/workload-view.js';
 
@@ -55,8 +55,6 @@ function options(argv: string[]): Options {
   if (!Number.isInteger(o.runs) || o.runs < 1) fail(`--runs wants a positive integer, got ${values.runs}`);
   return o;
 }
-
-const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 async function runOnce(h: LabHosts, o: Options, run: number): Promise<Run> {
   const rec: Run = { run, loadavg: loadavg(), ok: false, plainStartMs: round1((await plainDockerStart(h.b, h.lab.image)).start_ms) };
@@ -119,7 +117,7 @@ const ms = (s: Spread | undefined): string => (s ? `${s.median.toFixed(0)} | ${s
 
 function markdown(command: string, facts: HostFacts, o: Options, runs: Run[]): string {
   const ok = runs.filter((r) => r.ok);
-  const col = (g: (r: Run) => number | undefined) => spreadOf(ok.map(g).filter((x): x is number => x !== undefined));
+  const col = (g: (r: Run) => number | undefined) => spreadOf(measured(ok.map(g)));
   const own = col((r) => r.split?.migrateMaxMs);
   const verdict = own === undefined ? 'not measured' : own.median <= MIGRATE_SHARE_MS ? 'met' : `missed by ${(own.median - MIGRATE_SHARE_MS).toFixed(0)} ms`;
   const each = runs.map((r) => (r.ok

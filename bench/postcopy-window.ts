@@ -31,7 +31,7 @@ import { containerArgs, containerTicks, removeContainer } from './lib/memload-co
 import { continuous, waitForTicks } from './lib/memload.js';
 import { removeTree, startTree } from './lib/memload-tree.js';
 import { measureCriuFloor, type CriuFloor } from './lib/criu-floor.js';
-import { median } from './lib/stats.js';
+import { medianOf } from './lib/stats.js';
 
 const TARGET_RATIO = 1.25;
 /** Issue 20: a tree's post-copy freeze within this of CRIU's floor. */
@@ -161,10 +161,8 @@ async function treeOnce(a: Transport, b: Transport, mib: number, channel: Channe
 interface Cell { channel: Channel; dirty: number; coldMs?: number; windowMs?: number; ratio?: number; pass?: boolean; coldInPlaceMs?: number; postcopyInPlaceMs?: number; inPlaceRatio?: number }
 
 function cellsOf(o: Options, moves: Move[]): Cell[] {
-  const m = (kind: Kind, channel: Channel, dirty: number, g: (x: Move) => number | undefined) => {
-    const xs = moves.filter((x) => x.ok && x.kind === kind && x.channel === channel && x.dirty === dirty).map(g).filter((x): x is number => x !== undefined);
-    return xs.length ? median(xs) : undefined;
-  };
+  const m = (kind: Kind, channel: Channel, dirty: number, g: (x: Move) => number | undefined) =>
+    medianOf(moves.filter((x) => x.ok && x.kind === kind && x.channel === channel && x.dirty === dirty).map(g));
   const inPlace = (x: Move) => (x.freezeMs === undefined ? undefined : x.kind === 'cold' ? x.freezeMs : x.streamMs === undefined ? undefined : x.freezeMs + x.streamMs);
   return o.channels.flatMap((channel) => o.dirty.map((dirty) => {
     const coldMs = m('cold', channel, dirty, (x) => x.streamMs);
@@ -181,18 +179,12 @@ function treeMarkdown(o: Options, trees: TreeMove[], floors: FloorRun[]): string
   if (!trees.length) return '';
   const f = (x: number | undefined) => (x === undefined ? DASH : x.toFixed(0));
   const okFloors = floors.filter((x) => x.ok).map((x) => x.floor!);
-  const fm = (g: (x: CriuFloor) => number | undefined) => {
-    const xs = okFloors.map(g).filter((x): x is number => x !== undefined);
-    return xs.length ? median(xs) : undefined;
-  };
+  const fm = (g: (x: CriuFloor) => number | undefined) => medianOf(okFloors.map(g));
   const floorMs = fm((x) => x.frozenMs);
   const commandFloorMs = fm((x) => x.totalMs);
   const rows = o.channels.map((channel) => {
     const ok = trees.filter((x) => x.ok && x.channel === channel);
-    const m = (g: (x: TreeMove) => number | undefined) => {
-      const xs = ok.map(g).filter((x): x is number => x !== undefined);
-      return xs.length ? median(xs) : undefined;
-    };
+    const m = (g: (x: TreeMove) => number | undefined) => medianOf(ok.map(g));
     const phase = (k: string) => m((x) => x.phases?.[k]);
     // Like with like: the report's freeze (from CRIU's freeze) against the floor from CRIU's freeze.
     const fromCriu = ok.every((x) => x.freezeStart?.from === 'criu');

@@ -31,7 +31,7 @@ import { cell, DASH, sec } from './lib/format.js';
 import { commandLine, factsMarkdown, hostFacts, loadavg, type HostFacts } from './lib/host-facts.js';
 import { labHosts, ROOT } from './lib/lab.js';
 import { incrClient, lostAcknowledged, redisCli, type IncrLog } from './lib/redis-client.js';
-import { median } from './lib/stats.js';
+import { medianOf } from './lib/stats.js';
 import { renderSvg } from './lib/freeze-chart.js';
 import type { TopLevelSpec } from 'vega-lite';
 
@@ -211,10 +211,7 @@ function summarize(records: Record_[], o: Options): Cell[] {
   return o.sizes.flatMap((sizeMib) => o.rows.map((row) => {
     const rs = records.filter((r) => r.sizeMib === sizeMib && r.row === row);
     const ok = rs.filter((r) => r.moved);
-    const med = (f: (r: Record_) => number | undefined) => {
-      const xs = ok.map(f).filter((x): x is number => x !== undefined);
-      return xs.length ? median(xs) : undefined;
-    };
+    const med = (f: (r: Record_) => number | undefined) => medianOf(ok.map(f));
     return {
       sizeMib, row, n: ok.length, failed: rs.length - ok.length,
       gap: med((r) => r.longestGapMs), gapMax: ok.length ? Math.max(...ok.map((r) => r.longestGapMs!)) : undefined,

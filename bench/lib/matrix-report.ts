@@ -9,7 +9,7 @@ import type { ChartPoint } from './freeze-chart.js';
 import type { Kind } from './matrix-subjects.js';
 import type { RowId } from './matrix-rows.js';
 import { describe, troubled, verified, type RunRecord } from './matrix-run.js';
-import { median, spreadOf, type Spread } from './stats.js';
+import { measured, median, spreadOf, type Spread } from './stats.js';
 
 /**
  * "They must agree within a few milliseconds": beyond this the workload's view and the
@@ -55,7 +55,7 @@ export interface MatrixMeta extends HostFacts {
   workload: string;
 }
 
-const nums = (rs: RunRecord[], f: (r: RunRecord) => number | undefined): number[] => rs.map(f).filter((x): x is number => x !== undefined);
+const nums = (rs: RunRecord[], f: (r: RunRecord) => number | undefined): number[] => measured(rs.map(f));
 
 export function summarize(records: RunRecord[], plan: Plan, rows: PlannedRow[]): CellSummary[] {
   const cells: CellSummary[] = [];

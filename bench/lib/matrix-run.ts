@@ -8,6 +8,7 @@ import { loadavg } from './host-facts.js';
 import { startSubject, waitOnB, type Case, type Kind, type Subject } from './matrix-subjects.js';
 import { MoveFailed, type Row, type RowId } from './matrix-rows.js';
 import { workloadView, type WorkloadView } from './workload-view.js';
+import { round1 } from './stats.js';
 
 export interface RunRecord {
   kind: Kind;
@@ -51,7 +52,6 @@ export const verified = (r: RunRecord): boolean => r.moved && r.view?.continues 
 export const troubled = (r: RunRecord): boolean => !verified(r) || r.cleanupError !== undefined;
 
 let seq = 0;
-const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 export async function runOnce(h: BaselineHosts, row: Row, c: Case, run: number): Promise<RunRecord> {
   const t0 = performance.now();

@@ -13,6 +13,15 @@ export function spreadOf(xs: number[]): Spread | undefined {
   return xs.length ? { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length } : undefined;
 }
 
+/** The numbers among xs (undefined: a run that did not measure it). */
+export const measured = (xs: Array<number | undefined>): number[] => xs.filter((x): x is number => x !== undefined);
+
+/** The median of the measured values; undefined when there are none. */
+export const medianOf = (xs: Array<number | undefined>): number | undefined => spreadOf(measured(xs))?.median;
+
+/** To one decimal place (ms figures in the results). */
+export const round1 = (x: number): number => Math.round(x * 10) / 10;
+
 /** Each call returns the whole milliseconds since the previous call (or since the timer was made). */
 export function stopwatch(): () => number {
   let t = performance.now();

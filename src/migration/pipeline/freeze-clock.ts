@@ -23,14 +23,15 @@ export class FreezeClock {
    * clock offset must not make the freeze longer, nor negative.
    */
   criuFroze(at: number): boolean {
-    const earliest = this.stoppedAt ?? this.enteredAt;
-    if (!(at >= earliest && at <= (this.resumedAt ?? Date.now()))) return false;
+    if (!(at >= this.issuedAt && at <= (this.resumedAt ?? Date.now()))) return false;
     this.frozeAt = at;
     return true;
   }
   /** How long the checkpoint command ran before CRIU froze the workload (0 until criuFroze). */
-  get notFrozenMs(): number { return this.frozeAt === undefined ? 0 : this.frozeAt - (this.stoppedAt ?? this.enteredAt); }
-  private get start(): number { return this.frozeAt ?? this.stoppedAt ?? this.enteredAt; }
+  get notFrozenMs(): number { return this.frozeAt === undefined ? 0 : this.frozeAt - this.issuedAt; }
+  /** When the command that stops the workload was issued (the freeze phase's start before that). */
+  private get issuedAt(): number { return this.stoppedAt ?? this.enteredAt; }
+  private get start(): number { return this.frozeAt ?? this.issuedAt; }
   /** Until it resumed on the target (whole ms). */
   frozenMs(): number { return Math.round((this.resumedAt ?? Date.now()) - this.start); }
   /** Until now (a rollback: it just resumed on the source). */

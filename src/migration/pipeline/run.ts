@@ -37,7 +37,9 @@ import { hostClockOffset, type ClockOffset } from '../../host-clock.js';
 import { countFromCriuFreeze } from './freeze-start.js';
 
 export async function runPipeline(c: MoveContext): Promise<MigrationReport> {
-  const sourceClock = hostClockOffset(c.source); // measured while the run prepares; read after the freeze
+  // The source's clock, for the freeze's start from CRIU's log (freeze-start.ts): measured while
+  // the run prepares, read after the freeze; not for workloads CRIU does not stop (Docker's).
+  const sourceClock = c.workload.stoppedByCriu ? hostClockOffset(c.source) : Promise.resolve(undefined);
   await removeStaleDirs(c);
   const dirs = dirsUnder(`${c.workRoot}/${c.runPrefix}-${Date.now()}`);
   const guards = await startGuards(c, dirs);
