@@ -100,8 +100,7 @@ const ROWS: Array<[string, string, (r: Run) => number | undefined]> = [
   ['– the report\'s freeze less the workload\'s', '', (r) => r.split?.reportMinusWorkloadMs],
   ['– not yet frozen: `docker checkpoint create` before CRIU froze the container (the workload still ran)', 'Docker, runc, CRIU', (r) => r.split?.notFrozenMs],
   ['**the workload\'s freeze** (last tick on A → first tick on B)', 'all', (r) => r.split?.workloadMs],
-  ['– dump: CRIU froze it and dumped all but the memory, until migrate saw its page server', 'CRIU (migrate: the poll lag below)', (r) => r.split?.dumpMs],
-  ['  – of it at most: migrate not yet having looked (`is-listening` polls)', 'migrate', (r) => r.split?.pollLagMaxMs],
+  ['– dump: CRIU froze it and dumped all but the memory, until migrate saw its page server (wait-listening.sh looks every few ms)', 'runc, CRIU', (r) => r.split?.dumpMs],
   ['– between: images to B, descriptors.json and runc.conf on B, guards told, lazy-pages daemon started', 'migrate, CRIU', (r) => r.split?.betweenMs],
   ['  – of it: `criu lazy-pages` starting on B', 'CRIU', (r) => r.split?.daemonMs],
   ['– `docker start --checkpoint` on B, until it returned (the copy restored, stopped)', 'Docker, runc, CRIU', (r) => r.split?.restoreCommandMs],
@@ -110,7 +109,7 @@ const ROWS: Array<[string, string, (r: Run) => number | undefined]> = [
   ['  – hand-over: the target\'s guard told to resume the copy, its answer back (the report\'s freeze ends here)', 'migrate', (r) => r.split?.handOverMs],
   ['  – first faults: after it resumed, until its first tick (post-copy: pages pulled from A on demand)', 'CRIU, migrate\'s relay', (r) => r.split?.firstFaultsMs],
   ['a plain `docker start` of a never-run container on B (for comparison)', 'Docker', (r) => r.plainStartMs],
-  ['**migrate\'s own time in the workload\'s freeze, at most** (poll lag + between − daemon + hand-over)', 'migrate', (r) => r.split?.migrateMaxMs],
+  ['**migrate\'s own time in the workload\'s freeze, at most** (between − daemon + hand-over)', 'migrate', (r) => r.split?.migrateMaxMs],
 ];
 
 const ms = (s: Spread | undefined): string => (s ? `${s.median.toFixed(0)} | ${s.min.toFixed(0)} | ${s.max.toFixed(0)}` : `${DASH} | ${DASH} | ${DASH}`);

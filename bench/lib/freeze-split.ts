@@ -10,8 +10,7 @@
  * - notFrozen: `docker checkpoint create` (Docker, runc, CRIU's start-up) before CRIU froze the
  *   container. The workload still ran: only the controller counts it.
  * - dump: CRIU freezing and dumping everything but the memory, until migrate saw its page
- *   server listen (`is-listening` polls on A; at most `pollLagMaxMs` of it is migrate not yet
- *   having looked).
+ *   server listen (wait-listening.sh on A returned: it looks every few ms).
  * - between: migrate's own — the images' transfer, descriptors.json and runc.conf on B, the
  *   guards told — and CRIU's lazy-pages daemon starting on B (`daemonMs`: `criu lazy-pages`
  *   until migrate's next call, which waits for it).
@@ -49,15 +48,13 @@ export interface FreezeSplit {
   reportStartMinusLastTickMs: number;
   notFrozenMs: number;
   dumpMs: number;
-  /** At most this much of `dump` is migrate not yet having seen the page server (since the last poll that missed it began). */
-  pollLagMaxMs: number;
   betweenMs: number;
   daemonMs: number;
   restoreCommandMs: number;
   resumeMs: number;
   handOverMs: number;
   firstFaultsMs: number;
-  /** migrate's own time in the workload's freeze, at most: the poll lag bound + between − daemon + the hand-over (within resume). */
+  /** migrate's own time in the workload's freeze, at most: between − daemon + the hand-over (within resume). */
   migrateMaxMs: number;
 }
 
@@ -67,15 +64,12 @@ const isDaemon = (c: Call): boolean => c.how === 'spawn' && c.argv?.[0] === 'cri
 
 export function splitFreeze(t: FreezeTimeline): FreezeSplit {
   const issued = (t.calls.find((c) => c.host === t.source && isDockerCheckpoint(c)) ?? fail('no docker checkpoint create on the source')).start;
-  const polls = t.calls.filter((c) => c.host === t.source && c.what === 'is-listening' && c.end !== undefined);
-  const seen = polls.find((c) => c.exitCode === 0) ?? fail('no is-listening poll on the source found the page server');
-  const missed = polls.filter((c) => c.exitCode !== 0 && c.start < seen.start).pop();
+  const seen = t.calls.find((c) => c.host === t.source && c.what === 'wait-listening' && c.exitCode === 0) ?? fail('no wait-listening on the source saw the page server');
   const restore = t.calls.find((c) => c.host === t.target && isDockerRestore(c)) ?? fail('no docker start --checkpoint on the target');
   const daemon = t.calls.find((c) => c.host === t.target && isDaemon(c)) ?? fail('no criu lazy-pages on the target');
   const next = t.calls.filter((c) => c.start > daemon.start).sort((x, y) => x.start - y.start)[0] ?? fail('nothing ran after the lazy-pages daemon started');
   const seenAt = seen.end!;
   const returned = restore.end ?? fail('docker start --checkpoint never returned');
-  const pollLagMaxMs = missed ? seenAt - missed.start : 0;
   const betweenMs = restore.start - seenAt;
   const daemonMs = next.start - daemon.start;
   const resumeMs = t.firstTickB - returned;
@@ -87,13 +81,12 @@ export function splitFreeze(t: FreezeTimeline): FreezeSplit {
     reportStartMinusLastTickMs: issued + t.commandMs - t.lastTickA,
     notFrozenMs: t.lastTickA - issued,
     dumpMs: seenAt - t.lastTickA,
-    pollLagMaxMs,
     betweenMs,
     daemonMs,
     restoreCommandMs: returned - restore.start,
     resumeMs,
     handOverMs,
     firstFaultsMs: t.firstTickB - end,
-    migrateMaxMs: pollLagMaxMs + betweenMs - daemonMs + Math.min(Math.max(0, handOverMs), Math.max(0, resumeMs)),
+    migrateMaxMs: betweenMs - daemonMs + Math.min(Math.max(0, handOverMs), Math.max(0, resumeMs)),
   };
 }

@@ -41,9 +41,10 @@
 #            "incomplete twin ID"               kill and remove container ID (step 1) → "noted"
 #            "incomplete pidfile PATH"          kill the tree whose root PID is in
 #                                               PATH, once it exists (step 1)       → "noted"
-#            "resume-copy"                      SIGCONT the incomplete copy now (restored
-#                                               stopped); still killed in step 1    → "resumed"
-#            "go"                               SIGCONT the incomplete copy now and
+#            "resume-copy [PID]"                SIGCONT the incomplete copy now (restored
+#                                               stopped; PID: its root, when migrate
+#                                               knows it); still killed in step 1   → "resumed"
+#            "go [PID]"                         SIGCONT the incomplete copy now and
 #                                               forget it, as "disarm" does         → "resumed"
 #            "remove DIR"                       rm -rf DIR                          → "noted"
 #            "done"                             exit at once, putting nothing back
@@ -76,6 +77,13 @@ copy_pid() {
     "pidfile "*) f=${copy#pidfile }; [ -s "$f" ] && cat "$f" ;;
   esac
 }
+# The PID migrate gave with resume-copy or go (" 4242"), else copy_pid's.
+given_or_copy_pid() {
+  case "${1# }" in
+    '' | *[!0-9]*) copy_pid ;;
+    *) echo "${1# }" ;;
+  esac
+}
 echo ready
 while IFS= read -r line; do
   case "$line" in
@@ -93,8 +101,8 @@ while IFS= read -r line; do
       port=${rest%% *}; addr=${rest#"$port"}; addr=${addr# }
       echo noted ;;
     "incomplete "*) copy=${line#incomplete }; echo noted ;;
-    resume-copy) p=$(copy_pid); [ -n "$p" ] && signal_tree "$p" CONT; echo resumed ;;
-    go) p=$(copy_pid); [ -n "$p" ] && signal_tree "$p" CONT; forget; echo resumed ;;
+    resume-copy|"resume-copy "*) p=$(given_or_copy_pid "${line#resume-copy}"); [ -n "$p" ] && signal_tree "$p" CONT; echo resumed ;;
+    go|"go "*) p=$(given_or_copy_pid "${line#go}"); [ -n "$p" ] && signal_tree "$p" CONT; forget; echo resumed ;;
     "remove "*) dirs="$dirs ${line#remove }"; echo noted ;;
     done) exit 0 ;;
   esac

@@ -14,7 +14,6 @@ export const HOST_SCRIPTS = [
   'freeze-started',
   'host-guard',
   'is-empty-dir',
-  'is-listening',
   'lazy-pages-read-bytes',
   'list-file-sizes',
   'list-missing-paths',
@@ -42,6 +41,7 @@ export const HOST_SCRIPTS = [
   'send-tree',
   'sum-rss',
   'tell-time',
+  'wait-listening',
 ] as const;
 
 export type HostScript = (typeof HOST_SCRIPTS)[number];

@@ -35,6 +35,9 @@ export const guardLockPath = (runPrefix: string): string => workloadLockPath(`gu
 /** The target's copy, for a guard to kill: a Docker twin (by ID), or the tree whose root's PID CRIU or runc writes to a file. */
 export type TargetCopy = { twin: string } | { pidfile: string };
 
+/** `resume-copy`/`go` with the copy's root PID when the caller knows it (the guard finds it itself otherwise). */
+const withPid = (command: string, pid?: number): string => (pid && Number.isInteger(pid) && pid > 0 ? `${command} ${pid}` : command);
+
 export class HostGuard {
   private lines: string[] = [];
   private waiters: Array<() => void> = [];
@@ -125,16 +128,16 @@ export class HostGuard {
    * The target's copy, restored stopped (it was `incomplete`), runs now: SIGCONT to its tree. It
    * is still killed should migrate go away (post-copy's window: its memory is not all there).
    */
-  resumeCopy(): Promise<void> {
-    return this.send('resume-copy', 'resumed');
+  resumeCopy(pid?: number): Promise<void> {
+    return this.send(withPid('resume-copy', pid), 'resumed');
   }
 
   /**
    * The commit on the target: the copy, restored stopped, runs now and is forgotten (as `disarm`):
    * from here on only the target runs the workload. Sent beside the source guard's `disarm`.
    */
-  go(): Promise<void> {
-    return this.send('go', 'resumed');
+  go(pid?: number): Promise<void> {
+    return this.send(withPid('go', pid), 'resumed');
   }
 
   /** Remove this directory should migrate go away. */

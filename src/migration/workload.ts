@@ -47,9 +47,11 @@ export interface RestoreHooks {
    * Awaited as soon as the restore command returned. The restore leaves the copy stopped
    * (CRIU's leave-stopped), so that migrate's death during it never lets two
    * copies run; this hook resumes it — the hand-over between the hosts' guards (run.ts) — and
-   * the freeze ends when it returns.
+   * the freeze ends when it returns. `pid`: the copy's root PID on the target, when the workload
+   * learnt it faster than the guard could (Docker: the Engine API over migrate's open connection,
+   * where the guard would start the Docker CLI).
    */
-  restored?: () => Promise<void>;
+  restored?: (pid?: number) => Promise<void>;
 }
 
 /** Docker's containers, containers runc runs by itself, plain process trees. */

@@ -5,7 +5,7 @@
  * address, on a direct page channel);
  * `leave-stopped` keeps the processes there, stopped, whatever happens to the transfer. The
  * command blocks until every page was fetched and gives no readiness signal of its own: ready is
- * when that page server listens.
+ * when that page server listens (wait-listening.sh, on the host).
  */
 import { tlsConfLines, type TlsFiles } from '../criu/page-tls.js';
 import type { Transport } from '../../transports/transport.js';
@@ -46,13 +46,24 @@ export async function lazyDumpThroughRunc(t: Transport, o: LazyDumpOptions, dump
   await o.serving?.({ host: address, port });
   const extra = ['lazy-pages', LEAVE_STOPPED, ...onParent(o.parent), ...(o.criuOptions ?? []), `address ${address}`, `port ${port}`, ...tlsConfLines(o.tls)];
   const done = withRuncConf(t, { imagesLink: o.imagesLink, workDir: o.workDir, extra }, dump).then(() => undefined);
-  let failed: unknown;
-  done.catch((e) => (failed = e));
-  const listening = hostScript('is-listening', String(port));
-  for (const deadline = Date.now() + LAZY_READY_MS; (await t.exec(listening, { allowFailure: true })).exitCode !== 0;) {
-    if (failed) throw failed;
-    if (Date.now() > deadline) throw new MigrateError('CRIU_FAILED', `the lazy checkpoint of ${o.label} did not start serving pages`, { host: t.name, hint: `see dump.log in ${o.workDir} there` });
-    await new Promise((r) => setTimeout(r, 20));
+  done.catch(() => {});
+  // One command waits on the host (looking every few ms) until the page server listens.
+  const waiter = t.spawn(hostScript('wait-listening', String(port), String(LAZY_READY_MS / 1000)));
+  waiter.stdout.resume();
+  const hint = `see dump.log in ${o.workDir} there`;
+  const listening = waiter.done.catch((e: unknown) => {
+    throw new MigrateError('CRIU_FAILED', `the lazy checkpoint of ${o.label} did not start serving pages`, { host: t.name, hint, cause: e });
+  });
+  // The dump's own failure explains it best; it normally ends after the window, long after this wait.
+  const ended = done.then(() => {
+    throw new MigrateError('CRIU_FAILED', `the lazy checkpoint of ${o.label} ended before it served any page`, { host: t.name, hint });
+  });
+  ended.catch(() => {});
+  try {
+    await Promise.race([listening, ended]);
+  } catch (e) {
+    waiter.kill();
+    throw e;
   }
   // The command cannot be asked to stop; hanging up the page stream ends it (see migration/pipeline/lazy-freeze.ts).
   return { port, done, kill: () => {} };

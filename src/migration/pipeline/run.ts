@@ -130,6 +130,7 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap, sourc
   const phases = report.phases_ms;
   const files = copyFilesWhileFrozen(c); // what changed since the first copy, beside the images
   let restoreBegan = false;
+  let daemon: Promise<void> | undefined;
   try {
     const { pageBytes, exclude } = await deadline.race('collecting the dump', freeze.collect());
     phases.checkpoint = lap();
@@ -149,14 +150,18 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap, sourc
     throwIfAborted(c.signal);
 
     await c.faults?.beforeRestore?.();
-    await deadline.race('starting the memory daemon', freeze.beforeRestore());
+    // The memory daemon starts while the workload readies its restore (Docker: descriptors.json
+    // and runc.conf on the target); the restore command waits for both.
+    daemon = deadline.race('starting the memory daemon', freeze.beforeRestore());
+    daemon.catch(() => {}); // awaited in `starting`, or below should the restore fail before
+    const started = daemon;
     const starting = async () => {
-      await guardRestore(c, dirs, freeze, guards);
+      await Promise.all([started, guardRestore(c, dirs, freeze, guards)]);
       restoreBegan = true;
       step(c, 'restore', target, freeze.lazyRestore ? 'memory fills in after it resumed' : undefined);
     };
-    const restored = async () => {
-      await handOver(freeze, guards);
+    const restored = async (pid?: number) => {
+      await handOver(freeze, guards, pid);
       clock.resumed();
     };
     report.workload.target = await deadline.race(`the restore of ${workload.label}`, workload.restoreOnTarget(dirs, freeze.lazyRestore, { starting, restored }));
@@ -173,6 +178,7 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap, sourc
     await Promise.all([recordRestore(report, target, dirs.work), countFromCriuFreeze(c, dirs.work, clock, sourceClock)]);
   } catch (err) {
     deadline.stop();
+    await daemon?.catch(() => {}); // a daemon still starting is stopped with the rest
     await freeze.abort();
     await files.catch(() => {}); // let a copy in flight end before the target is cleared
     return afterDeadline(deadline, guards, () => recover(c, dirs, clock, err, restoreBegan));
@@ -192,15 +198,16 @@ async function guardRestore(c: MoveContext, dirs: Dirs, freeze: Freeze, guards: 
 }
 
 /**
- * The restore returned; both copies are stopped. An eager freeze's copy is whole: the source's
+ * The restore returned; both copies are stopped (`pid`: the copy's root, when the workload knew
+ * it). An eager freeze's copy is whole: the source's
  * guard is disarmed and the target's resumes the copy and forgets it, both at once (should
  * migrate die between the two, the one window left: neither or both copies would run — two
  * messages on open connections, written together). A lazy freeze's copy needs the source until
  * its window closed: it resumes, and the guards stay as they are until then.
  */
-async function handOver(freeze: Freeze, guards: Guards): Promise<void> {
-  if (freeze.serving() === undefined) await Promise.all([guards.source.disarm(), guards.target.go()]);
-  else await guards.target.resumeCopy();
+async function handOver(freeze: Freeze, guards: Guards, pid?: number): Promise<void> {
+  if (freeze.serving() === undefined) await Promise.all([guards.source.disarm(), guards.target.go(pid)]);
+  else await guards.target.resumeCopy(pid);
 }
 
 /** It runs on the target with all its memory: the stopped source copy is ended. */

@@ -29,6 +29,6 @@ test('a failed command is still recorded, and its error reaches the caller', asy
 });
 
 test('host scripts are named by their $0, other commands by their first words', (t) => {
-  t.is(callName(['bash', '-c', 'echo body', 'is-listening', '4242']), 'is-listening');
+  t.is(callName(['sh', '-c', 'echo body', 'wait-listening', '4242', '60']), 'wait-listening');
   t.is(callName(['docker', 'start', '--checkpoint', 'cp', 'web']), 'docker start --checkpoint');
 });

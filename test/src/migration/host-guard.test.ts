@@ -159,6 +159,18 @@ test.serial('a copy restored stopped: resume-copy runs it (with its children) an
   }
 });
 
+test.serial('resume-copy with the copy\'s PID (Docker: migrate asked the Engine API): that tree runs, without the guard looking it up', async (t) => {
+  const { root, child, cleanup } = await stoppedCopy();
+  try {
+    t.is(state(child), 'T');
+    // A twin the guard cannot find: only the PID given can have resumed the copy.
+    await dieHolding(`await g.incomplete({ twin: 'no-such-twin-${process.pid}' }); await g.resumeCopy(${root.pid})`);
+    t.true(await until(() => state(root.pid!) === 'S' && state(child) === 'S'), 'the copy and its child run');
+  } finally {
+    cleanup();
+  }
+});
+
 test.serial('the commit on the target (go): the stopped copy and its children run, and stay when migrate dies', async (t) => {
   const { root, child, pidfile, cleanup } = await stoppedCopy();
   try {
