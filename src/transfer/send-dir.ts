@@ -11,7 +11,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { CompressStream } from 'zstd-napi';
-import type { Transport } from '../../transports/transport.js';
+import type { RunningCommand, Transport } from '../../transports/transport.js';
 import { MigrateError, throwIfAborted } from '../../transports/errors.js';
 import { transferFailed } from './failure.js';
 import { safeRelativeName } from './safe-name.js';
@@ -32,6 +32,19 @@ export interface SendOptions {
    * wire from a relayed one (total unknown). `total` comes once, before the first bytes.
    */
   onProgress?: { total(bytes: number | undefined): void; add(n: number): void };
+  /**
+   * `receive-tar.sh DIR files` already started on the target for this directory
+   * (startReceiver), so that its start-up is not paid while the workload is frozen.
+   */
+  receiver?: RunningCommand;
+}
+
+/** Starts the target's end of a transfer into `dir` ahead of time (SendOptions.receiver); it waits for the stream on its stdin. */
+export function startReceiver(target: Transport, dir: string): RunningCommand {
+  const receiver = target.spawn(hostScript('receive-tar', dir, 'files'));
+  receiver.stdout.resume();
+  receiver.done.catch(() => {}); // a receiver never used is killed; a used one's failure is the transfer's
+  return receiver;
 }
 
 export interface SendResult {
@@ -101,8 +114,7 @@ export async function sendDirectory(localDir: string, target: Transport, remoteD
   // gone by then: the rollback removes it) must not become an unhandled rejection.
   packing.catch(() => {});
 
-  const receiver = target.spawn(hostScript('receive-tar', remoteDir, 'files'));
-  receiver.stdout.resume();
+  const receiver = options.receiver ?? startReceiver(target, remoteDir);
   let received: { stderr: string };
   try {
     [, , received] = await Promise.all([

@@ -12,17 +12,23 @@ import { safeRelativeName } from './safe-name.js';
 import { transferFailed } from './failure.js';
 import { hostScript } from '../host-scripts/index.js';
 import { PAGE_SIZE } from '../criu/stats.js';
-import { counter, sendDirectory, type SendOptions, type SendResult } from './send-dir.js';
+import { counter, sendDirectory, startReceiver, type SendOptions, type SendResult } from './send-dir.js';
 import { checkDigests, digestOf } from './stream-digest.js';
 
+export { startReceiver } from './send-dir.js';
 export type { SendOptions, SendResult } from './send-dir.js';
 
 /** Memory images: what a page server receives (pagemap-*.img, pagemap-shmem-*.img, pages-*.img). */
 export const isPageImage = (name: string): boolean => /^(pagemap|pages)-[\w.-]+\.img$/.test(name);
 
+/** Sends srcDir on the source into dstDir on the target; a receiver given in `o` is this transfer's, and ends with it. */
 export async function sendImages(source: Transport, srcDir: string, target: Transport, dstDir: string, o: SendOptions = {}): Promise<SendResult> {
-  if (source.isLocal) return sendDirectory(srcDir, target, dstDir, o);
-  return relayDirectory(source, srcDir, target, dstDir, o);
+  try {
+    return await (source.isLocal ? sendDirectory(srcDir, target, dstDir, o) : relayDirectory(source, srcDir, target, dstDir, o));
+  } catch (e) {
+    o.receiver?.kill(); // (never after it exited)
+    throw e;
+  }
 }
 
 /** Regular files under a remote directory (names relative to it) and their total size; anything else is refused. */
@@ -51,8 +57,7 @@ async function relayDirectory(source: Transport, srcDir: string, target: Transpo
   let wireBytes = 0;
   const sender = source.spawn(hostScript('send-files', srcDir, String(o.level ?? 1), ...names));
   sender.stdin.end();
-  const receiver = target.spawn(hostScript('receive-tar', dstDir, 'files'));
-  receiver.stdout.resume();
+  const receiver = o.receiver ?? startReceiver(target, dstDir);
   let sent: { stderr: string };
   let received: { stderr: string };
   try {

@@ -18,7 +18,8 @@
  * at the hand-over: handOver) and removes the twin; both remove the run's directories.
  */
 import { throwIfAborted } from '../../../transports/errors.js';
-import { sendImages } from '../../transfer/send-images.js';
+import { sendImages, startReceiver } from '../../transfer/send-images.js';
+import type { RunningCommand } from '../../../transports/transport.js';
 import { progressCounter, type ProgressCounter } from '../../progress.js';
 import { converged } from '../precopy-policy.js';
 import type { MigrationReport } from '../report.js';
@@ -99,6 +100,9 @@ async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guards:
   const lap = lapTimer();
   const clock = new FreezeClock();
   const deadline = new Deadline(c.freezeTimeoutMs, source.name, c.signal);
+  // The images' receiver on the target starts now and waits: its start-up (~30 ms, a few
+  // processes) is not paid while the workload is frozen.
+  const receiver = startReceiver(target, dirs.images);
   try {
     await freeze.open();
     phases.create += lap();
@@ -112,6 +116,7 @@ async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guards:
     // its port before it listens, so migrate's death at any point after leaves nothing waiting.
     await deadline.race(`the checkpoint of ${workload.label}`, freeze.dump(clock.stopping, (at) => guards.source.lazy(at), (why) => deadline.cut(why)));
   } catch (err) {
+    receiver.kill();
     const e = await freeze.failedDump(err, clock.entered);
     if (!clock.entered) {
       await undoPrepared(c, dirs);
@@ -119,13 +124,18 @@ async function freezeAndMove(c: MoveContext, dirs: Dirs, freeze: Freeze, guards:
     }
     return afterDeadline(deadline, guards, () => recover(c, dirs, clock, e));
   }
-  return moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap, sourceClock });
+  return moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap, sourceClock, receiver });
 }
 
-interface Frozen { c: MoveContext; dirs: Dirs; freeze: Freeze; guards: Guards; clock: FreezeClock; deadline: Deadline; lap: () => number; sourceClock: Promise<ClockOffset | undefined> }
+interface Frozen {
+  c: MoveContext; dirs: Dirs; freeze: Freeze; guards: Guards; clock: FreezeClock; deadline: Deadline; lap: () => number;
+  sourceClock: Promise<ClockOffset | undefined>;
+  /** The images' receiver, started on the target before the freeze. */
+  receiver: RunningCommand;
+}
 
 /** Dumped and stopped on the source: the images travel, it is restored on the target, its memory fills in. */
-async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap, sourceClock }: Frozen): Promise<MigrationReport> {
+async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap, sourceClock, receiver }: Frozen): Promise<MigrationReport> {
   const { source, target, workload, report } = c;
   const phases = report.phases_ms;
   const files = copyFilesWhileFrozen(c); // what changed since the first copy, beside the images
@@ -140,7 +150,7 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap, sourc
     let progress: ProgressCounter | undefined;
     const onProgress = { total: (total?: number) => (progress = progressCounter(c.emit, 'transfer', { host: target.name, total })), add: (n: number) => progress?.add(n) };
     const sent = await deadline.race('sending the images', sendImages(source, dirs.images, target, dirs.images, {
-      level: c.zstdLevel, tamper: c.faults?.tamper, signal: deadline.signal, exclude, onProgress,
+      level: c.zstdLevel, tamper: c.faults?.tamper, signal: deadline.signal, exclude, onProgress, receiver,
     }));
     progress?.end();
     report.bytes.raw += sent.rawBytes + pageBytes; // after pre-copy's rounds, if any
@@ -178,6 +188,7 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap, sourc
     await Promise.all([recordRestore(report, target, dirs.work), countFromCriuFreeze(c, dirs.work, clock, sourceClock)]);
   } catch (err) {
     deadline.stop();
+    receiver.kill(); // not yet used (never after it exited)
     await daemon?.catch(() => {}); // a daemon still starting is stopped with the rest
     await freeze.abort();
     await files.catch(() => {}); // let a copy in flight end before the target is cleared
