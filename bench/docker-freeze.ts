@@ -43,7 +43,7 @@ interface Run {
   /** A plain `docker start` on B, just before the move. */
   plainStartMs: number;
   pageChannel?: string;
-  /** migrate's calls from the `checkpoint` step until shortly after the freeze, ms from that step. */
+  /** migrate's calls (and the steps it emitted, host `controller`) from the `checkpoint` step until shortly after the freeze, ms from that step. */
   calls?: Array<Omit<Call, 'argv'>>;
   error?: Record<string, unknown> | string;
 }
@@ -63,7 +63,9 @@ async function runOnce(h: LabHosts, o: Options, run: number): Promise<Run> {
     const calls: Call[] = [];
     let stepAt: number | undefined;
     const onEvent = (e: MigrateEvent) => {
-      if (e.kind === 'step' && e.step === 'checkpoint') stepAt = nowMs();
+      if (e.kind !== 'step') return;
+      if (e.step === 'checkpoint') stepAt = nowMs();
+      calls.push({ host: 'controller', how: 'step', what: e.step, start: nowMs() }); // where the pipeline's steps begin, in the timeline
     };
     // keepSource: A's exited container keeps its log, the workload's last ticks there.
     const report = await migrate({
@@ -83,7 +85,7 @@ async function runOnce(h: LabHosts, o: Options, run: number): Promise<Run> {
     });
     for (const k of Object.keys(rec.split) as Array<keyof FreezeSplit>) rec.split[k] = round1(rec.split[k]);
     rec.calls = calls.filter((c) => c.start >= t0 && c.start <= t0 + report.freeze_ms! + 200).map(({ argv: _, ...c }) => ({
-      ...c, start: round1(c.start - t0), ...(c.end === undefined ? {} : { end: round1(c.end - t0) }),
+      ...c, start: round1(c.start - t0), ...(c.end === undefined ? {} : { end: round1(c.end - t0) }), ...(c.ready === undefined ? {} : { ready: round1(c.ready - t0) }),
     }));
     rec.ok = true;
   } catch (e) {
@@ -102,7 +104,7 @@ const ROWS: Array<[string, string, (r: Run) => number | undefined]> = [
   ['**the workload\'s freeze** (last tick on A → first tick on B)', 'all', (r) => r.split?.workloadMs],
   ['– dump: CRIU froze it and dumped all but the memory, until migrate saw its page server (wait-listening.sh looks every few ms)', 'runc, CRIU', (r) => r.split?.dumpMs],
   ['– between: images to B, descriptors.json and runc.conf on B, guards told, lazy-pages daemon started', 'migrate, CRIU', (r) => r.split?.betweenMs],
-  ['  – of it: `criu lazy-pages` starting on B', 'CRIU', (r) => r.split?.daemonMs],
+  ['  – of it: while `criu lazy-pages` was starting on B (until its status fd said ready; migrate prepares beside it)', 'CRIU', (r) => r.split?.daemonMs],
   ['– `docker start --checkpoint` on B, until it returned (the copy restored, stopped)', 'Docker, runc, CRIU', (r) => r.split?.restoreCommandMs],
   ['  – of it: CRIU\'s own restore (stats-restore `restore_time`)', 'CRIU', (r) => r.criuRestoreMs],
   ['– resume: from the restore command\'s return until its first tick', 'migrate, CRIU', (r) => r.split?.resumeMs],

@@ -12,8 +12,10 @@
  * - dump: CRIU freezing and dumping everything but the memory, until migrate saw its page
  *   server listen (wait-listening.sh on A returned: it looks every few ms).
  * - between: migrate's own — the images' transfer, descriptors.json and runc.conf on B, the
- *   guards told — and CRIU's lazy-pages daemon starting on B (`daemonMs`: `criu lazy-pages`
- *   until migrate's next call, which waits for it).
+ *   guards told — and CRIU's lazy-pages daemon starting on B (`daemonMs`: the part of
+ *   `between` while `criu lazy-pages` was starting, until it said it was ready on its status fd;
+ *   it starts beside the restore's preparations, so what migrate does meanwhile is hidden by it
+ *   and not counted as migrate's).
  * - restoreCommand: `docker start --checkpoint` (Docker, containerd, runc, CRIU's restore). The
  *   restore leaves the copy stopped (runc.conf `leave-stopped`, so that migrate's death cannot
  *   leave two copies running).
@@ -54,7 +56,7 @@ export interface FreezeSplit {
   resumeMs: number;
   handOverMs: number;
   firstFaultsMs: number;
-  /** migrate's own time in the workload's freeze, at most: between − daemon + the hand-over (within resume). */
+  /** migrate's own time in the workload's freeze, at most: between less the daemon's start within it, + the hand-over (within resume). */
   migrateMaxMs: number;
 }
 
@@ -67,11 +69,11 @@ export function splitFreeze(t: FreezeTimeline): FreezeSplit {
   const seen = t.calls.find((c) => c.host === t.source && c.what === 'wait-listening' && c.exitCode === 0) ?? fail('no wait-listening on the source saw the page server');
   const restore = t.calls.find((c) => c.host === t.target && isDockerRestore(c)) ?? fail('no docker start --checkpoint on the target');
   const daemon = t.calls.find((c) => c.host === t.target && isDaemon(c)) ?? fail('no criu lazy-pages on the target');
-  const next = t.calls.filter((c) => c.start > daemon.start).sort((x, y) => x.start - y.start)[0] ?? fail('nothing ran after the lazy-pages daemon started');
+  const ready = daemon.ready ?? fail('the lazy-pages daemon never said it was ready');
   const seenAt = seen.end!;
   const returned = restore.end ?? fail('docker start --checkpoint never returned');
   const betweenMs = restore.start - seenAt;
-  const daemonMs = next.start - daemon.start;
+  const daemonMs = Math.max(0, Math.min(ready, restore.start) - Math.max(daemon.start, seenAt));
   const resumeMs = t.firstTickB - returned;
   const end = issued + t.commandMs + t.freezeMs;
   const handOverMs = end - returned;

@@ -17,6 +17,8 @@ export interface Call {
   start: number;
   /** When the command returned (a spawned one: exited), the stream opened, the forward stood. */
   end?: number;
+  /** A spawned CRIU service (`--status-fd 1`): when it said it was ready (its first byte out). */
+  ready?: number;
   exitCode?: number;
 }
 
@@ -48,7 +50,10 @@ export function timedTransport(t: Transport, calls: Call[]): Transport {
         };
         const result: unknown = value.apply(target, args);
         if (prop === 'spawn') {
-          (result as ReturnType<Transport['spawn']>).done.then((r) => ended(r.exitCode), () => ended());
+          const cmd = result as ReturnType<Transport['spawn']>;
+          // Only a status-fd service: a listener on any other stdout would set it flowing before its reader is there.
+          if (call.argv?.includes('--status-fd')) cmd.stdout.once('data', () => { call.ready = nowMs(); });
+          cmd.done.then((r) => ended(r.exitCode), () => ended());
         } else {
           (result as Promise<unknown>).then((r) => ended(prop === 'exec' ? (r as { exitCode: number }).exitCode : undefined), () => ended());
         }

@@ -11,7 +11,7 @@ function timeline(): FreezeTimeline {
     { host: A, how: 'exec', what: 'docker checkpoint create', argv: ['docker', 'checkpoint', 'create', '--leave-running', 'c', 'cp'], start: 0 },
     { host: A, how: 'spawn', what: 'wait-listening', start: 2, end: 330, exitCode: 0 },
     { host: B, how: 'spawn', what: 'receive-tar', start: 331, end: 350, exitCode: 0 },
-    { host: B, how: 'spawn', what: 'criu lazy-pages -D', argv: ['criu', 'lazy-pages', '-D', '/x'], start: 352 },
+    { host: B, how: 'spawn', what: 'criu lazy-pages -D', argv: ['criu', 'lazy-pages', '-D', '/x', '--status-fd', '1'], start: 352, ready: 400 },
     { host: B, how: 'exec', what: 'write-file', start: 400, end: 405, exitCode: 0 },
     { host: B, how: 'exec', what: 'docker start --checkpoint', argv: ['docker', 'start', '--checkpoint', 'cp', 'c'], start: 420, end: 1100, exitCode: 0 },
   ];
@@ -40,9 +40,20 @@ test('post-copy\'s first faults after the hand-over are not migrate\'s hand-over
   t.is(s.migrateMaxMs, 90 - 48 + 30);
 });
 
+test('a daemon that starts beside migrate\'s preparations hides them: only the time outside it is migrate\'s', (t) => {
+  const tl = timeline();
+  const calls = tl.calls.map((c) => (c.what === 'criu lazy-pages -D' ? { ...c, start: 331, ready: 415 } : c));
+  const s = splitFreeze({ ...tl, calls });
+  t.is(s.daemonMs, 415 - 331);
+  t.is(s.migrateMaxMs, 90 - 84 + 20);
+  // A daemon ready after the restore command started is clipped to `between`.
+  t.is(splitFreeze({ ...tl, calls: calls.map((c) => (c.ready ? { ...c, ready: 500 } : c)) }).daemonMs, 420 - 331);
+});
+
 test('a timeline without the commands it is cut at says what is missing', (t) => {
   const tl = timeline();
   t.throws(() => splitFreeze({ ...tl, calls: tl.calls.filter((c) => c.what !== 'docker start --checkpoint') }), { message: /no docker start --checkpoint/ });
   t.throws(() => splitFreeze({ ...tl, calls: tl.calls.filter((c) => c.what !== 'docker checkpoint create') }), { message: /no docker checkpoint create/ });
   t.throws(() => splitFreeze({ ...tl, calls: tl.calls.filter((c) => c.what !== 'wait-listening') }), { message: /page server/ });
+  t.throws(() => splitFreeze({ ...tl, calls: tl.calls.map(({ ready: _, ...c }) => c) }), { message: /never said it was ready/ });
 });

@@ -32,3 +32,15 @@ test('host scripts are named by their $0, other commands by their first words', 
   t.is(callName(['sh', '-c', 'echo body', 'wait-listening', '4242', '60']), 'wait-listening');
   t.is(callName(['docker', 'start', '--checkpoint', 'cp', 'web']), 'docker start --checkpoint');
 });
+
+test('a status-fd service is ready when its first byte comes out; its reader still gets that byte', async (t) => {
+  const calls: Call[] = [];
+  const timed = timedTransport(new LocalTransport(), calls);
+  const cmd = timed.spawn(['sh', '-c', 'sleep 0.05; printf x; sleep 0.05', 'svc', '--status-fd', '1']);
+  const first = await new Promise<string>((resolve) => cmd.stdout.once('data', (b: Buffer) => resolve(b.toString())));
+  await cmd.done;
+  t.is(first, 'x');
+  const [call] = calls;
+  t.true(call!.ready! - call!.start >= 45, `ready after ${call!.ready! - call!.start} ms`);
+  t.true(call!.end! - call!.ready! >= 45, `ended ${call!.end! - call!.ready!} ms after ready`);
+});

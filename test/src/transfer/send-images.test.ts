@@ -87,3 +87,14 @@ test('a target that cannot take the images fails the transfer with the reason', 
   t.regex(String((e as { stderr?: string }).stderr), /cannot enter|mkdir/);
   await sh('rm -rf "$1"', a);
 });
+
+test('in this process: more small files than are read ahead, between big ones, all arrive intact', async (t) => {
+  const [a, b] = [await sh('mktemp -d /var/tmp/migrate-send-test.XXXXXX'), await sh('mktemp -u /var/tmp/migrate-send-test.XXXXXX')];
+  await sh(`set -e; cd "$1"
+    for i in $(seq 10 49); do head -c $((i * 997)) /dev/urandom > "core-$i.img"; done
+    head -c 2000000 /dev/urandom > pages-1.img; head -c 1048577 /dev/urandom > pages-2.img; : > empty.img`, a);
+  const r = await sendImages(local, a, local, b);
+  t.is(await contents(b), await contents(a));
+  t.is(r.files, 43);
+  await sh('rm -rf "$1" "$2"', a, b);
+});
