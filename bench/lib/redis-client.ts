@@ -15,6 +15,8 @@ export interface IncrLog {
   longestGapMs: number;
   longestGapFrom: number;
   reconnects: number;
+  /** Why each connection ended (epoch ms, the host it was to): `no reply` (the reply timeout), `connection lost` (a reset or close), `connect failed`. */
+  errors: Array<{ at: number; host: string; why: string }>;
 }
 
 /**
@@ -22,14 +24,18 @@ export interface IncrLog {
  * on an error or a closed connection it reconnects, trying the hosts in turn. Stop with stop().
  */
 export function incrClient(hosts: string[], port: number, key: string, everyMs = 1): { acked: () => number; stop: () => Promise<IncrLog> } {
-  const log: IncrLog = { acked: [], longestGapMs: 0, longestGapFrom: 0, reconnects: 0 };
+  const log: IncrLog = { acked: [], longestGapMs: 0, longestGapFrom: 0, reconnects: 0, errors: [] };
   let running = true;
   let lastOk = Date.now();
   let at = 0;
   const loop = (async () => {
     while (running) {
-      const sock = await open(hosts[at % hosts.length]!, port).catch(() => undefined);
-      if (!sock) { at++; log.reconnects++; await new Promise((r) => setTimeout(r, 20)); continue; }
+      const host = hosts[at % hosts.length]!;
+      const sock = await open(host, port).catch(() => undefined);
+      if (!sock) {
+        log.errors.push({ at: Date.now(), host, why: 'connect failed' });
+        at++; log.reconnects++; await new Promise((r) => setTimeout(r, 20)); continue;
+      }
       try {
         while (running) {
           const v = await request(sock, `INCR ${key}\r\n`);
@@ -42,7 +48,8 @@ export function incrClient(hosts: string[], port: number, key: string, everyMs =
           log.acked.push(v);
           await new Promise((r) => setTimeout(r, everyMs));
         }
-      } catch {
+      } catch (e) {
+        log.errors.push({ at: Date.now(), host, why: e instanceof Error ? e.message : String(e) });
         at++;
         log.reconnects++;
       } finally {

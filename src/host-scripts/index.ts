@@ -33,6 +33,7 @@ export const HOST_SCRIPTS = [
   'receive-tar',
   'remove-from-tree',
   'remove-stale-dirs',
+  'reset-connections',
   'resolve-symlinks',
   'restore-runc-conf',
   'restore-stale-runc-conf',
@@ -52,6 +53,8 @@ export const EXIT = {
   CANNOT_ENTER: 3,
   /** lock-host.sh: another process holds the lock (flock -E). */
   LOCK_HELD: 75,
+  /** reset-connections.sh: the network namespace is the host's, or shared with a process that runs. */
+  NOT_ITS_OWN_NETNS: 5,
 } as const;
 
 /** The argv that runs a script on a host: `[shell, '-c', body, name, ...args]`, e.g. `hostScript('send-tree', root, '3', 'still')`. */

@@ -32,6 +32,7 @@ import { lazyDumpThroughRunc, onParent } from '../runc/lazy-dump.js';
 import { dockerRuncRoot } from '../docker/runc-root.js';
 import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
+import { resetConnections } from './source-connections.js';
 import { criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import { isStaleTwin } from './preflight.js';
@@ -66,12 +67,14 @@ export class DockerWorkload implements Workload {
   private readonly criuOptions: string[];
   /** Its writable layer, volumes and copied bind mounts (container-fs.ts). */
   private readonly files: ContainerFiles;
+  private readonly tcp: TcpPolicy;
 
   constructor(private readonly source: Transport, private readonly target: Transport, private readonly c: ContainerInfo, private readonly name: string,
     private readonly plan: FilesystemPlan, private readonly twin: TwinSpec, private readonly networks: NetworkAddress[] = [],
     filesOptions: FilesystemOptions = {}, runcRoot?: string, tcp: TcpPolicy = 'refuse') {
     this.runcRoot = runcRoot;
     this.criuOptions = criuTcpOptions(tcp);
+    this.tcp = tcp;
     this.label = `container ${c.name}`;
     this.files = new ContainerFiles(source, target, c, plan, filesOptions);
   }
@@ -211,6 +214,10 @@ export class DockerWorkload implements Workload {
     if (!(await isRunning(this.source, this.c.id))) return false;
     const [init] = await this.stoppedPids();
     return init !== undefined && (await procStat(this.source, init))?.state !== 'T';
+  }
+
+  async resetSourceConnections(): Promise<number | undefined> {
+    return this.tcp === 'close' ? resetConnections(this.source, await initPid(this.source, this.c.id), this.label) : undefined;
   }
 
   async finishSource(keep: boolean): Promise<void> {

@@ -17,6 +17,7 @@ import { runcCheckpoint, runcDelete, runcRestore, runcState, type RuncState } fr
 import { restoredPidFile, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
 import type { TargetCopy } from './host-guard.js';
 import { NO_FILES, type FilesystemPass } from '../filesystem/tree-sync.js';
+import { resetConnections } from './source-connections.js';
 
 export class RuncWorkload implements Workload {
   readonly kind = 'runc';
@@ -27,6 +28,7 @@ export class RuncWorkload implements Workload {
 
   /** CRIU options for its dump and restore, in runc.conf (the TCP policy's). */
   private readonly criuOptions: string[];
+  private readonly tcp: TcpPolicy;
   /** Further CRIU options for the restore (prepareTarget). */
   private restoreOptions: string[] = [];
 
@@ -34,6 +36,7 @@ export class RuncWorkload implements Workload {
     tcp: TcpPolicy = 'refuse') {
     this.label = `runc container ${state.id}`;
     this.criuOptions = criuTcpOptions(tcp);
+    this.tcp = tcp;
   }
 
   /**
@@ -119,6 +122,10 @@ export class RuncWorkload implements Workload {
     if (init === undefined) return false;
     const st = await procStat(this.source, init);
     return st !== undefined && st.state !== 'T' && st.state !== 'Z';
+  }
+
+  async resetSourceConnections(): Promise<number | undefined> {
+    return this.tcp === 'close' ? resetConnections(this.source, this.state.pid, this.label) : undefined;
   }
 
   async finishSource(): Promise<void> {

@@ -34,7 +34,7 @@ export async function fakeHosts(): Promise<{ source: Transport; target: MappedTr
   return { source: new LocalTransport(), target: new MappedTransport(workRoot, view), workRoot, cleanup: async () => { await execa('rm', ['-rf', workRoot]); } };
 }
 
-export type FailAt = 'prepare' | 'files' | 'dump' | 'dump-after-stop' | 'hang' | 'restore' | 'hang-restore' | 'resume' | 'restore-unreachable';
+export type FailAt = 'prepare' | 'files' | 'dump' | 'dump-after-stop' | 'hang' | 'restore' | 'hang-restore' | 'resume' | 'restore-unreachable' | 'reset-connections';
 
 /** Where the fake workload runs: the invariant every test checks is "exactly one of them". */
 export interface Whereabouts { source: 'running' | 'stopped' | 'gone'; target: 'none' | 'created' | 'running' }
@@ -108,6 +108,11 @@ export class FakeWorkload implements Workload {
     if (this.where.source === 'stopped') this.where.source = 'running';
   }
   async runsOnSource(): Promise<boolean> { return this.where.source === 'running'; }
+  async resetSourceConnections(): Promise<number> {
+    this.calls.push(`resetSourceConnections (target ${this.where.target})`);
+    this.fail('reset-connections');
+    return 1;
+  }
   async finishSource(): Promise<void> { this.where.source = 'gone'; this.server?.close(); }
   resumeHint(): string { return 'kill -CONT it'; }
 }

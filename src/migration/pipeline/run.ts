@@ -179,6 +179,7 @@ async function moveFrozen({ c, dirs, freeze, guards, clock, deadline, lap, sourc
     report.freeze_ms = clock.frozenMs();
     phases.restore = lap();
     const restoredAt = Date.now();
+    await resetSourceConnections(c);
 
     await c.faults?.duringFill?.();
     await freeze.window(restoredAt);
@@ -219,6 +220,18 @@ async function guardRestore(c: MoveContext, dirs: Dirs, freeze: Freeze, guards: 
 async function handOver(freeze: Freeze, guards: Guards, pid?: number): Promise<void> {
   if (freeze.serving() === undefined) await Promise.all([guards.source.disarm(), guards.target.go(pid)]);
   else await guards.target.resumeCopy(pid);
+}
+
+/**
+ * `--tcp close`: the source copy's clients are told now (a reset) rather than when the copy ends,
+ * after post-copy's window. A failure only costs them their own timeout: a warning.
+ */
+async function resetSourceConnections(c: MoveContext): Promise<void> {
+  try {
+    await c.workload.resetSourceConnections?.();
+  } catch (e) {
+    c.emit({ kind: 'warning', host: c.source.name, message: `${e instanceof Error ? e.message : String(e)}: its clients wait out their own timeout before they reconnect` });
+  }
 }
 
 /** It runs on the target with all its memory: the stopped source copy is ended. */

@@ -102,6 +102,11 @@ test.serial('--tcp close with a client writing through the published port: no ac
   t.true(log.acked.every((v, i) => i === 0 || v > log.acked[i - 1]!), 'every acknowledged INCR is above the one before: none was lost or undone');
   t.is(final, last, 'B holds exactly what the client was last told');
   t.true(log.acked.filter((v) => v > (log.acked[199] ?? 0)).length > 0, 'writes were acknowledged after the move');
+  // The source copy stays stopped while post-copy serves its memory: its connection is reset as
+  // soon as B runs, so the client learns from a reset, not by waiting out its reply timeout.
+  const gapEnd = log.longestGapFrom + log.longestGapMs;
+  const ended = log.errors.filter((e) => e.at <= gapEnd && e.why !== 'connect failed');
+  t.is(ended[ended.length - 1]?.why, 'connection lost', `how the client's connections ended: ${JSON.stringify(log.errors)}`);
   t.log(`${log.acked.length} INCRs acknowledged, ${log.reconnects} reconnects, longest gap between replies ${log.longestGapMs} ms (freeze ${report.freeze_ms} ms)`);
 });
 

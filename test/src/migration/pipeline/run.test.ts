@@ -135,6 +135,18 @@ for (const [failAt, where] of [['hang', 'the checkpoint'], ['hang-restore', 'the
   });
 }
 
+test('post-copy: the source copy\'s connections are reset once the target\'s copy runs; a failed reset is a warning, not a failed move', async (t) => {
+  const ok = await run({ strategy: 'postcopy', restore: 'lazy' });
+  t.is(ok.report.outcome, 'migrated');
+  t.deepEqual(ok.workload.calls.filter((c) => c.startsWith('resetSourceConnections')), ['resetSourceConnections (target running)']);
+  t.false(ok.events.some((e) => e.kind === 'warning'));
+  const failed = await run({ strategy: 'postcopy', restore: 'lazy', failAt: 'reset-connections' });
+  t.is(failed.report.outcome, 'migrated');
+  assertRunsOnce(t, failed, 'target');
+  const warning = failed.events.find((e) => e.kind === 'warning') as { message: string } | undefined;
+  t.regex(warning?.message ?? '', /injected failure: reset-connections.*: its clients wait out their own timeout/);
+});
+
 test('the target becomes unreachable during the restore: the source copy stays stopped, runs_on unknown, the error says how to finish', async (t) => {
   const r = await run({ failAt: 'restore-unreachable' });
   const e = (r as { error?: unknown }).error;
