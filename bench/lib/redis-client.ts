@@ -19,11 +19,14 @@ export interface IncrLog {
   errors: Array<{ at: number; host: string; why: string }>;
 }
 
+/** A reply later than this counts as a lost connection, as a service's client with a timeout sees it. */
+const REPLY_TIMEOUT_MS = 1000;
+
 /**
  * One INCR per `everyMs` through the published port, one at a time, as a service's client does:
  * on an error or a closed connection it reconnects, trying the hosts in turn. Stop with stop().
  */
-export function incrClient(hosts: string[], port: number, key: string, everyMs = 1): { acked: () => number; stop: () => Promise<IncrLog> } {
+export function incrClient(hosts: string[], port: number, key: string, everyMs = 1, replyTimeoutMs = REPLY_TIMEOUT_MS): { acked: () => number; stop: () => Promise<IncrLog> } {
   const log: IncrLog = { acked: [], longestGapMs: 0, longestGapFrom: 0, reconnects: 0, errors: [] };
   let running = true;
   let lastOk = Date.now();
@@ -38,7 +41,7 @@ export function incrClient(hosts: string[], port: number, key: string, everyMs =
       }
       try {
         while (running) {
-          const v = await request(sock, `INCR ${key}\r\n`);
+          const v = await request(sock, `INCR ${key}\r\n`, replyTimeoutMs);
           const now = Date.now();
           if (now - lastOk > log.longestGapMs) {
             log.longestGapMs = now - lastOk;
@@ -69,17 +72,15 @@ function open(host: string, port: number): Promise<Socket> {
   });
 }
 
-/** A reply later than this counts as a lost connection, as a service's client with a timeout sees it. */
-const REPLY_TIMEOUT_MS = 1000;
 
 /**
  * One request, one integer reply (":N\r\n"); rejects on an error reply, a reset, a close or no
  * reply in time (a connection through docker-proxy to a container that is gone never resets).
  */
-function request(s: Socket, line: string): Promise<number> {
+function request(s: Socket, line: string, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => done(() => reject(new Error('no reply'))), REPLY_TIMEOUT_MS);
+    const timer = setTimeout(() => done(() => reject(new Error('no reply'))), timeoutMs);
     const done = (f: () => void) => { clearTimeout(timer); s.off('data', onData); s.off('error', onEnd); s.off('close', onEnd); f(); };
     const onData = (d: Buffer) => {
       buf += d.toString('latin1');

@@ -92,9 +92,11 @@ export interface MigrationReport {
   /**
    * The workload's TCP connections (`--tcp`): `established` — connections it held (counted by
    * CRIU's restore when it moved, else by preflight); `closed` — how many of them were dropped
-   * (policy close).
+   * (policy close); `reset_on_source` — policy close: the source copy's connections reset once
+   * the target's copy ran, so that its clients reconnect at once (absent when none were: a
+   * workload without a network namespace of its own, or a reset that failed, with a warning).
    */
-  tcp: { policy: TcpPolicy; established: number; closed: number };
+  tcp: { policy: TcpPolicy; established: number; closed: number; reset_on_source?: number };
   /**
    * Docker: how the target's container differs from the source's, on purpose (twin.ts
    * TWIN_CHANGES: `change` is its key), and each network it joined with its address before and

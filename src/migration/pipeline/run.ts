@@ -228,7 +228,8 @@ async function handOver(freeze: Freeze, guards: Guards, pid?: number): Promise<v
  */
 async function resetSourceConnections(c: MoveContext): Promise<void> {
   try {
-    await c.workload.resetSourceConnections?.();
+    const reset = await c.workload.resetSourceConnections?.();
+    if (reset !== undefined) c.report.tcp.reset_on_source = reset;
   } catch (e) {
     c.emit({ kind: 'warning', host: c.source.name, message: `${e instanceof Error ? e.message : String(e)}: its clients wait out their own timeout before they reconnect` });
   }

@@ -81,8 +81,9 @@ test.serial('a connected client makes the default refuse before the freeze, nami
 test.serial('--tcp close with a client writing through the published port: no acknowledged write lost, the client reconnects to B', async (t) => {
   const r = await startRedis(a, KEYS);
   names.push(r.name);
-  // The client tries A's published port first, then B's: whichever host serves it.
-  const client = incrClient([A_IP, B_IP], r.port, 'counter');
+  // The client tries A's published port first, then B's: whichever host serves it. Its reply
+  // timeout is long (10 s), so that only a reset can make it move on within the move.
+  const client = incrClient([A_IP, B_IP], r.port, 'counter', 1, 10_000);
   let log;
   let report: MigrationReport;
   try {
@@ -104,6 +105,8 @@ test.serial('--tcp close with a client writing through the published port: no ac
   t.true(log.acked.filter((v) => v > (log.acked[199] ?? 0)).length > 0, 'writes were acknowledged after the move');
   // The source copy stays stopped while post-copy serves its memory: its connection is reset as
   // soon as B runs, so the client learns from a reset, not by waiting out its reply timeout.
+  t.true((report.tcp.reset_on_source ?? 0) >= 1, `reset on the source: ${report.tcp.reset_on_source}`);
+  t.true(log.longestGapMs < 5000, `longest gap ${log.longestGapMs} ms`);
   const gapEnd = log.longestGapFrom + log.longestGapMs;
   const ended = log.errors.filter((e) => e.at <= gapEnd && e.why !== 'connect failed');
   t.is(ended[ended.length - 1]?.why, 'connection lost', `how the client's connections ended: ${JSON.stringify(log.errors)}`);
