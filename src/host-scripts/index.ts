@@ -42,6 +42,7 @@ export const HOST_SCRIPTS = [
   'send-tree',
   'sum-rss',
   'tell-time',
+  'unlock-network',
   'wait-listening',
 ] as const;
 

@@ -32,7 +32,7 @@ import { lazyDumpThroughRunc, onParent } from '../runc/lazy-dump.js';
 import { dockerRuncRoot } from '../docker/runc-root.js';
 import { MigrateError } from '../../transports/errors.js';
 import { hostScript } from '../host-scripts/index.js';
-import { resetConnections } from './source-connections.js';
+import { resetConnections, unlockNetwork } from './source-network.js';
 import { criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.js';
 import { describeTree, procStat, signalAll } from '../process/tree.js';
 import { isStaleTwin } from './preflight.js';
@@ -201,6 +201,11 @@ export class DockerWorkload implements Workload {
   async stoppedPids(): Promise<number[]> {
     const init = await initPid(this.source, this.c.id);
     return init > 0 ? (await describeTree(this.source, init)).pids : [];
+  }
+
+  async unlockSourceNetwork(): Promise<void> {
+    const init = await initPid(this.source, this.c.id);
+    if (init > 0) await unlockNetwork(this.source, init, this.label);
   }
 
   async resumeOnSource(): Promise<void> {

@@ -17,7 +17,7 @@ import { runcCheckpoint, runcDelete, runcRestore, runcState, type RuncState } fr
 import { restoredPidFile, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
 import type { TargetCopy } from './host-guard.js';
 import { NO_FILES, type FilesystemPass } from '../filesystem/tree-sync.js';
-import { resetConnections } from './source-connections.js';
+import { resetConnections, unlockNetwork } from './source-network.js';
 
 export class RuncWorkload implements Workload {
   readonly kind = 'runc';
@@ -109,6 +109,11 @@ export class RuncWorkload implements Workload {
   async stoppedPids(): Promise<number[]> {
     const now = await runcState(this.source, this.root, this.state.id);
     return now && now.pid === this.state.pid && now.pid > 0 ? (await describeTree(this.source, now.pid)).pids : [];
+  }
+
+  async unlockSourceNetwork(): Promise<void> {
+    const [init] = await this.stoppedPids();
+    if (init !== undefined) await unlockNetwork(this.source, init, this.label);
   }
 
   async resumeOnSource(): Promise<void> {

@@ -107,6 +107,12 @@ export interface Workload {
   removeFromTarget(): Promise<void>;
   /** The PIDs of the stopped workload on the source (after the checkpoint). */
   stoppedPids(): Promise<number[]>;
+  /**
+   * Rollback, before resumeOnSource: lifts the network lock CRIU's dump left on the workload's own
+   * network namespace (a leave-stopped dump keeps it locked). Absent for workloads in the host's
+   * namespace (process trees: CRIU locks nothing there for them under `--tcp close`).
+   */
+  unlockSourceNetwork?(): Promise<void>;
   /** Rollback: the stopped workload continues on the source. */
   resumeOnSource(): Promise<void>;
   /** Whether it runs (not stopped) on the source: a failed dump leaves it running, CRIU resumes the tree. */

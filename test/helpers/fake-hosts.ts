@@ -101,6 +101,7 @@ export class FakeWorkload implements Workload {
     this.where.target = 'none';
   }
   async stoppedPids(): Promise<number[]> { return []; }
+  async unlockSourceNetwork(): Promise<void> { this.calls.push('unlockSourceNetwork'); }
   async resumeOnSource(): Promise<void> {
     this.calls.push('resumeOnSource');
     if (this.where.target === 'running') throw new Error('resumed while the target runs it: two copies');

@@ -3,6 +3,7 @@
  * containers on the lab's hosts, and a client that talks to it the way a service's clients do:
  * through the published port, reconnecting to whichever host serves it.
  */
+import { connect } from 'node:net';
 import type { Transport } from '../../transports/transport.js';
 import { redisCli } from '../../bench/lib/redis-client.js';
 
@@ -39,3 +40,14 @@ export async function usedMemory(t: Transport, name: string): Promise<number> {
 }
 
 export { incrClient, type IncrLog } from '../../bench/lib/redis-client.js';
+
+/** PING through the network (a published port), as a client outside the container: its first reply line, or what went wrong within 3 s. */
+export function ping(host: string, port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port }, () => s.write('PING\r\n'));
+    const done = (what: string) => { clearTimeout(timer); s.destroy(); resolve(what); };
+    const timer = setTimeout(() => done('no answer within 3 s'), 3000);
+    s.on('data', (d: Buffer) => done(d.toString().split('\r\n')[0]!));
+    s.on('error', (e: NodeJS.ErrnoException) => done(`error ${e.code ?? e.message}`));
+  });
+}

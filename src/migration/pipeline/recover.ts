@@ -51,6 +51,11 @@ export async function recover(c: MoveContext, dirs: Dirs, clock: FreezeClock, ca
       hint: `look on ${target.name}: if it runs there, keep it and end the stopped copy on ${source.name}; if it does not, resume it on the source (${workload.resumeHint()})`,
     });
   }
+  // A dump that leaves the workload stopped leaves its network namespace locked too: lifted
+  // first, or it would resume cut off from the network (a warning says how to lift it by hand).
+  await workload.unlockSourceNetwork?.().catch((err: unknown) => {
+    c.emit({ kind: 'warning', host: source.name, message: `${err instanceof Error ? err.message : String(err)}${err instanceof MigrateError && err.hint ? ` (${err.hint})` : ''}` });
+  });
   // A dump that failed may have left the processes running (CRIU resumes them) or stopped.
   const resumed = (await workload.runsOnSource().catch(() => false)) || (await workload.resumeOnSource().then(() => true, () => false));
   if (!resumed && !(await workload.runsOnSource().catch(() => false))) {

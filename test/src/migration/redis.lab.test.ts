@@ -12,7 +12,7 @@ import type { MigrationReport } from '../../../src/migration/report.js';
 import { isMigrateError } from '../../../transports/errors.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
 import { exists, removeEverywhere, running } from '../../helpers/containers.js';
-import { cli, digest, incrClient, startRedis, usedMemory } from '../../helpers/redis.js';
+import { cli, digest, incrClient, ping, startRedis, usedMemory } from '../../helpers/redis.js';
 
 const lab = ensureLab();
 const a = new LocalTransport();
@@ -111,6 +111,18 @@ test.serial('--tcp close with a client writing through the published port: no ac
   const ended = log.errors.filter((e) => e.at <= gapEnd && e.why !== 'connect failed');
   t.is(ended[ended.length - 1]?.why, 'connection lost', `how the client's connections ended: ${JSON.stringify(log.errors)}`);
   t.log(`${log.acked.length} INCRs acknowledged, ${log.reconnects} reconnects, longest gap between replies ${log.longestGapMs} ms (freeze ${report.freeze_ms} ms)`);
+});
+
+test.serial('a failed move rolls back and Redis answers through its published port on A again: the network lock CRIU\'s dump left is lifted', async (t) => {
+  const r = await startRedis(a, 1000);
+  names.push(r.name);
+  const report = await migrateDockerContainer({
+    container: r.name, source: a, target: b, strategy: 'postcopy', faults: { beforeRestore: async () => { throw new Error('injected before the restore'); } },
+  });
+  t.is(report.outcome, 'rolled-back');
+  t.is(report.runs_on, 'source');
+  t.is(await cli(a, r.name, 'PING'), 'PONG', 'inside the container');
+  t.is(await ping(A_IP, r.port), '+PONG', 'through the published port: its network namespace is not locked');
 });
 
 test.serial('--tcp keep: a client inside the container keeps its connection across the move, byte stream intact', async (t) => {

@@ -96,6 +96,7 @@ for (const strategy of ['cold', 'postcopy'] as const) {
     assertRunsOnce(t, r, 'source');
     const calls = r.workload.calls;
     t.true(calls.lastIndexOf('removeFromTarget') < calls.lastIndexOf('resumeOnSource'), calls.join(' '));
+    t.is(calls[calls.lastIndexOf('resumeOnSource') - 1], 'unlockSourceNetwork', `the network lock is lifted right before the resume: ${calls.join(' ')}`);
   });
 
   test(`${strategy}: the memory window fails after it resumed on the target: back on the source`, async (t) => {
