@@ -21,13 +21,15 @@
 #   4. restores runc.conf if it still holds migrate's override, under the runc.conf lock;
 #   5. removes the twin container that never ran (or the incomplete one of step 1), and the
 #      run's directories;
-#   6. resumes the armed processes (SIGCONT).
+#   6. resumes the armed processes (SIGCONT), after lifting the network lock a leave-stopped dump
+#      left on their network namespace ($3, when given, on the first armed PID).
 # While it lives, and until step 6 is done, it holds a shared flock on $2, so that `migrate
 # recover` (which takes it exclusively) never settles a workload a guard is still putting back.
 #
 # Arguments:
 #   $1  how many seconds step 3 may wait at most
 #   $2  the guard lock of the workload (a file in a directory only root uses: migrate makes it)
+#   $3  optional: the program of unlock-network.sh (run as `sh -c "$3" unlock-network PID`)
 # Stdin:   commands, one a line, each answered on stdout:
 #            "arm PID..."                       resume these PIDs (step 6)          → "armed"
 #            "disarm"                           forget the PIDs, the twin, the lazy
@@ -173,6 +175,10 @@ case "$copy" in
   "pidfile "*) rm -f "${copy#pidfile }" ;;
 esac
 for d in $dirs; do rm -rf -- "$d"; done
-# shellcheck disable=SC2086 # $pids is a list of PIDs: one argument each
-[ -n "$pids" ] && kill -CONT $pids
+if [ -n "$pids" ]; then
+  # A container's own network namespace stays locked while the dump left it stopped.
+  [ -n "$3" ] && sh -c "$3" unlock-network "${pids%% *}" > /dev/null 2>&1
+  # shellcheck disable=SC2086 # $pids is a list of PIDs: one argument each
+  kill -CONT $pids
+fi
 exit 0

@@ -62,7 +62,9 @@ export class HostGuard {
 
   static async start(t: Transport, lockPath: string, waitS = GUARD_WAIT_S): Promise<HostGuard> {
     await requirePrivateDir(t, LOCK_DIR, 'the lock directory', { exactMode: 0o700 });
-    const g = new HostGuard(t.spawn(hostScript('host-guard', String(waitS), lockPath)), t.name);
+    // The guard lifts CRIU's network lock before it resumes a workload (unlock-network.sh's program).
+    const unlock = hostScript('unlock-network')[2]!;
+    const g = new HostGuard(t.spawn(hostScript('host-guard', String(waitS), lockPath, unlock)), t.name);
     await g.expect('ready');
     return g;
   }

@@ -25,6 +25,7 @@ import { MARKER, RUNC_CONF, RUNC_CONF_BACKUP, RUNC_CONF_LOCK } from '../runc/run
 import { GUARD_WAIT_S, guardLockPath } from './host-guard.js';
 import { defaultWorkRoot } from './options.js';
 import { containerSubject, treeSubject, type RecoverSubject } from './recover-subjects.js';
+import { unlockNetwork } from './source-network.js';
 import type { RunsOn } from './report.js';
 
 export interface RecoverOptions {
@@ -126,8 +127,10 @@ async function settleCopies(o: RecoverOptions, s: RecoverSubject, marked: boolea
     actions.push(`removed ${there.what} from ${target.name}`);
   }
   if (here.stopped && (marked || there.state === 'stale' || o.resumeUnmarked)) {
+    // The dump that stopped it left its own network namespace locked (none for a tree in the host's).
+    const unlocked = await unlockNetwork(source, here.pids[0]!, s.label).then(() => '', (e: unknown) => `; ${e instanceof Error ? e.message : String(e)}`);
     await signalAll(source, 'CONT', here.pids);
-    actions.push(`resumed the stopped ${s.label} on ${source.name}`);
+    actions.push(`resumed the stopped ${s.label} on ${source.name}${unlocked}`);
     return 'source';
   }
   return here.pids.length > 0 ? 'source' : 'none'; // stopped by someone else: not ours to resume

@@ -11,6 +11,7 @@ import { migrateDockerContainer } from '../../../src/migration/docker.js';
 import type { MigrationReport } from '../../../src/migration/report.js';
 import { isMigrateError } from '../../../transports/errors.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
+import { runSignalled } from '../../helpers/cli.js';
 import { exists, removeEverywhere, running } from '../../helpers/containers.js';
 import { cli, digest, incrClient, ping, startRedis, usedMemory } from '../../helpers/redis.js';
 
@@ -123,6 +124,18 @@ test.serial('a failed move rolls back and Redis answers through its published po
   t.is(report.runs_on, 'source');
   t.is(await cli(a, r.name, 'PING'), 'PONG', 'inside the container');
   t.is(await ping(A_IP, r.port), '+PONG', 'through the published port: its network namespace is not locked');
+});
+
+test.serial('migrate killed (SIGKILL) during a post-copy move of Redis: its guard resumes it on A, and it answers through its published port', async (t) => {
+  const r = await startRedis(a, 1000);
+  names.push(r.name);
+  const run = await runSignalled([r.name, '--to', lab.target, '--strategy', 'postcopy', '--json'], /migrate: transfer \(/, 0, 'SIGKILL', 'group');
+  t.true(run.sent, run.stderr);
+  // The source's guard puts everything back, then resumes it (after lifting CRIU's network lock).
+  let answer = '';
+  for (const end = Date.now() + 60_000; Date.now() < end && answer !== '+PONG'; await new Promise((res) => setTimeout(res, 500))) answer = await ping(A_IP, r.port);
+  t.is(answer, '+PONG', 'through the published port on A');
+  t.is(await cli(a, r.name, 'PING'), 'PONG');
 });
 
 test.serial('--tcp keep: a client inside the container keeps its connection across the move, byte stream intact', async (t) => {
