@@ -72,7 +72,6 @@ function open(host: string, port: number): Promise<Socket> {
   });
 }
 
-
 /**
  * One request, one integer reply (":N\r\n"); rejects on an error reply, a reset, a close or no
  * reply in time (a connection through docker-proxy to a container that is gone never resets).

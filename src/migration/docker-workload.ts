@@ -67,14 +67,12 @@ export class DockerWorkload implements Workload {
   private readonly criuOptions: string[];
   /** Its writable layer, volumes and copied bind mounts (container-fs.ts). */
   private readonly files: ContainerFiles;
-  private readonly tcp: TcpPolicy;
 
   constructor(private readonly source: Transport, private readonly target: Transport, private readonly c: ContainerInfo, private readonly name: string,
     private readonly plan: FilesystemPlan, private readonly twin: TwinSpec, private readonly networks: NetworkAddress[] = [],
     filesOptions: FilesystemOptions = {}, runcRoot?: string, tcp: TcpPolicy = 'refuse') {
     this.runcRoot = runcRoot;
     this.criuOptions = criuTcpOptions(tcp);
-    this.tcp = tcp;
     this.label = `container ${c.name}`;
     this.files = new ContainerFiles(source, target, c, plan, filesOptions);
   }
@@ -222,7 +220,7 @@ export class DockerWorkload implements Workload {
   }
 
   async resetSourceConnections(): Promise<number | undefined> {
-    return this.tcp === 'close' ? resetConnections(this.source, await initPid(this.source, this.c.id), this.label) : undefined;
+    return resetConnections(this.source, await initPid(this.source, this.c.id), this.label);
   }
 
   async finishSource(keep: boolean): Promise<void> {

@@ -28,7 +28,6 @@ export class RuncWorkload implements Workload {
 
   /** CRIU options for its dump and restore, in runc.conf (the TCP policy's). */
   private readonly criuOptions: string[];
-  private readonly tcp: TcpPolicy;
   /** Further CRIU options for the restore (prepareTarget). */
   private restoreOptions: string[] = [];
 
@@ -36,7 +35,6 @@ export class RuncWorkload implements Workload {
     tcp: TcpPolicy = 'refuse') {
     this.label = `runc container ${state.id}`;
     this.criuOptions = criuTcpOptions(tcp);
-    this.tcp = tcp;
   }
 
   /**
@@ -130,7 +128,7 @@ export class RuncWorkload implements Workload {
   }
 
   async resetSourceConnections(): Promise<number | undefined> {
-    return this.tcp === 'close' ? resetConnections(this.source, this.state.pid, this.label) : undefined;
+    return resetConnections(this.source, this.state.pid, this.label);
   }
 
   async finishSource(): Promise<void> {

@@ -118,11 +118,11 @@ export interface Workload {
   /** Whether it runs (not stopped) on the source: a failed dump leaves it running, CRIU resumes the tree. */
   runsOnSource(): Promise<boolean>;
   /**
-   * `--tcp close`, once the copy on the target runs: resets the stopped source copy's established
-   * TCP connections, so that its clients learn at once and reconnect instead of waiting on a peer
-   * that stays stopped (post-copy serves its memory from there for a while). Resolves to how
-   * many it reset; undefined when it had nothing to do (another policy, no network namespace of
-   * its own). Absent for workloads in the host's namespace (process trees).
+   * Under `--tcp close` (run.ts decides), once the copy on the target runs: resets the stopped
+   * source copy's established TCP connections, so that its clients learn at once and reconnect
+   * instead of waiting on a peer that stays stopped (post-copy serves its memory from there for a
+   * while). Resolves to how many it reset; undefined when its network namespace is not its own.
+   * Absent for workloads in the host's namespace (process trees).
    */
   resetSourceConnections?(): Promise<number | undefined>;
   /** After a successful migration: end the stopped source copy (a container is kept, exited, with `keep`). */

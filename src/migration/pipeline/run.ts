@@ -227,6 +227,7 @@ async function handOver(freeze: Freeze, guards: Guards, pid?: number): Promise<v
  * after post-copy's window. A failure only costs them their own timeout: a warning.
  */
 async function resetSourceConnections(c: MoveContext): Promise<void> {
+  if (c.report.tcp.policy !== 'close') return;
   try {
     const reset = await c.workload.resetSourceConnections?.();
     if (reset !== undefined) c.report.tcp.reset_on_source = reset;

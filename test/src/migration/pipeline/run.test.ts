@@ -14,14 +14,16 @@ import type { Faults } from '../../../../src/migration/pipeline/context.js';
 import { planFor } from '../../../../src/migration/pipeline/plan.js';
 import { runPipeline } from '../../../../src/migration/pipeline/run.js';
 import type { Strategy } from '../../../../src/migration/strategy.js';
+import type { TcpPolicy } from '../../../../src/criu/tcp-policy.js';
 import { FakeWorkload, fakeHosts, fakeServices, type FailAt } from '../../../helpers/fake-hosts.js';
 
-interface Case { freezeTimeoutMs?: number; strategy?: Strategy; failAt?: FailAt; lazyFails?: boolean; restore?: 'eager' | 'lazy'; faults?: Faults; signal?: AbortSignal }
+interface Case { freezeTimeoutMs?: number; strategy?: Strategy; failAt?: FailAt; lazyFails?: boolean; restore?: 'eager' | 'lazy'; faults?: Faults; signal?: AbortSignal; tcp?: TcpPolicy }
 
 async function run(c: Case) {
   const hosts = await fakeHosts();
   const workload = new FakeWorkload(hosts.target, c.failAt);
   const report = emptyReport('process-tree', 'fake', 'stream');
+  report.tcp.policy = c.tcp ?? 'refuse';
   const events: MigrateEvent[] = [];
   try {
     const result = await runPipeline({
@@ -136,12 +138,14 @@ for (const [failAt, where] of [['hang', 'the checkpoint'], ['hang-restore', 'the
   });
 }
 
-test('post-copy: the source copy\'s connections are reset once the target\'s copy runs; a failed reset is a warning, not a failed move', async (t) => {
-  const ok = await run({ strategy: 'postcopy', restore: 'lazy' });
+test('post-copy with --tcp close: the source copy\'s connections are reset once the target\'s copy runs; a failed reset is a warning, not a failed move', async (t) => {
+  const refused = await run({ strategy: 'postcopy', restore: 'lazy' });
+  t.false(refused.workload.calls.some((c) => c.startsWith('resetSourceConnections')), 'not under another policy');
+  const ok = await run({ strategy: 'postcopy', restore: 'lazy', tcp: 'close' });
   t.is(ok.report.outcome, 'migrated');
   t.deepEqual(ok.workload.calls.filter((c) => c.startsWith('resetSourceConnections')), ['resetSourceConnections (target running)']);
   t.false(ok.events.some((e) => e.kind === 'warning'));
-  const failed = await run({ strategy: 'postcopy', restore: 'lazy', failAt: 'reset-connections' });
+  const failed = await run({ strategy: 'postcopy', restore: 'lazy', failAt: 'reset-connections', tcp: 'close' });
   t.is(failed.report.outcome, 'migrated');
   assertRunsOnce(t, failed, 'target');
   const warning = failed.events.find((e) => e.kind === 'warning') as { message: string } | undefined;
