@@ -6,7 +6,9 @@
  * - cold, pages to a page server on B, eager restore: the page stream's time is CRIU's own
  *   `memwrite` time from the dump's stats (writing every page into the page server);
  * - postcopy: the window is `postcopy_ms`, from the restore until the target's lazy-pages daemon
- *   has every page (the memory lives on both hosts meanwhile).
+ *   has every page (the memory lives on both hosts meanwhile), with the prefetcher on B pulling
+ *   ahead of the daemon (the default);
+ * - postcopy-alone: the same with `--prefetch off`, CRIU's daemon pulling by itself.
  *
  * The target: window ≤ 1.25 × cold's stream, for the same memory, channel and dirty rate, in the
  * same run. Every move is checked: the container's ticks go on with the next number on B.
@@ -38,7 +40,9 @@ const TARGET_RATIO = 1.25;
 const FLOOR_MARGIN_MS = 100;
 const TICK_MS = 20;
 
-type Kind = 'cold' | 'postcopy';
+/** postcopy: with the prefetcher on B (the default); postcopy-alone: `--prefetch off`, CRIU's daemon pulling by itself. */
+type Kind = 'cold' | 'postcopy' | 'postcopy-alone';
+const KINDS: readonly Kind[] = ['cold', 'postcopy', 'postcopy-alone'];
 type Channel = Exclude<PageChannelMode, 'auto'>;
 
 interface Options { mib: number; dirty: number[]; channels: Channel[]; runs: number; treeMib: number; outDir: string; argv: string[] }
@@ -67,6 +71,8 @@ interface Move {
   onDemand?: number;
   background?: number;
   pageChannel?: string;
+  /** postcopy: the prefetcher's figures (pages there when the daemon asked, ...). */
+  prefetch?: MigrationReport['prefetch'];
   error?: Record<string, unknown> | string;
 }
 
@@ -90,8 +96,8 @@ async function moveOnce(a: Transport, b: Transport, image: string, o: Options, k
     // memload prints its first tick once its memory is filled.
     await waitForTicks(() => containerTicks(a, name), 5, 180_000, `${name} on A`);
     const report: MigrationReport = await migrate({
-      container: name, source: a, target: b, strategy: kind, pages: 'page-server', pageChannel: channel,
-      ...(kind === 'cold' ? { restore: 'eager' as const } : {}),
+      container: name, source: a, target: b, strategy: kind === 'cold' ? 'cold' : 'postcopy', pages: 'page-server', pageChannel: channel,
+      ...(kind === 'cold' ? { restore: 'eager' as const } : { prefetch: kind === 'postcopy' ? 'auto' as const : 'off' as const }),
     });
     rec.freezeMs = report.freeze_ms ?? undefined;
     rec.checkpointMs = report.phases_ms.checkpoint;
@@ -103,6 +109,8 @@ async function moveOnce(a: Transport, b: Transport, image: string, o: Options, k
       rec.onDemand = report.lazy_pages?.on_demand;
       rec.background = report.lazy_pages?.background;
       rec.pages = report.lazy_pages?.total;
+      rec.prefetch = report.prefetch;
+      if (report.prefetch?.used !== (kind === 'postcopy')) throw new Error(`prefetcher ${report.prefetch?.used ? 'used' : 'not used'} (${report.prefetch?.reason})`);
     }
     if (report.outcome !== 'migrated') throw new Error(`outcome ${report.outcome}`);
     if (report.page_channel !== channel) throw new Error(`asked for ${channel}, the report says ${report.page_channel} (${report.page_channel_reason})`);
@@ -158,7 +166,7 @@ async function treeOnce(a: Transport, b: Transport, mib: number, channel: Channe
  * (its restore places the pages), post-copy's freeze + window. The window also places the pages
  * (first touch of fresh memory: ~3.4 ms/MiB on these VMs), which cold pays after its stream.
  */
-interface Cell { channel: Channel; dirty: number; coldMs?: number; windowMs?: number; ratio?: number; pass?: boolean; coldInPlaceMs?: number; postcopyInPlaceMs?: number; inPlaceRatio?: number }
+interface Cell { channel: Channel; dirty: number; coldMs?: number; windowMs?: number; aloneMs?: number; ratio?: number; aloneRatio?: number; pass?: boolean; coldInPlaceMs?: number; postcopyInPlaceMs?: number; inPlaceRatio?: number }
 
 function cellsOf(o: Options, moves: Move[]): Cell[] {
   const m = (kind: Kind, channel: Channel, dirty: number, g: (x: Move) => number | undefined) =>
@@ -168,10 +176,12 @@ function cellsOf(o: Options, moves: Move[]): Cell[] {
     const coldMs = m('cold', channel, dirty, (x) => x.streamMs);
     const windowMs = m('postcopy', channel, dirty, (x) => x.streamMs);
     const ratio = coldMs && windowMs ? windowMs / coldMs : undefined;
+    const aloneMs = m('postcopy-alone', channel, dirty, (x) => x.streamMs);
+    const aloneRatio = coldMs && aloneMs ? aloneMs / coldMs : undefined;
     const coldInPlaceMs = m('cold', channel, dirty, inPlace);
     const postcopyInPlaceMs = m('postcopy', channel, dirty, inPlace);
     const inPlaceRatio = coldInPlaceMs && postcopyInPlaceMs ? postcopyInPlaceMs / coldInPlaceMs : undefined;
-    return { channel, dirty, coldMs, windowMs, ratio, pass: ratio === undefined ? undefined : ratio <= TARGET_RATIO, coldInPlaceMs, postcopyInPlaceMs, inPlaceRatio };
+    return { channel, dirty, coldMs, windowMs, aloneMs, ratio, aloneRatio, pass: ratio === undefined ? undefined : ratio <= TARGET_RATIO, coldInPlaceMs, postcopyInPlaceMs, inPlaceRatio };
   }));
 }
 
@@ -202,17 +212,18 @@ function treeMarkdown(o: Options, trees: TreeMove[], floors: FloorRun[]): string
 
 function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], moves: Move[], trees: TreeMove[], floors: FloorRun[]): string {
   const f = (x: number | undefined) => (x === undefined ? DASH : sec(x));
-  const rows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldMs)} | ${f(c.windowMs)} | ${c.ratio?.toFixed(2) ?? DASH} | ${c.pass === undefined ? DASH : c.pass ? 'pass' : 'FAIL'} |`);
+  const rows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldMs)} | ${f(c.windowMs)} | ${c.ratio?.toFixed(2) ?? DASH} | ${c.pass === undefined ? DASH : c.pass ? 'pass' : 'FAIL'} | ${f(c.aloneMs)} | ${c.aloneRatio?.toFixed(2) ?? DASH} |`);
   const inPlaceRows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldInPlaceMs)} | ${f(c.postcopyInPlaceMs)} | ${c.inPlaceRatio?.toFixed(2) ?? DASH} |`);
-  const each = moves.map((x) => `| ${x.kind} | ${x.channel} | ${x.dirty} | ${x.run} | ${x.ok ? 'ok' : `failed: ${JSON.stringify(x.error).slice(0, 160)}`} | ${f(x.freezeMs)} | ${f(x.checkpointMs)} | ${f(x.streamMs)} | ${x.pages ?? DASH} | ${x.onDemand ?? DASH} / ${x.background ?? DASH} | ${x.loadavg} |`);
+  const ahead = (x: Move) => { const s = x.prefetch?.stats; return s ? `${s.pages_ready} / ${s.pages_waited} / ${s.pages_forwarded}` : DASH; };
+  const each = moves.map((x) => `| ${x.kind} | ${x.channel} | ${x.dirty} | ${x.run} | ${x.ok ? 'ok' : `failed: ${JSON.stringify(x.error).slice(0, 160)}`} | ${f(x.freezeMs)} | ${f(x.checkpointMs)} | ${f(x.streamMs)} | ${x.pages ?? DASH} | ${x.onDemand ?? DASH} / ${x.background ?? DASH} | ${ahead(x)} | ${x.loadavg} |`);
   return `# The post-copy window against cold's page stream (\`npm run bench:window\`)\n\n${factsMarkdown(command, facts)}\n`
     + `A memload container with ${o.mib} MiB resident, moved A → B. Cold's stream: CRIU's memwrite time (every page into the page server on B). `
-    + `Window: post-copy's \`postcopy_ms\`, from the restore until every page is on B. Medians of ${o.runs} run(s). Target: window ≤ ${TARGET_RATIO} × stream.\n\n`
-    + `| page channel | dirty MiB/s | cold stream (s) | post-copy window (s) | window / stream | target |\n|---|---|---|---|---|---|\n${rows.join('\n')}\n\n`
+    + `Window: post-copy's \`postcopy_ms\`, from the restore until every page is on B, with the prefetcher on B (the default, \`--prefetch auto\`) and without it (\`--prefetch off\`: CRIU's lazy-pages daemon pulls by itself, one request in flight). Medians of ${o.runs} run(s). Target: window ≤ ${TARGET_RATIO} × stream.\n\n`
+    + `| page channel | dirty MiB/s | cold stream (s) | post-copy window (s) | window / stream | target | without the prefetcher (s) | that / stream |\n|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n\n`
     + 'The window also places every page into fresh memory in the restored process, which cold does after its stream, inside its restore (first touch costs ~3.4 ms/MiB on these VMs). '
     + 'Like for like, from the freeze\'s start until all the memory is in place on B: cold\'s freeze against post-copy\'s freeze + window (medians).\n\n'
     + `| page channel | dirty MiB/s | cold: freeze (s) | post-copy: freeze + window (s) | post-copy / cold |\n|---|---|---|---|---|\n${inPlaceRows.join('\n')}\n\n`
-    + `${treeMarkdown(o, trees, floors)}\n## Every move\n\n| strategy | channel | dirty MiB/s | run | result | freeze (s) | checkpoint (s) | stream or window (s) | pages | on demand / background | load |\n|---|---|---|---|---|---|---|---|---|---|---|\n${each.join('\n')}\n`;
+    + `${treeMarkdown(o, trees, floors)}\n## Every move\n\n| strategy | channel | dirty MiB/s | run | result | freeze (s) | checkpoint (s) | stream or window (s) | pages | on demand / background | prefetched: there / waited for / asked for the daemon | load |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${each.join('\n')}\n`;
 }
 
 async function main(): Promise<void> {
@@ -224,7 +235,7 @@ async function main(): Promise<void> {
     for (let run = 1; run <= (o.mib > 0 ? o.runs : 0); run++) {
       for (const dirty of o.dirty) {
         for (const channel of o.channels) {
-          for (const kind of ['cold', 'postcopy'] as const) {
+          for (const kind of KINDS) {
             const m = await moveOnce(a, b, lab.image, o, kind, channel, dirty, run);
             console.log(`${kind} ${channel} dirty ${dirty} run ${run}: ${m.ok ? `stream/window ${m.streamMs} ms, freeze ${m.freezeMs} ms` : JSON.stringify(m.error)}`);
             moves.push(m);
@@ -251,7 +262,7 @@ async function main(): Promise<void> {
     const command = commandLine('bench:window', 'dist/bench/postcopy-window.js', o.argv);
     writeFileSync(join(o.outDir, 'postcopy-window.json'), JSON.stringify({ meta: { command, ...facts, mib: o.mib, treeMib: o.treeMib, runs: o.runs, targetRatio: TARGET_RATIO }, cells, moves, trees, floors }, null, 1) + '\n');
     writeFileSync(join(o.outDir, 'postcopy-window.md'), markdown(command, facts, o, cells, moves, trees, floors));
-    for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: window ${c.windowMs} ms / stream ${c.coldMs} ms = ${c.ratio?.toFixed(2)} ${c.pass ? 'PASS' : 'FAIL'}`);
+    for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: window ${c.windowMs} ms / stream ${c.coldMs} ms = ${c.ratio?.toFixed(2)} ${c.pass ? 'PASS' : 'FAIL'} (without the prefetcher ${c.aloneMs} ms = ${c.aloneRatio?.toFixed(2)})`);
     for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: memory in place, post-copy ${c.postcopyInPlaceMs} ms / cold ${c.coldInPlaceMs} ms = ${c.inPlaceRatio?.toFixed(2)}`);
     if (moves.some((m) => !m.ok) || trees.some((m) => !m.ok) || floors.some((m) => !m.ok)) process.exitCode = 1;
   } finally {

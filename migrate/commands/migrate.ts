@@ -5,8 +5,8 @@
  */
 import { parseArgs } from 'node:util';
 import {
-  MigrateError, STRATEGIES, TCP_POLICIES, isMigrateError, migrate, openTransport,
-  type MigrationReport, type PageTransport, type RestoreMode, type StopPolicy, type Strategy, type TcpPolicy,
+  MigrateError, PREFETCH_MODES, STRATEGIES, TCP_POLICIES, isMigrateError, migrate, openTransport,
+  type MigrationReport, type PageTransport, type PrefetchMode, type RestoreMode, type StopPolicy, type Strategy, type TcpPolicy,
 } from '../../src/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
 import { pageChannelOf } from '../page-channel-flag.js';
@@ -25,7 +25,7 @@ function parse(argv: string[]) {
       to: { type: 'string' }, from: { type: 'string' }, name: { type: 'string' }, pid: { type: 'string' }, runc: { type: 'string' }, 'runc-root': { type: 'string' },
       'keep-source': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' }, 'zstd-level': { type: 'string' }, strategy: { type: 'string' },
-      pages: { type: 'string' }, 'page-channel': { type: 'string' }, restore: { type: 'string' }, 'transfer-image': { type: 'boolean' },
+      pages: { type: 'string' }, 'page-channel': { type: 'string' }, prefetch: { type: 'string' }, restore: { type: 'string' }, 'transfer-image': { type: 'boolean' },
       'downtime-target': { type: 'string' }, 'max-rounds': { type: 'string' },
       tcp: { type: 'string' }, 'freeze-timeout': { type: 'string' }, progress: { type: 'string' },
       'volume-map': { type: 'string', multiple: true }, force: { type: 'boolean' }, 'copy-bind-mounts': { type: 'boolean' },
@@ -65,6 +65,8 @@ function parse(argv: string[]) {
   const pages = (values.pages ?? 'page-server') as PageTransport;
   if (!PAGES.includes(pages)) throw new MigrateError('BAD_INPUT', `Expected --pages to be one of ${PAGES.join(', ')}, got \`${values.pages}\``);
   const pageChannel = pageChannelOf(values['page-channel']);
+  const prefetch = values.prefetch as PrefetchMode | undefined;
+  if (prefetch !== undefined && !PREFETCH_MODES.includes(prefetch)) throw new MigrateError('BAD_INPUT', `Expected --prefetch to be one of ${PREFETCH_MODES.join(', ')}, got \`${values.prefetch}\``);
   const restore = values.restore as RestoreMode | undefined;
   if (restore !== undefined && !RESTORE.includes(restore)) throw new MigrateError('BAD_INPUT', `Expected --restore to be one of ${RESTORE.join(', ')}, got \`${values.restore}\``);
   const freezeTimeoutS = values['freeze-timeout'] === undefined ? undefined : Number(values['freeze-timeout']);
@@ -77,7 +79,13 @@ function parse(argv: string[]) {
   if (!Number.isInteger(level) || level < 1 || level > 19) {
     throw new MigrateError('BAD_INPUT', `Expected --zstd-level to be an integer from 1 to 19, got \`${values['zstd-level']}\``);
   }
-  return { values, container: positionals[0], pid, runc, pages, pageChannel, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap: volumeMap(values['volume-map'] ?? []) };
+  return { values, container: positionals[0], pid, runc, pages, pageChannel, prefetch, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap: volumeMap(values['volume-map'] ?? []) };
+}
+
+/** What the prefetcher did: of the pages the daemon got, how many were there before it asked. */
+function prefetchLine(s: NonNullable<MigrationReport['prefetch']>['stats']): string {
+  if (!s) return 'pulled the memory ahead of the lazy-pages daemon';
+  return `pulled the memory ahead of the lazy-pages daemon: ${s.pages_ready} of ${s.pages_served} pages were there when it asked, ${s.pages_waited} on their way, ${s.pages_forwarded} asked of the source for it`;
 }
 
 function progressMode(v: string): ProgressMode {
@@ -97,7 +105,7 @@ function volumeMap(pairs: string[]): Map<string, string> {
 }
 
 export async function migrateCommand(argv: string[], out: Output): Promise<number> {
-  const { values, container, pid, runc, pages, pageChannel, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap } = parse(argv);
+  const { values, container, pid, runc, pages, pageChannel, prefetch, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap } = parse(argv);
   out.json = values.json ?? false;
   if (values.progress !== undefined) out.progressMode = progressMode(values.progress);
   const ssh = sshOptions(values);
@@ -112,7 +120,7 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
     abort.abort();
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
-  const common = { source, target, strategy, precopy, tcp, freezeTimeoutMs: freezeTimeoutS && freezeTimeoutS * 1000, dryRun: values['dry-run'], zstdLevel: level, pages, pageChannel, restore, signal: abort.signal, onEvent: out.event.bind(out) };
+  const common = { source, target, strategy, precopy, tcp, freezeTimeoutMs: freezeTimeoutS && freezeTimeoutS * 1000, dryRun: values['dry-run'], zstdLevel: level, pages, pageChannel, ...(prefetch ? { prefetch } : {}), restore, signal: abort.signal, onEvent: out.event.bind(out) };
   try {
     const report = pid !== undefined ? await migrate({ ...common, pid })
       : runc !== undefined ? await migrate({ ...common, runc, runcRoot: values['runc-root'] })
@@ -154,6 +162,7 @@ function formatReport(r: MigrationReport): string {
     ...(r.phases_ms.fill !== undefined ? [`  after      memory filled in on the target ${r.phases_ms.fill} ms after it resumed`] : []),
     ...(r.postcopy_ms !== undefined ? [`  post-copy  memory arrived from the source ${r.postcopy_ms} ms after it resumed`] : []),
     ...(r.lazy_pages ? [`  pages      ${r.lazy_pages.on_demand} fetched on demand (page faults), ${r.lazy_pages.background} in the background`] : []),
+    ...(r.prefetch ? [`  prefetch   ${r.prefetch.used ? prefetchLine(r.prefetch.stats) : `not used: ${r.prefetch.reason}`}`] : []),
     `  before     preflight ${r.phases_ms.preflight} ms, ${r.phases_ms.image ? `image ${r.phases_ms.image} ms, ` : ''}prepare target ${r.phases_ms.create} ms` +
       (r.phases_ms.filesystem_before_freeze !== undefined ? `, files ${r.phases_ms.filesystem_before_freeze} ms` : ''),
     ...(r.tcp.established > 0 || r.tcp.policy !== 'refuse'

@@ -4,6 +4,7 @@ import type { TcpPolicy } from '../criu/tcp-policy.js';
 import type { EventSink } from '../events.js';
 import type { Faults } from './pipeline/context.js';
 import type { PageChannelMode } from './pipeline/page-channel.js';
+import type { PrefetchMode } from '../prefetch/prefetcher.js';
 import type { StopPolicy } from './precopy-policy.js';
 import type { PageTransport, RestoreMode } from './report.js';
 import type { Strategy } from './strategy.js';
@@ -35,6 +36,11 @@ export interface MigrationOptions {
    * else through SSH; direct: straight, or fail before the freeze.
    */
   pageChannel?: PageChannelMode;
+  /**
+   * Post-copy: auto (default) runs a prefetcher on the target that pulls the memory ahead of
+   * CRIU's lazy-pages daemon, where the target has Node 18 or later; off: the daemon pulls alone.
+   */
+  prefetch?: PrefetchMode;
   /** Default: lazy where the target has userfaultfd (the workload resumes before its memory is back in place). */
   restore?: RestoreMode;
   /** Where image directories live on both hosts (default /var/lib/migrate, or MIGRATE_WORK_DIR). */

@@ -1,6 +1,7 @@
 /** The migration report: what happened, where the workload runs now, and how long it was frozen. */
 import type { DumpStats, RestoreStats } from '../criu/stats.js';
 import type { FilesystemPass } from '../filesystem/tree-sync.js';
+import type { CacheStats } from '../prefetch/remote/page-cache.js';
 import type { WorkloadKind } from './workload.js';
 import type { StopReason } from './precopy-policy.js';
 import type { TcpPolicy } from '../criu/tcp-policy.js';
@@ -35,6 +36,12 @@ export interface MigrationReport {
   page_channel?: PageChannel;
   /** Why not direct, when it was `ssh`. */
   page_channel_reason?: string;
+  /**
+   * Post-copy: whether a prefetcher on the target pulled the memory ahead of CRIU's lazy-pages
+   * daemon (prefetch/), why not, and its figures once the window closed: pages served to the
+   * daemon from what had already arrived, after waiting, or asked of the source for it alone.
+   */
+  prefetch?: { used: boolean; reason?: string; stats?: CacheStats };
   restore: RestoreMode;
   workload: { kind: WorkloadKind; source: string; target?: string };
   /**

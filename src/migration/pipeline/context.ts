@@ -11,6 +11,7 @@ import type { StopPolicy } from '../precopy-policy.js';
 import type { MigrationReport, PageTransport, RestoreMode } from '../report.js';
 import type { Dirs, Workload } from '../workload.js';
 import type { PageChannelMode } from './page-channel.js';
+import type { PrefetchMode } from '../../prefetch/prefetcher.js';
 import type { Plan } from './plan.js';
 
 /** CRIU's helpers that run beside a dump or a restore (criu/services.ts). */
@@ -50,6 +51,8 @@ export interface MoveContext {
   pages: PageTransport;
   /** Page channels between the hosts directly or through SSH (page-channel.ts); default ssh. */
   pageChannel?: PageChannelMode;
+  /** Post-copy: a prefetcher on the target pulls the memory ahead of CRIU's daemon (prefetch/) where `auto`; none without. */
+  prefetch?: PrefetchMode;
   restore: RestoreMode;
   /** Every step inside the freeze must be done within this (deadline.ts); past it, a rollback. */
   freezeTimeoutMs: number;

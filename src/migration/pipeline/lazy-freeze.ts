@@ -24,6 +24,7 @@ import { pollGrowth, progressCounter, type ProgressCounter } from '../../progres
 import type { MoveContext } from './context.js';
 import type { Freeze } from './freeze.js';
 import { lazyPagesOf } from './window-stats.js';
+import { startPrefetcher, type Prefetcher } from '../../prefetch/prefetcher.js';
 
 /** How long the source's CRIU gets to finish after its page stream was dropped. */
 const END_WAIT_MS = 10_000;
@@ -38,6 +39,8 @@ export class LazyFreeze implements Freeze {
   /** Where the target's daemon reaches the relay (through SSH). */
   private relayOnTarget?: Endpoint;
   private lazy?: CriuService;
+  /** Between the daemon and the source, on the target: pulls ahead (prefetch/prefetcher.ts). */
+  private prefetcher?: Prefetcher;
   private progress?: ProgressCounter;
   /** Direct: stops polling what the target's daemon read; resolves with the last figure. */
   private pulled?: () => Promise<number>;
@@ -52,13 +55,31 @@ export class LazyFreeze implements Freeze {
    * server, whose port the dump picks, only when the target's daemon connects.
    */
   async open(): Promise<void> {
+    await this.openPrefetcher();
     if (this.direct) return;
     this.relay = await startPageRelay(() => this.c.source.openStream(this.server!.port), {
-      onBytes: (n) => this.progress?.add(n), near: 'the target\'s lazy-pages daemon', far: 'the source\'s lazy page server' });
+      onBytes: (n) => this.progress?.add(n), near: `the target's ${this.prefetcher ? 'prefetcher' : 'lazy-pages daemon'}`, far: 'the source\'s lazy page server' });
     this.closers.push(this.relay.close);
     const reach = await relayEndpointOn(this.c.target, this.relay);
     this.closers.push(reach.close);
     this.relayOnTarget = reach.endpoint;
+  }
+
+  /** `--prefetch auto` (migrate()'s default): started before the freeze where the target runs it; the report says whether. */
+  private async openPrefetcher(): Promise<void> {
+    const { report, target } = this.c;
+    if (this.c.prefetch !== 'auto') {
+      if (this.c.prefetch === 'off') report.prefetch = { used: false, reason: '--prefetch off' };
+      return;
+    }
+    const p = await startPrefetcher(target, { workDir: this.dirs.work, imagesDir: this.dirs.images, tls: this.dirs.tls, answerWithinMs: ANSWER_WITHIN_MS });
+    if ('unavailable' in p) {
+      report.prefetch = { used: false, reason: p.unavailable };
+      return;
+    }
+    this.prefetcher = p;
+    this.closers.push(async () => p.kill());
+    report.prefetch = { used: true };
   }
 
   async dump(stopping: () => void, serving?: (at: Endpoint) => Promise<void>): Promise<void> {
@@ -83,12 +104,14 @@ export class LazyFreeze implements Freeze {
     this.progress = progressCounter(this.c.emit, 'postcopy', { host: this.c.target.name, total: this.c.residentBytes });
     const dirs = { imagesDir: this.dirs.images, workDir: this.dirs.work, tls: this.dirs.tls };
     const from = this.direct ? { host: this.direct, port: this.server!.port } : this.relayOnTarget!;
-    this.lazy = await this.c.services.remoteLazyPages(this.c.target, dirs, from);
+    this.prefetcher?.connect(from);
+    this.lazy = await this.c.services.remoteLazyPages(this.c.target, dirs, this.prefetcher?.endpoint ?? from);
   }
 
   async window(restoredAt: number): Promise<void> {
     const { report, target } = this.c;
-    this.c.emit({ kind: 'step', step: 'postcopy', host: target.name, detail: `pulling the memory from the source${this.direct ? ` (${this.direct}, direct)` : ''}` });
+    this.prefetcher?.start();
+    this.c.emit({ kind: 'step', step: 'postcopy', host: target.name, detail: `pulling the memory from the source${this.direct ? ` (${this.direct}, direct)` : ''}${this.prefetcher ? ', ahead of the daemon' : ''}` });
     if (this.direct) {
       // Its progress: what the daemon has read, polled (nothing on the controller sees the bytes).
       const progress = this.progress!;
@@ -97,7 +120,9 @@ export class LazyFreeze implements Freeze {
       this.closers.push(this.pulled);
     }
     try {
-      const [relayed] = await Promise.race([Promise.all([this.relay?.done, this.lazy!.done, this.server!.done]), this.handshake()]).catch((e: unknown) => this.explain(e));
+      const [relayed, , , prefetched] = await Promise.race([Promise.all([this.relay?.done, this.lazy!.done, this.server!.done, this.prefetcher?.done]), this.handshake()])
+        .catch((e: unknown) => this.explain(e));
+      if (prefetched && report.prefetch) report.prefetch.stats = prefetched;
       report.postcopy_ms = Date.now() - restoredAt;
       report.lazy_pages = await lazyPagesOf(target, this.dirs.work);
       // Direct: the pages the daemon placed (its log), or what it was last seen to have read.
@@ -120,12 +145,13 @@ export class LazyFreeze implements Freeze {
    */
   private async handshake(): Promise<never> {
     if (!this.direct) return new Promise<never>(() => {});
-    const watch = watchHandshake(this.c.target, posix.join(this.dirs.work, 'lazy-pages.log'), ANSWER_WITHIN_MS);
+    // With the prefetcher, it is the one that dials the source; it says when its handshake completed.
+    const watch = this.prefetcher ? upstreamWithin(this.prefetcher, ANSWER_WITHIN_MS) : watchHandshake(this.c.target, posix.join(this.dirs.work, 'lazy-pages.log'), ANSWER_WITHIN_MS);
     this.closers.push(async () => watch.stop());
     if (await watch.seen) return new Promise<never>(() => {});
     // The source's page server may be stuck in a handshake with whoever caught its port: ended, its CRIU exits.
     await this.c.source.exec(hostScript('cut-connections', 'from', this.direct, String(this.server!.port)), { allowFailure: true }).catch(() => {});
-    throw new MigrateError('TRANSFER_FAILED', `${this.c.target.name}'s lazy-pages daemon did not complete its TLS handshake with ${this.direct}:${this.server!.port} within ${ANSWER_WITHIN_MS / 1000} s`, {
+    throw new MigrateError('TRANSFER_FAILED', `${this.c.target.name}'s ${this.prefetcher ? 'prefetcher' : 'lazy-pages daemon'} did not complete its TLS handshake with ${this.direct}:${this.server!.port} within ${ANSWER_WITHIN_MS / 1000} s`, {
       host: this.c.target.name,
       hint: 'something else may hold the lazy page server\'s port on the source (a local user, a host-network container) or CRIU hangs; nothing was sent in clear. Use --page-channel ssh to keep the pages inside SSH',
     });
@@ -142,6 +168,7 @@ export class LazyFreeze implements Freeze {
 
   async abort(): Promise<void> {
     this.lazy?.kill();
+    this.prefetcher?.kill();
     await this.close();
     if (this.server) await this.endDump(this.server, this.lazy === undefined);
   }
@@ -164,4 +191,12 @@ export class LazyFreeze implements Freeze {
     const timer = new Promise<boolean>((r) => setTimeout(() => r(false), END_WAIT_MS).unref());
     if (!(await Promise.race([settled, timer]))) dump.kill();
   }
+}
+
+/** Like watchHandshake: whether the prefetcher's handshake with the source completed within `ms`. */
+function upstreamWithin(p: Prefetcher, ms: number): { seen: Promise<boolean>; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const seen = Promise.race([p.upstream.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))]);
+  void seen.then(() => clearTimeout(timer));
+  return { seen, stop: () => clearTimeout(timer) };
 }

@@ -1,0 +1,116 @@
+/**
+ * Starts the prefetcher (remote/main.ts) on the target of a post-copy move and talks to it.
+ *
+ * Before the freeze: its modules are written into the run's directory there and it is started
+ * with the target's `node` (Node 18 or later); it listens on the target's loopback at once, so
+ * nothing of its start-up is paid while the workload is frozen. On a target without a node that
+ * runs it, the move goes on as before, the daemon pulling from the source itself (the report
+ * says why).
+ * After the dump: `connect` tells it where the source's lazy page server is reached; the
+ * lazy-pages daemon is then started against the prefetcher's port instead. Once the restore
+ * returned, `start` lets it pull ahead (during the restore it only passes on what the daemon
+ * asks for: the CPU is the freeze's then).
+ */
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Transport } from '../../transports/transport.js';
+import { MigrateError } from '../../transports/errors.js';
+import { writeFileVia } from '../../transports/files.js';
+import type { TlsFiles } from '../criu/page-tls.js';
+import type { Endpoint } from '../transfer/page-relay.js';
+import type { CacheStats } from './remote/page-cache.js';
+
+/** `--prefetch`: auto (the default) uses it where the target runs it; off never. */
+export type PrefetchMode = 'auto' | 'off';
+export const PREFETCH_MODES: readonly PrefetchMode[] = ['auto', 'off'];
+
+/** The program's modules, as built next to this one. */
+const MODULES = ['main.js', 'page-cache.js', 'page-protocol.js', 'pagemap.js'] as const;
+
+export interface Prefetcher {
+  /** Where the lazy-pages daemon connects: the prefetcher's port on the target's loopback. */
+  readonly endpoint: Endpoint;
+  /** Where the source's lazy page server is reached from the target; it connects at once. */
+  connect(to: Endpoint): void;
+  /** Pull ahead from now on (once the restore returned); before, only what the daemon asks for. */
+  start(): void;
+  /** Resolves once the source's page server completed the TLS handshake with it. */
+  readonly upstream: Promise<void>;
+  /** Settles with its figures once the daemon's session ended well; rejects with why not. */
+  readonly done: Promise<CacheStats>;
+  kill(): void;
+}
+
+export interface PrefetcherOptions {
+  /** The run's work directory on the target: the program goes into `prefetch/` there. */
+  workDir: string;
+  imagesDir: string;
+  tls: TlsFiles;
+  answerWithinMs: number;
+}
+
+/** The prefetcher's files: node's ESM loader needs the package.json beside them. */
+function programFiles(): Array<[name: string, text: string]> {
+  const dir = fileURLToPath(new URL('./remote/', import.meta.url));
+  return [['package.json', '{"type":"module"}\n'], ...MODULES.map((m): [string, string] => [m, readFileSync(posix.join(dir, m), 'utf8')])];
+}
+
+/**
+ * Starts it; resolves once it listens, or with the reason it cannot run on `t`'s host (no node,
+ * too old a node: the caller moves without it).
+ */
+export async function startPrefetcher(t: Transport, o: PrefetcherOptions): Promise<Prefetcher | { unavailable: string }> {
+  const dir = posix.join(o.workDir, 'prefetch');
+  await t.exec(['mkdir', '-p', '-m', '0700', dir]);
+  await Promise.all(programFiles().map(([name, text]) => writeFileVia(t, posix.join(dir, name), text)));
+  const cmd = t.spawn(['node', posix.join(dir, 'main.js'), '--images', o.imagesDir, '--cert', o.tls.cert, '--key', o.tls.key, '--answer-within-ms', String(o.answerWithinMs)],
+    { env: { MIGRATE_PREFETCHER: '1' } });
+  let stats: CacheStats | undefined;
+  let onUpstream!: () => void;
+  const upstream = new Promise<void>((resolve) => (onUpstream = resolve));
+  let buffered = '';
+  const listening = new Promise<number>((resolve, reject) => {
+    cmd.stdout.setEncoding('utf8');
+    cmd.stdout.on('data', (s: string) => {
+      buffered += s;
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        const [word, ...rest] = line.split(' ');
+        if (word === 'listening') resolve(Number(rest[0]));
+        else if (word === 'upstream') onUpstream();
+        else if (word === 'stats') stats = JSON.parse(rest.join(' ')) as CacheStats;
+      }
+    });
+    cmd.done.then(() => reject(new Error('it exited before it listened')), reject);
+  });
+  const failed = (e: unknown) => new MigrateError('TRANSFER_FAILED', `the prefetcher on ${t.name} failed: ${e instanceof MigrateError ? e.stderr?.trim() || e.message : String(e)}`, {
+    host: t.name,
+    hint: 'the restored copy could not get its memory through it; the run rolls back. --prefetch off moves without it',
+    cause: e,
+  });
+  let port: number;
+  try {
+    port = await listening;
+  } catch (e) {
+    cmd.kill();
+    const said = e instanceof MigrateError ? e.stderr?.trim() || e.message : String(e);
+    return { unavailable: /node: (command )?not found|No such file/.test(said) ? `no node on ${t.name}` : `it did not start on ${t.name} (Node 18 or later needed): ${said}` };
+  }
+  const done = cmd.done.then(() => {
+    if (!stats) throw failed('it ended without its figures');
+    return stats;
+  }, (e: unknown) => {
+    throw failed(e);
+  });
+  done.catch(() => {});
+  return {
+    endpoint: { host: '127.0.0.1', port },
+    connect: (to) => cmd.stdin.write(`connect ${to.host} ${to.port}\n`),
+    start: () => cmd.stdin.write('start\n'),
+    upstream,
+    done,
+    kill: () => cmd.kill(),
+  };
+}

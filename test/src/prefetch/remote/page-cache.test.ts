@@ -1,0 +1,138 @@
+import test from 'ava';
+import { PageCache, type CacheLimits, type Fetched } from '../../../../src/prefetch/remote/page-cache.js';
+import { PAGE_SIZE } from '../../../../src/prefetch/remote/page-protocol.js';
+
+const P = PAGE_SIZE;
+
+/** Page contents that say whose and where they are. */
+function pagesAt(pid: number, vaddr: number, n: number): Buffer {
+  const b = Buffer.alloc(n * P);
+  for (let i = 0; i < n; i++) {
+    b.writeUInt32LE(pid, i * P);
+    b.writeDoubleLE(vaddr + i * P, i * P + 8);
+  }
+  return b;
+}
+
+function checkPages(t: import('ava').ExecutionContext, pid: number, vaddr: number, r: { pages: number; data: Buffer[] }): void {
+  const all = Buffer.concat(r.data);
+  t.is(all.length, r.pages * P);
+  for (let i = 0; i < r.pages; i++) {
+    t.is(all.readUInt32LE(i * P), pid);
+    t.is(all.readDoubleLE(i * P + 8), vaddr + i * P);
+  }
+}
+
+/** A source page server: answers in the order asked, when told to (or at once); may clamp. */
+function fakeSource(o: { auto?: boolean; clampAt?: (pid: number, vaddr: number, n: number) => number } = {}) {
+  const asked: Array<{ pid: number; vaddr: number; pages: number; answer: () => void; fail: (e: Error) => void }> = [];
+  const fetch = (pid: number, vaddr: number, pages: number) => new Promise<Fetched>((resolve, reject) => {
+    const n = o.clampAt ? o.clampAt(pid, vaddr, pages) : pages;
+    const entry = { pid, vaddr, pages, answer: () => resolve({ pages: n, data: pagesAt(pid, vaddr, n) }), fail: reject };
+    asked.push(entry);
+    if (o.auto) queueMicrotask(entry.answer);
+  });
+  return { asked, fetch };
+}
+
+const small: CacheLimits = { chunkPages: 4, inflightBytes: 8 * P, bufferedBytes: 16 * P };
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('nothing is pulled before start(); then chunks in order, as many as may be in flight', async (t) => {
+  const src = fakeSource();
+  const cache = new PageCache([{ pid: 1, vaddr: 0x10000, pages: 20 }], src.fetch, small);
+  t.is(src.asked.length, 0);
+  cache.start();
+  t.deepEqual(src.asked.map((a) => [a.vaddr, a.pages]), [[0x10000, 4], [0x10000 + 4 * P, 4]]);
+  src.asked[0]!.answer();
+  await tick();
+  t.is(src.asked.length, 3, 'one arrived, the next goes out');
+  t.is(cache.pending, 8 * P);
+});
+
+test('the daemon is served from what arrived: its pages, and no more than it asked for', async (t) => {
+  const src = fakeSource({ auto: true });
+  const cache = new PageCache([{ pid: 1, vaddr: 0x10000, pages: 12 }], src.fetch, small);
+  cache.start();
+  await tick();
+  const r = await cache.serve(1, 0x10000 + 2 * P, 5); // across two chunks
+  t.is(r.pages, 5);
+  checkPages(t, 1, 0x10000 + 2 * P, r);
+  t.is(cache.stats.pages_ready, 5);
+  t.is(cache.stats.pages_forwarded, 0);
+  const rest = await cache.serve(1, 0x10000 + 7 * P, 100); // up to the end of the run
+  t.is(rest.pages, 5);
+  checkPages(t, 1, 0x10000 + 7 * P, rest);
+});
+
+test('a request for a chunk on its way waits for it; one for a chunk not yet asked for asks at once', async (t) => {
+  const src = fakeSource();
+  const cache = new PageCache([{ pid: 1, vaddr: 0, pages: 40 }], src.fetch, small);
+  cache.start();
+  const far = cache.serve(1, 30 * P, 1); // a page fault far ahead: chunk 7
+  t.deepEqual(src.asked.map((a) => a.vaddr / P), [0, 4, 28]);
+  for (const a of src.asked) a.answer();
+  const r = await far;
+  checkPages(t, 1, 30 * P, r);
+  t.is(cache.stats.pages_waited, 1);
+});
+
+test('the memory held is bounded; a request past the bound is still served', async (t) => {
+  const src = fakeSource({ auto: true });
+  const cache = new PageCache([{ pid: 1, vaddr: 0, pages: 64 }], src.fetch, small);
+  cache.start();
+  for (let i = 0; i < 10; i++) await tick();
+  t.is(src.asked.length, 4, '16 pages held at most');
+  const r = await cache.serve(1, 60 * P, 4);
+  checkPages(t, 1, 60 * P, r);
+  t.is(src.asked.length, 5);
+});
+
+test('served pages are let go and the next ones pulled; background requests steer which process comes first', async (t) => {
+  const src = fakeSource({ auto: true });
+  const cache = new PageCache([{ pid: 1, vaddr: 0, pages: 16 }, { pid: 2, vaddr: 0, pages: 16 }], src.fetch, small);
+  cache.start();
+  for (let i = 0; i < 10; i++) await tick();
+  t.deepEqual(src.asked.map((a) => a.pid), [1, 1, 1, 1]);
+  await cache.serve(2, 0, 4); // the daemon works on process 2 now: forced, and its next chunks come first
+  for (let i = 0; i < 10; i++) await tick();
+  t.deepEqual(src.asked.slice(4).map((a) => a.pid), [2]);
+  for (let v = 0; v < 16; v += 4) await cache.serve(1, v * P, 4);
+  for (let i = 0; i < 10; i++) await tick();
+  t.deepEqual(src.asked.slice(5).map((a) => a.pid), [2, 2, 2]);
+  t.is(cache.stats.pages_served, 20);
+});
+
+test('the source sent fewer pages than a chunk asked for: the rest is asked again', async (t) => {
+  const src = fakeSource({ auto: true, clampAt: (_pid, vaddr, n) => (vaddr === 0 ? 2 : n) });
+  const cache = new PageCache([{ pid: 1, vaddr: 0, pages: 8 }], src.fetch, small);
+  cache.start();
+  for (let i = 0; i < 10; i++) await tick();
+  t.true(src.asked.some((x) => x.vaddr === 2 * P && x.pages === 2));
+  const a = await cache.serve(1, 0, 8); // the clamped chunk, its rest and the next: one run of pages
+  t.is(a.pages, 8);
+  checkPages(t, 1, 0, a);
+  t.is(cache.stats.pages_forwarded, 0);
+});
+
+test('pages outside every chunk, or served before, are asked of the source for the daemon', async (t) => {
+  const src = fakeSource({ auto: true });
+  const cache = new PageCache([{ pid: 1, vaddr: 0, pages: 4 }], src.fetch, small);
+  cache.start();
+  await cache.serve(1, 0, 4);
+  const again = await cache.serve(1, P, 2);
+  checkPages(t, 1, P, again);
+  const other = await cache.serve(3, 0x5000, 1);
+  checkPages(t, 3, 0x5000, other);
+  t.is(cache.stats.pages_forwarded, 3);
+});
+
+test('a failed pull fails the request waiting for it, and every later one', async (t) => {
+  const src = fakeSource();
+  const cache = new PageCache([{ pid: 1, vaddr: 0, pages: 8 }], src.fetch, small);
+  cache.start();
+  const waiting = cache.serve(1, 0, 1);
+  src.asked[0]!.fail(new Error('the source hung up'));
+  await t.throwsAsync(waiting, { message: 'the source hung up' });
+  await t.throwsAsync(cache.serve(1, 4 * P, 1), { message: 'the source hung up' });
+});
