@@ -6,8 +6,9 @@
  *
  * `serve` answers one of the daemon's requests as CRIU's page server would: the pages from vaddr
  * on, at most as many as asked, within the run that holds vaddr. A chunk still on its way is
- * awaited; pages the cache no longer holds (or never knew of) are asked of the source again —
- * CRIU's lazy page server tee()s its pipes and can serve a page any number of times.
+ * awaited; pages not pulled yet, no longer held or never known of are asked of the source for
+ * the daemon, as it asked — CRIU's lazy page server tee()s its pipes and can serve a page any
+ * number of times, so a chunk pulled later that holds them again costs bytes, not correctness.
  *
  * Only relative imports: it runs on the target inside the prefetcher (remote/main.ts).
  */
@@ -40,7 +41,7 @@ export interface CacheStats {
   pages_ready: number;
   /** Served from chunks the daemon had to wait for. */
   pages_waited: number;
-  /** Asked of the source for the daemon itself (outside every chunk, or served before). */
+  /** Asked of the source for the daemon itself (not pulled yet, outside every chunk, or served before). */
   pages_forwarded: number;
   /** Pulled ahead of the daemon. */
   pages_prefetched: number;
@@ -103,10 +104,10 @@ export class PageCache {
       const list = this.chunks.get(pid);
       const i = list ? this.indexOf(list, vaddr) : -1;
       const c = i >= 0 ? list![i]! : undefined;
-      if (!c || c.state === 'dropped') return this.forward(pid, vaddr, nrPages);
-      if (nrPages > 1) this.follow(pid, i); // a background request: the daemon's order
+      if (nrPages > 1 && c) this.follow(pid, i); // a background request: the daemon's order
+      // Not pulled yet: just what the daemon asked (a fault is one page, not a chunk's worth of wait).
+      if (!c || c.state === 'dropped' || c.state === 'planned') return this.forward(pid, vaddr, nrPages);
       if (c.state !== 'ready') {
-        if (c.state === 'planned') this.load(c);
         const before = c.pages;
         await c.arrived;
         if ((c.state as Chunk['state']) !== 'ready' || c.pages !== before) continue; // clamped by the source: look again

@@ -1,7 +1,9 @@
 /**
  * Post-copy migration of a process tree: only the non-memory state moves while frozen; the
- * memory follows from the source's page server through the SSH connections. And the post-copy
- * window's failure: the link dies while memory is still on the source.
+ * memory follows from the source's page server through the SSH connections, pulled ahead of
+ * CRIU's lazy-pages daemon by the prefetcher on B (migrate's default) or by the daemon alone.
+ * And the post-copy window's failures: the link dies, or the prefetcher does, while memory is
+ * still on the source.
  */
 import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,6 +38,10 @@ test.serial('post-copy: a process tree moves A → B with no memory in the freez
     t.true(lp.total >= 96 * 256, `pages copied in: ${JSON.stringify(lp)}`);
     t.true(lp.on_demand > 0, 'the running workload faulted some pages in itself');
     t.is(lp.on_demand + lp.background, lp.total);
+    t.true(report.prefetch?.used, 'the prefetcher on B pulled the memory');
+    const pf = report.prefetch!.stats!;
+    t.is(pf.pages_served, lp.total, `the daemon got every page through it: ${JSON.stringify(pf)}`);
+    t.true(pf.pages_ready + pf.pages_waited > lp.total / 2, 'most of them pulled ahead of the daemon');
     restored = Number(/^pid (\d+)$/.exec(report.workload.target ?? '')?.[1]);
     await sleep(300);
     t.true(continuous(await ticks(a, w.out)), 'counter continues without gap or repeat');
@@ -44,6 +50,54 @@ test.serial('post-copy: a process tree moves A → B with no memory in the freez
     t.log(`freeze ${report.freeze_ms} ms ${JSON.stringify(report.phases_ms)}, post-copy window ${report.postcopy_ms} ms, pages ${JSON.stringify(lp)}`);
   } finally {
     if (restored) await b.exec(['kill', '-KILL', String(restored)], { allowFailure: true });
+    await a.exec(['kill', '-KILL', String(w.pid)], { allowFailure: true });
+    await a.exec(['rm', '-rf', dir]);
+  }
+});
+
+test.serial('post-copy with --prefetch off: CRIU\'s daemon pulls the memory by itself; the counter goes on, memory intact', async (t) => {
+  const dir = await tempDir(a, SHARED_DIR);
+  const w = await startTree(a, lab.memload, ['--mib', '64', '--tick-ms', '20'], dir);
+  let restored = 0;
+  try {
+    await sleep(300);
+    const sumBefore = await checksum(a, w.pid, w.out);
+    const report = await migrateProcessTree({ pid: w.pid, source: a, target: b, strategy: 'postcopy', prefetch: 'off' });
+    t.is(report.outcome, 'migrated');
+    t.deepEqual(report.prefetch, { used: false, reason: '--prefetch off' });
+    t.true(report.lazy_pages!.total >= 64 * 256);
+    restored = Number(/^pid (\d+)$/.exec(report.workload.target ?? '')?.[1]);
+    await sleep(300);
+    t.true(continuous(await ticks(a, w.out)), 'counter continues without gap or repeat');
+    t.is(await checksum(b, restored, w.out), sumBefore);
+  } finally {
+    if (restored) await b.exec(['kill', '-KILL', String(restored)], { allowFailure: true });
+    await a.exec(['kill', '-KILL', String(w.pid)], { allowFailure: true });
+    await a.exec(['rm', '-rf', dir]);
+  }
+});
+
+test.serial('post-copy window: the prefetcher on B dies while memory is still on the source; the source resumes, one copy runs', async (t) => {
+  const dir = await tempDir(a, SHARED_DIR);
+  const w = await startTree(a, lab.memload, ['--mib', '384', '--tick-ms', '20'], dir);
+  try {
+    await sleep(1000);
+    const sumBefore = await checksum(a, w.pid, w.out);
+    const report = await migrateProcessTree({
+      pid: w.pid, source: a, target: b, strategy: 'postcopy',
+      faults: { duringFill: async () => { await b.exec(['pkill', '-KILL', '-f', '/prefetch/main\\.js ']); } },
+    });
+    t.is(report.outcome, 'rolled-back');
+    t.is(report.runs_on, 'source');
+    t.true(report.prefetch?.used);
+    t.regex(String(report.error?.message ?? ''), /lazy-pages|prefetcher|page/, JSON.stringify(report.error));
+    t.deepEqual(await memloadCopies(a, 384), [String(w.pid)], 'exactly one copy runs: the original, on A');
+    const before = (await ticks(a, w.out)).length;
+    await sleep(500);
+    t.true((await ticks(a, w.out)).length > before, 'it runs on');
+    t.is(await checksum(a, w.pid, w.out), sumBefore, 'memory intact');
+    t.is((await b.exec(['pgrep', '-f', '/prefetch/main\\.js '], { allowFailure: true })).stdout, '', 'no prefetcher left on B');
+  } finally {
     await a.exec(['kill', '-KILL', String(w.pid)], { allowFailure: true });
     await a.exec(['rm', '-rf', dir]);
   }
@@ -90,6 +144,7 @@ test.serial('post-copy: a Docker container moves A → B; dockerd on B manages i
     t.is(onB[0], lastOnA + 1, 'the first tick on B follows the last tick on A');
     t.true(continuous(onB));
     t.is(await containerChecksum(b, name), sumBefore);
+    t.is(report.prefetch?.stats?.pages_served, report.lazy_pages?.total, 'every page through the prefetcher on B');
     for (const h of [a, b]) t.is(await imageDirsOf(h, id), 0, `image dirs removed on ${h.name}`);
     t.log(`freeze ${report.freeze_ms} ms ${JSON.stringify(report.phases_ms)}, post-copy window ${report.postcopy_ms} ms`);
   } finally {

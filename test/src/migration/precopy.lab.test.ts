@@ -112,6 +112,8 @@ test.serial('hybrid in the soft-dirty guest: pre-copy rounds, then a freeze with
     const report = await migrateProcessTree({ pid: w.pid, source: ga, target: gb, strategy: 'hybrid', precopy: { downtimeTargetMs: 0, fewPages: 0, maxRounds: 2 } });
     t.is(report.outcome, 'migrated', JSON.stringify(report.error));
     t.is(report.strategy, 'hybrid');
+    // The guest has no node: the window goes on without the prefetcher, and the report says why.
+    t.deepEqual(report.prefetch, { used: false, reason: `no node on ${gb.name}` });
     t.is(report.precopy!.rounds.length, 2);
     t.true(report.postcopy_ms! >= 0, 'a post-copy window followed');
     const lp = report.lazy_pages!;

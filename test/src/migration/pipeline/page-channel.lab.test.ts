@@ -91,6 +91,7 @@ test.serial('direct, post-copy: a process tree\'s memory is pulled straight from
     t.is(report.page_channel, 'direct');
     restored = Number(/^pid (\d+)$/.exec(report.workload.target ?? '')?.[1]);
     t.true(bytes > MIB * 2 ** 20, `${bytes} bytes came from A's lazy page server port`);
+    t.is(report.prefetch?.stats?.pages_served, report.lazy_pages?.total, 'B\'s prefetcher pulled them straight from A and served every page to the daemon');
     t.true(report.bytes.raw >= MIB * 2 ** 20, `the report counts the pages (${report.bytes.raw})`);
     await sleep(300);
     t.true(continuous(await ticks(a, w.out)), 'counter continues without gap or repeat');

@@ -65,16 +65,18 @@ test('the daemon is served from what arrived: its pages, and no more than it ask
   checkPages(t, 1, 0x10000 + 7 * P, rest);
 });
 
-test('a request for a chunk on its way waits for it; one for a chunk not yet asked for asks at once', async (t) => {
+test('a request for a chunk on its way waits for it; one for pages not yet asked for asks for them alone, at once', async (t) => {
   const src = fakeSource();
   const cache = new PageCache([{ pid: 1, vaddr: 0, pages: 40 }], src.fetch, small);
   cache.start();
-  const far = cache.serve(1, 30 * P, 1); // a page fault far ahead: chunk 7
-  t.deepEqual(src.asked.map((a) => a.vaddr / P), [0, 4, 28]);
+  const near = cache.serve(1, 5 * P, 2); // in chunk 1, on its way
+  const far = cache.serve(1, 30 * P, 1); // a page fault far ahead: that page alone
+  t.deepEqual(src.asked.map((a) => [a.vaddr / P, a.pages]), [[0, 4], [4, 4], [30, 1]]);
   for (const a of src.asked) a.answer();
-  const r = await far;
-  checkPages(t, 1, 30 * P, r);
-  t.is(cache.stats.pages_waited, 1);
+  checkPages(t, 1, 5 * P, await near);
+  checkPages(t, 1, 30 * P, await far);
+  t.is(cache.stats.pages_waited, 2);
+  t.is(cache.stats.pages_forwarded, 1);
 });
 
 test('the memory held is bounded; a request past the bound is still served', async (t) => {
@@ -86,6 +88,15 @@ test('the memory held is bounded; a request past the bound is still served', asy
   const r = await cache.serve(1, 60 * P, 4);
   checkPages(t, 1, 60 * P, r);
   t.is(src.asked.length, 5);
+  t.is(cache.stats.pages_forwarded, 4);
+});
+
+test('before start(), the daemon\'s requests pass through as they are', async (t) => {
+  const src = fakeSource({ auto: true });
+  const cache = new PageCache([{ pid: 1, vaddr: 0, pages: 64 }], src.fetch, small);
+  checkPages(t, 1, 3 * P, await cache.serve(1, 3 * P, 1));
+  checkPages(t, 1, 8 * P, await cache.serve(1, 8 * P, 16));
+  t.deepEqual(src.asked.map((a) => [a.vaddr / P, a.pages]), [[3, 1], [8, 16]]);
 });
 
 test('served pages are let go and the next ones pulled; background requests steer which process comes first', async (t) => {
@@ -94,12 +105,10 @@ test('served pages are let go and the next ones pulled; background requests stee
   cache.start();
   for (let i = 0; i < 10; i++) await tick();
   t.deepEqual(src.asked.map((a) => a.pid), [1, 1, 1, 1]);
-  await cache.serve(2, 0, 4); // the daemon works on process 2 now: forced, and its next chunks come first
-  for (let i = 0; i < 10; i++) await tick();
-  t.deepEqual(src.asked.slice(4).map((a) => a.pid), [2]);
+  await cache.serve(2, 0, 4); // the daemon works on process 2 now: its chunks come first
   for (let v = 0; v < 16; v += 4) await cache.serve(1, v * P, 4);
   for (let i = 0; i < 10; i++) await tick();
-  t.deepEqual(src.asked.slice(5).map((a) => a.pid), [2, 2, 2]);
+  t.deepEqual(src.asked.slice(4).map((a) => a.pid), [2, 2, 2, 2, 2]);
   t.is(cache.stats.pages_served, 20);
 });
 
