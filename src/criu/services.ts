@@ -44,9 +44,13 @@ export interface ServiceDirs {
 /** The directories of a service on a page channel: the credential is not optional there. */
 export type ChannelDirs = ServiceDirs & { tls: TlsFiles };
 
-async function startService(t: Transport, what: string, args: string[], d: ServiceDirs, log: string, hint: string): Promise<CriuService> {
-  const cmd = t.spawn(['criu', what, '-D', d.imagesDir, '-W', d.workDir, '-o', log, '-v4', '--status-fd', '1', ...args], { env: criuEnv() });
-  const failed = async (e: unknown): Promise<never> => {
+/** The command line of a service: it says it is ready with a byte on stdout. */
+const serviceArgv = (what: string, d: ServiceDirs, log: string, args: readonly string[]): string[] =>
+  ['criu', what, '-D', d.imagesDir, '-W', d.workDir, '-o', log, '-v4', '--status-fd', '1', ...args];
+
+/** A service's failure: CRIU_FAILED with the errors of its log (else what `e` says). */
+function serviceFailed(t: Transport, what: string, d: ServiceDirs, log: string, hint: string): (e: unknown) => Promise<never> {
+  return async (e) => {
     const lines = await logErrors(t, posix.join(d.workDir, log));
     throw new MigrateError('CRIU_FAILED', `criu ${what} failed`, {
       host: t.name,
@@ -55,6 +59,11 @@ async function startService(t: Transport, what: string, args: string[], d: Servi
       cause: e,
     });
   };
+}
+
+async function startService(t: Transport, what: string, args: string[], d: ServiceDirs, log: string, hint: string): Promise<CriuService> {
+  const cmd = t.spawn(serviceArgv(what, d, log, args), { env: criuEnv() });
+  const failed = serviceFailed(t, what, d, log, hint);
   const done = cmd.done.then(() => undefined, failed);
   done.catch(() => {});
   await new Promise<void>((resolve, reject) => {
@@ -138,8 +147,28 @@ export function startLazyDump(t: Transport, pid: number, d: ChannelDirs, parent?
  * loopback leading there), on demand and in the background, for a `criu restore --lazy-pages`.
  */
 export function startRemoteLazyPages(t: Transport, d: ChannelDirs, pageServer: Endpoint): Promise<CriuService> {
-  return startService(t, 'lazy-pages', ['--page-server', '--address', pageServer.host, '--port', String(pageServer.port), ...tlsArgs(d.tls)], d, 'lazy-pages.log',
-    'the restored workload could not get its memory from the source; it was stopped there');
+  return startService(t, 'lazy-pages', ['--page-server', '--address', pageServer.host, '--port', String(pageServer.port), ...tlsArgs(d.tls)], d, 'lazy-pages.log', REMOTE_LAZY_HINT);
+}
+
+const REMOTE_LAZY_HINT = 'the restored workload could not get its memory from the source; it was stopped there';
+
+/** What starts a lazy-pages daemon with its page server on a socket it inherits (`--ps-socket`). */
+export interface DaemonStarter {
+  startDaemon(argv: readonly string[]): Promise<void>;
+  readonly daemonExit: Promise<number | string>;
+  kill(): void;
+}
+
+/**
+ * The same daemon, started by the post-copy prefetcher on the target (prefetch/prefetcher.ts)
+ * with a socket pair as its page-server connection (fd `fd`): no port and no TLS between them.
+ */
+export async function startLazyPagesOn(t: Transport, d: ServiceDirs, starter: DaemonStarter, fd: number): Promise<CriuService> {
+  const failed = serviceFailed(t, 'lazy-pages', d, 'lazy-pages.log', REMOTE_LAZY_HINT);
+  await starter.startDaemon(serviceArgv('lazy-pages', d, 'lazy-pages.log', ['--page-server', '--ps-socket', String(fd)])).catch(failed);
+  const done = starter.daemonExit.then((x) => (x === 0 ? undefined : failed(new Error(`it exited with ${x}`))));
+  done.catch(() => {});
+  return { done, kill: () => starter.kill() };
 }
 
 /** Starts the lazy-pages daemon for a restore from `d.imagesDir`; resolves once it listens. */

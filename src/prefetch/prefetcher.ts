@@ -2,14 +2,13 @@
  * Starts the prefetcher (remote/main.ts) on the target of a post-copy move and talks to it.
  *
  * Before the freeze: its modules are written into the run's directory there and it is started
- * with the target's `node` (Node 18 or later); it listens on the target's loopback at once, so
- * nothing of its start-up is paid while the workload is frozen. On a target without a node that
- * runs it, the move goes on as before, the daemon pulling from the source itself (the report
- * says why).
- * After the dump: `connect` tells it where the source's lazy page server is reached; the
- * lazy-pages daemon is then started against the prefetcher's port instead. Once the restore
- * returned, `start` lets it pull ahead (during the restore it only passes on what the daemon
- * asks for: the CPU is the freeze's then).
+ * with the target's `node` (Node 18 or later), so nothing of its start-up is paid while the
+ * workload is frozen. On a target without a node that runs it, the move goes on as before, the
+ * daemon pulling from the source itself (the report says why).
+ * After the dump: `connect` tells it where the source's lazy page server is reached, and
+ * `startDaemon` has it start CRIU's lazy-pages daemon on a socket pair of its own. Once the
+ * restore returned, `start` lets it pull ahead (during the restore it only passes on what the
+ * daemon asks for: the CPU is the freeze's then).
  */
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
@@ -17,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError } from '../../transports/errors.js';
 import { writeFileVia } from '../../transports/files.js';
+import { criuEnv } from '../criu/env.js';
 import type { TlsFiles } from '../criu/page-tls.js';
 import type { Endpoint } from '../transfer/page-relay.js';
 import type { CacheStats } from './remote/page-cache.js';
@@ -26,19 +26,25 @@ export type PrefetchMode = 'auto' | 'off';
 export const PREFETCH_MODES: readonly PrefetchMode[] = ['auto', 'off'];
 
 /** The program's modules, as built next to this one. */
-const MODULES = ['main.js', 'page-cache.js', 'page-protocol.js', 'pagemap.js'] as const;
+const MODULES = ['main.js', 'page-cache.js', 'page-protocol.js', 'pagemap.js', 'upstream.js'] as const;
+
+/** The daemon's page-server connection in the process the prefetcher starts it as. */
+export const DAEMON_SOCKET_FD = 3;
 
 export interface Prefetcher {
-  /** Where the lazy-pages daemon connects: the prefetcher's port on the target's loopback. */
-  readonly endpoint: Endpoint;
   /** Where the source's lazy page server is reached from the target; it connects at once. */
   connect(to: Endpoint): void;
+  /** Starts the lazy-pages daemon (`argv`, its page server on fd DAEMON_SOCKET_FD); resolves once it is ready. */
+  startDaemon(argv: readonly string[]): Promise<void>;
+  /** Settles with the daemon's exit code (or signal name) once it exited. */
+  readonly daemonExit: Promise<number | string>;
   /** Pull ahead from now on (once the restore returned); before, only what the daemon asks for. */
   start(): void;
   /** Resolves once the source's page server completed the TLS handshake with it. */
   readonly upstream: Promise<void>;
   /** Settles with its figures once the daemon's session ended well; rejects with why not. */
   readonly done: Promise<CacheStats>;
+  /** Stops it and the daemon it started. */
   kill(): void;
 }
 
@@ -56,58 +62,66 @@ function programFiles(): Array<[name: string, text: string]> {
   return [['package.json', '{"type":"module"}\n'], ...MODULES.map((m): [string, string] => [m, readFileSync(posix.join(dir, m), 'utf8')])];
 }
 
-/**
- * Starts it; resolves once it listens, or with the reason it cannot run on `t`'s host (no node,
- * too old a node: the caller moves without it).
- */
+const stderrOf = (e: unknown) => (e instanceof MigrateError ? e.stderr?.trim() || e.message : String(e));
+
+/** Starts it; resolves once it runs, or with the reason it cannot run on `t`'s host (the caller moves without it). */
 export async function startPrefetcher(t: Transport, o: PrefetcherOptions): Promise<Prefetcher | { unavailable: string }> {
   const dir = posix.join(o.workDir, 'prefetch');
   await t.exec(['mkdir', '-p', '-m', '0700', dir]);
   await Promise.all(programFiles().map(([name, text]) => writeFileVia(t, posix.join(dir, name), text)));
   const cmd = t.spawn(['node', posix.join(dir, 'main.js'), '--images', o.imagesDir, '--cert', o.tls.cert, '--key', o.tls.key, '--answer-within-ms', String(o.answerWithinMs)],
-    { env: { MIGRATE_PREFETCHER: '1' } });
+    { env: { ...criuEnv(), MIGRATE_PREFETCHER: '1' } });
   let stats: CacheStats | undefined;
-  let onUpstream!: () => void;
-  const upstream = new Promise<void>((resolve) => (onUpstream = resolve));
+  const events = new Map<string, Array<(arg: string) => void>>();
+  const on = (word: string, f: (arg: string) => void) => events.set(word, [...(events.get(word) ?? []), f]);
   let buffered = '';
-  const listening = new Promise<number>((resolve, reject) => {
-    cmd.stdout.setEncoding('utf8');
-    cmd.stdout.on('data', (s: string) => {
-      buffered += s;
-      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        const [word, ...rest] = line.split(' ');
-        if (word === 'listening') resolve(Number(rest[0]));
-        else if (word === 'upstream') onUpstream();
-        else if (word === 'stats') stats = JSON.parse(rest.join(' ')) as CacheStats;
-      }
-    });
-    cmd.done.then(() => reject(new Error('it exited before it listened')), reject);
+  cmd.stdout.setEncoding('utf8');
+  cmd.stdout.on('data', (s: string) => {
+    buffered += s;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      const sp = line.indexOf(' ');
+      const [word, arg] = sp < 0 ? [line, ''] : [line.slice(0, sp), line.slice(sp + 1)];
+      if (word === 'stats') stats = JSON.parse(arg) as CacheStats;
+      for (const f of events.get(word) ?? []) f(arg);
+    }
   });
-  const failed = (e: unknown) => new MigrateError('TRANSFER_FAILED', `the prefetcher on ${t.name} failed: ${e instanceof MigrateError ? e.stderr?.trim() || e.message : String(e)}`, {
+  const ended = cmd.done.then(() => undefined, (e: unknown) => e);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      on('started', () => resolve());
+      void ended.then((e) => reject(e ?? new Error('it exited before it started')));
+    });
+  } catch (e) {
+    cmd.kill();
+    const said = stderrOf(e);
+    return { unavailable: /node: (command )?not found|No such file/.test(said) ? `no node on ${t.name}` : `it did not start on ${t.name} (Node 18 or later needed): ${said}` };
+  }
+  const failed = (e: unknown) => new MigrateError('TRANSFER_FAILED', `the prefetcher on ${t.name} failed: ${stderrOf(e)}`, {
     host: t.name,
     hint: 'the restored copy could not get its memory through it; the run rolls back. --prefetch off moves without it',
     cause: e,
   });
-  let port: number;
-  try {
-    port = await listening;
-  } catch (e) {
-    cmd.kill();
-    const said = e instanceof MigrateError ? e.stderr?.trim() || e.message : String(e);
-    return { unavailable: /node: (command )?not found|No such file/.test(said) ? `no node on ${t.name}` : `it did not start on ${t.name} (Node 18 or later needed): ${said}` };
-  }
-  const done = cmd.done.then(() => {
+  const done = ended.then((e) => {
+    if (e !== undefined) throw failed(e);
     if (!stats) throw failed('it ended without its figures');
     return stats;
-  }, (e: unknown) => {
-    throw failed(e);
   });
   done.catch(() => {});
+  const upstream = new Promise<void>((resolve) => on('upstream', () => resolve()));
+  const daemonExit = new Promise<number | string>((resolve) => {
+    on('daemon-exit', (arg) => resolve(/^\d+$/.test(arg) ? Number(arg) : arg));
+    void ended.then(() => resolve('its prefetcher ended'));
+  });
   return {
-    endpoint: { host: '127.0.0.1', port },
     connect: (to) => cmd.stdin.write(`connect ${to.host} ${to.port}\n`),
+    startDaemon: (argv) => new Promise<void>((resolve, reject) => {
+      on('daemon-ready', () => resolve());
+      void daemonExit.then((x) => reject(new Error(`the lazy-pages daemon exited (${x}) before it was ready`)));
+      cmd.stdin.write(`daemon ${JSON.stringify(argv)}\n`);
+    }),
+    daemonExit,
     start: () => cmd.stdin.write('start\n'),
     upstream,
     done,

@@ -1,5 +1,6 @@
-/** CRIU pagemap images made up for tests (images/pagemap.proto). */
+/** CRIU pagemap images and page contents made up for tests (images/pagemap.proto). */
 import { IMG_COMMON_MAGIC, PAGEMAP_MAGIC } from '../../src/prefetch/remote/pagemap.js';
+import { PAGE_SIZE } from '../../src/prefetch/remote/page-protocol.js';
 
 /** pagemap.h */
 export const PE_PARENT = 1;
@@ -33,3 +34,13 @@ export function pagemapImage(entries: Array<{ vaddr: number; pages: number; flag
   })]);
 }
 
+
+/** `n` pages at `vaddr` of process `pid` whose contents say whose and where they are. */
+export function pagesAt(pid: number, vaddr: number, n: number): Buffer {
+  const b = Buffer.alloc(n * PAGE_SIZE);
+  for (let i = 0; i < n; i++) {
+    b.writeUInt32LE(pid, i * PAGE_SIZE);
+    b.writeDoubleLE(vaddr + i * PAGE_SIZE, i * PAGE_SIZE + 8);
+  }
+  return b;
+}

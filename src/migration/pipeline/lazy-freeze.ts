@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream';
 import { watchHandshake } from '../../criu/page-tls.js';
 import { MigrateError } from '../../../transports/errors.js';
 import { setTimeout as delay } from 'node:timers/promises';
-import { LOOPBACK, type CriuService, type PageServer } from '../../criu/services.js';
+import { LOOPBACK, startLazyPagesOn, type CriuService, type PageServer } from '../../criu/services.js';
 import { PAGE_SIZE } from '../../criu/stats.js';
 import { hostScript } from '../../host-scripts/index.js';
 import { ANSWER_WITHIN_MS, relayEndpointOn, startPageRelay, type Endpoint, type PageRelay } from '../../transfer/page-relay.js';
@@ -24,7 +24,7 @@ import { pollGrowth, progressCounter, type ProgressCounter } from '../../progres
 import type { MoveContext } from './context.js';
 import type { Freeze } from './freeze.js';
 import { lazyPagesOf } from './window-stats.js';
-import { startPrefetcher, type Prefetcher } from '../../prefetch/prefetcher.js';
+import { DAEMON_SOCKET_FD, startPrefetcher, type Prefetcher } from '../../prefetch/prefetcher.js';
 
 /** How long the source's CRIU gets to finish after its page stream was dropped. */
 const END_WAIT_MS = 10_000;
@@ -104,8 +104,12 @@ export class LazyFreeze implements Freeze {
     this.progress = progressCounter(this.c.emit, 'postcopy', { host: this.c.target.name, total: this.c.residentBytes });
     const dirs = { imagesDir: this.dirs.images, workDir: this.dirs.work, tls: this.dirs.tls };
     const from = this.direct ? { host: this.direct, port: this.server!.port } : this.relayOnTarget!;
-    this.prefetcher?.connect(from);
-    this.lazy = await this.c.services.remoteLazyPages(this.c.target, dirs, this.prefetcher?.endpoint ?? from);
+    if (this.prefetcher) {
+      this.prefetcher.connect(from);
+      this.lazy = await startLazyPagesOn(this.c.target, dirs, this.prefetcher, DAEMON_SOCKET_FD);
+    } else {
+      this.lazy = await this.c.services.remoteLazyPages(this.c.target, dirs, from);
+    }
   }
 
   async window(restoredAt: number): Promise<void> {
@@ -159,11 +163,16 @@ export class LazyFreeze implements Freeze {
 
   /**
    * When the window fails, the relay, the target's daemon and the source's dump all end, in any
-   * order; the daemon's own error says best what went wrong: it wins if it comes soon.
+   * order; the daemon's own error says best what went wrong: it wins if it comes soon. With the
+   * prefetcher between them, the daemon only sees its page server go: the prefetcher's error
+   * wins then, unless it only says that the daemon failed.
    */
   private async explain(e: unknown): Promise<never> {
-    const daemon = await Promise.race([this.lazy!.done.then(() => undefined, (x: unknown) => x), delay(EXPLAIN_WAIT_MS, undefined, { ref: false })]);
-    throw daemon ?? e;
+    const failure = (p: Promise<unknown> | undefined) => (p ? p.then(() => undefined, (x: unknown) => x) : Promise.resolve(undefined));
+    const soon = delay(EXPLAIN_WAIT_MS, undefined, { ref: false });
+    const [prefetcher, daemon] = await Promise.all([Promise.race([failure(this.prefetcher?.done), soon]), Promise.race([failure(this.lazy!.done), soon])]);
+    const itsOwn = prefetcher instanceof Error && !/the lazy-pages daemon exited/.test(prefetcher.message);
+    throw (itsOwn ? prefetcher : undefined) ?? daemon ?? prefetcher ?? e;
   }
 
   async abort(): Promise<void> {

@@ -6,9 +6,11 @@
  *
  * `serve` answers one of the daemon's requests as CRIU's page server would: the pages from vaddr
  * on, at most as many as asked, within the run that holds vaddr. A chunk still on its way is
- * awaited; pages not pulled yet, no longer held or never known of are asked of the source for
- * the daemon, as it asked — CRIU's lazy page server tee()s its pipes and can serve a page any
- * number of times, so a chunk pulled later that holds them again costs bytes, not correctness.
+ * awaited, and so is one not yet asked for that a background request needs (it is asked for
+ * then). A page fault on a chunk not yet asked for, and anything before start(), are asked of
+ * the source as the daemon asked, and so are pages no longer held or never known of — CRIU's
+ * lazy page server tee()s its pipes and can serve a page any number of times, so a chunk pulled
+ * later that holds them again costs bytes, not correctness.
  *
  * Only relative imports: it runs on the target inside the prefetcher (remote/main.ts).
  */
@@ -91,6 +93,11 @@ export class PageCache {
     this.pump();
   }
 
+  /** Pulls nothing more ahead (the daemon closed its session: whatever it still wanted it has). */
+  stop(): void {
+    this.started = false;
+  }
+
   /** Bytes asked of the source and not yet arrived. */
   get pending(): number {
     return this.inflight;
@@ -105,8 +112,14 @@ export class PageCache {
       const i = list ? this.indexOf(list, vaddr) : -1;
       const c = i >= 0 ? list![i]! : undefined;
       if (nrPages > 1 && c) this.follow(pid, i); // a background request: the daemon's order
-      // Not pulled yet: just what the daemon asked (a fault is one page, not a chunk's worth of wait).
-      if (!c || c.state === 'dropped' || c.state === 'planned') return this.forward(pid, vaddr, nrPages);
+      if (!c || c.state === 'dropped') return this.forward(pid, vaddr, nrPages);
+      if (c.state === 'planned') {
+        // Before start(), and for a page fault, just what the daemon asked: one page, not a chunk's
+        // worth of wait. A background request pulls its chunk: the daemon has caught up with the
+        // pulling, and asking for part of a chunk the pulling will fetch anyway would carry it twice.
+        if (!this.started || nrPages === 1) return this.forward(pid, vaddr, nrPages);
+        this.load(c);
+      }
       if (c.state !== 'ready') {
         const before = c.pages;
         await c.arrived;
@@ -121,7 +134,28 @@ export class PageCache {
     const r = await this.fetch(pid, vaddr, nrPages);
     this.stats.pages_forwarded += r.pages;
     this.stats.pages_served += r.pages;
+    this.served(pid, vaddr, r.pages);
     return { pages: r.pages, data: [r.data] };
+  }
+
+  /**
+   * Pages the daemon got around the chunks (asked of the source for it): a chunk they cover
+   * whole is not pulled (again), or let go. Before start() the daemon's own background requests
+   * may carry much of the memory so.
+   */
+  private served(pid: number, vaddr: number, pages: number): void {
+    const list = this.chunks.get(pid);
+    if (!list) return;
+    const end = vaddr + bytesOf(pages);
+    for (const c of list) {
+      const from = Math.max(c.vaddr, vaddr);
+      const to = Math.min(c.vaddr + bytesOf(c.pages), end);
+      if (to <= from || c.state === 'dropped') continue;
+      c.served += (to - from) / PAGE_SIZE;
+      if (c.served < c.pages) continue;
+      if (c.state === 'planned') c.state = 'dropped';
+      else if (c.state === 'ready') this.drop(c);
+    }
   }
 
   /** Pages from vaddr in chunk i on, through the following chunks that have arrived and adjoin it. */
@@ -209,6 +243,7 @@ export class PageCache {
       if (r.pages < c.pages) this.clamp(c, r.pages);
       c.data = r.data;
       c.state = 'ready';
+      if (c.served >= c.pages) this.drop(c); // the daemon got them meanwhile, around it
       this.pump();
     }, (e: unknown) => {
       this.inflight -= bytes;

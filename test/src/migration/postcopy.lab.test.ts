@@ -77,42 +77,17 @@ test.serial('post-copy with --prefetch off: CRIU\'s daemon pulls the memory by i
   }
 });
 
-test.serial('post-copy window: the prefetcher on B dies while memory is still on the source; the source resumes, one copy runs', async (t) => {
+/**
+ * A 384 MiB tree moved post-copy while `fault` breaks the window: the run rolls back, exactly one
+ * copy runs (the original, on A, running on with its memory intact). Returns the report.
+ */
+async function windowFails(t: import('ava').ExecutionContext, fault: () => Promise<void>) {
   const dir = await tempDir(a, SHARED_DIR);
   const w = await startTree(a, lab.memload, ['--mib', '384', '--tick-ms', '20'], dir);
   try {
     await sleep(1000);
     const sumBefore = await checksum(a, w.pid, w.out);
-    const report = await migrateProcessTree({
-      pid: w.pid, source: a, target: b, strategy: 'postcopy',
-      faults: { duringFill: async () => { await b.exec(['pkill', '-KILL', '-f', '/prefetch/main\\.js ']); } },
-    });
-    t.is(report.outcome, 'rolled-back');
-    t.is(report.runs_on, 'source');
-    t.true(report.prefetch?.used);
-    t.regex(String(report.error?.message ?? ''), /lazy-pages|prefetcher|page/, JSON.stringify(report.error));
-    t.deepEqual(await memloadCopies(a, 384), [String(w.pid)], 'exactly one copy runs: the original, on A');
-    const before = (await ticks(a, w.out)).length;
-    await sleep(500);
-    t.true((await ticks(a, w.out)).length > before, 'it runs on');
-    t.is(await checksum(a, w.pid, w.out), sumBefore, 'memory intact');
-    t.is((await b.exec(['pgrep', '-f', '/prefetch/main\\.js '], { allowFailure: true })).stdout, '', 'no prefetcher left on B');
-  } finally {
-    await a.exec(['kill', '-KILL', String(w.pid)], { allowFailure: true });
-    await a.exec(['rm', '-rf', dir]);
-  }
-});
-
-test.serial('post-copy window: the link dies while memory is still on the source; the source resumes, one copy runs', async (t) => {
-  const dir = await tempDir(a, SHARED_DIR);
-  const w = await startTree(a, lab.memload, ['--mib', '384', '--tick-ms', '20'], dir);
-  try {
-    await sleep(1000);
-    const sumBefore = await checksum(a, w.pid, w.out);
-    const report = await migrateProcessTree({
-      pid: w.pid, source: a, target: b, strategy: 'postcopy',
-      faults: { duringFill: cutSshToB },
-    });
+    const report = await migrateProcessTree({ pid: w.pid, source: a, target: b, strategy: 'postcopy', faults: { duringFill: fault } });
     t.is(report.outcome, 'rolled-back');
     t.is(report.runs_on, 'source');
     t.true(report.phases_ms.restore > 0, 'it had resumed on the target');
@@ -121,10 +96,24 @@ test.serial('post-copy window: the link dies while memory is still on the source
     await sleep(500);
     t.true((await ticks(a, w.out)).length > before, 'it runs on');
     t.is(await checksum(a, w.pid, w.out), sumBefore, 'memory intact');
+    return report;
   } finally {
     await a.exec(['kill', '-KILL', String(w.pid)], { allowFailure: true });
     await a.exec(['rm', '-rf', dir]);
   }
+}
+
+const PREFETCHER = '/prefetch/main\\.js ';
+
+test.serial('post-copy window: the prefetcher on B dies while memory is still on the source; the source resumes, one copy runs', async (t) => {
+  const report = await windowFails(t, async () => { await b.exec(['pkill', '-KILL', '-f', PREFETCHER]); });
+  t.true(report.prefetch?.used);
+  t.regex(String(report.error?.message ?? ''), /lazy-pages|prefetcher|page/, JSON.stringify(report.error));
+  t.is((await b.exec(['pgrep', '-f', PREFETCHER], { allowFailure: true })).stdout, '', 'no prefetcher left on B');
+});
+
+test.serial('post-copy window: the link dies while memory is still on the source; the source resumes, one copy runs', async (t) => {
+  await windowFails(t, cutSshToB);
 });
 
 test.serial('post-copy: a Docker container moves A → B; dockerd on B manages it; counter and memory intact', async (t) => {

@@ -7,29 +7,20 @@ import test from 'ava';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, createServer, type TLSSocket } from 'node:tls';
+import { createServer } from 'node:tls';
 import { once } from 'node:events';
 import { LocalTransport } from '../../../transports/local.js';
 import { MigrateError } from '../../../transports/errors.js';
 import type { RunningCommand, Transport } from '../../../transports/transport.js';
 import { newPageCredential, type PageCredential } from '../../../src/criu/page-tls.js';
 import { startPrefetcher, type Prefetcher } from '../../../src/prefetch/prefetcher.js';
-import { ByteQueue, decodeIov, encodeIov, HEADER_BYTES, PAGE_SIZE, PS_IOV_CLOSE, PS_IOV_GET } from '../../../src/prefetch/remote/page-protocol.js';
+import { ByteQueue, decodeIov, encodeIov, HEADER_BYTES, PAGE_SIZE, PS_IOV_CLOSE } from '../../../src/prefetch/remote/page-protocol.js';
 import { PE_LAZY } from '../../../src/prefetch/remote/pagemap.js';
-import { pagemapImage, PE_PRESENT } from '../../helpers/pagemap-image.js';
+import { pagemapImage, pagesAt, PE_PRESENT } from '../../helpers/pagemap-image.js';
 
 const P = PAGE_SIZE;
 const BASE = 0x7f00_0000_0000;
 const PAGES = 600;
-
-function pagesAt(pid: number, vaddr: number, n: number): Buffer {
-  const b = Buffer.alloc(n * P);
-  for (let i = 0; i < n; i++) {
-    b.writeUInt32LE(pid, i * P);
-    b.writeDoubleLE(vaddr + i * P, i * P + 8);
-  }
-  return b;
-}
 
 let cred: PageCredential;
 test.before(async () => {
@@ -53,15 +44,21 @@ function runDir(t: import('ava').ExecutionContext) {
 /** A lazy page server like CRIU's: answers GETs in order, header and pages; CLOSE with a status. */
 async function fakeSource(o: { hangUpAfter?: number } = {}) {
   const asked: Array<{ vaddr: number; pages: number }> = [];
+  let closed = false;
+  let late = 0;
   const server = createServer({ key: cred.key, cert: cred.cert, ca: [cred.cert], requestCert: true, rejectUnauthorized: true }, (s) => {
     const q = new ByteQueue();
     s.on('data', (b: Buffer) => {
       q.push(b);
       for (let h = q.takeJoined(HEADER_BYTES); h; h = q.takeJoined(HEADER_BYTES)) {
         const iov = decodeIov(h);
+        if (closed) {
+          late++; // CRIU's page server reads nothing after the close: it would never answer
+          continue;
+        }
         if (iov.cmd === PS_IOV_CLOSE) {
-          const st = Buffer.alloc(4);
-          s.write(st);
+          closed = true;
+          s.end(Buffer.alloc(4)); // the status, then TLS close_notify and FIN at once, as CRIU's tls_terminate_session
           continue;
         }
         asked.push({ vaddr: iov.vaddr, pages: iov.nrPages });
@@ -78,38 +75,48 @@ async function fakeSource(o: { hangUpAfter?: number } = {}) {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const addr = server.address();
-  return { asked, port: typeof addr === 'object' && addr ? addr.port : 0, close: () => server.close() };
+  return { asked, late: () => late, port: typeof addr === 'object' && addr ? addr.port : 0, close: () => server.close() };
 }
 
-/** A lazy-pages daemon: one request at a time, as CRIU's keeps one in flight per process. */
-async function fakeDaemon(p: Prefetcher) {
-  const s: TLSSocket = connect({ host: p.endpoint.host, port: p.endpoint.port, key: cred.key, cert: cred.cert, ca: [cred.cert], checkServerIdentity: () => undefined });
-  await once(s, 'secureConnect');
-  const q = new ByteQueue();
-  let wake: (() => void) | undefined;
-  s.on('data', (b: Buffer) => {
-    q.push(b);
-    wake?.();
-  });
-  const read = async (n: number) => {
-    for (;;) {
-      const b = q.takeJoined(n);
-      if (b) return b;
-      await new Promise<void>((r) => (wake = r));
-    }
-  };
-  return {
-    async get(vaddr: number, pages: number) {
-      s.write(encodeIov({ cmd: PS_IOV_GET, nrPages: pages, vaddr, dstId: 1 }));
-      const h = decodeIov(await read(HEADER_BYTES));
-      return { header: h, data: await read(h.nrPages * P) };
-    },
-    async close() {
-      s.write(encodeIov({ cmd: PS_IOV_CLOSE, nrPages: 0, vaddr: 0, dstId: 0 }));
-      return (await read(4)).readInt32LE(0);
-    },
-    socket: s,
-  };
+/**
+ * A lazy-pages daemon as the prefetcher starts it: its page server on fd 3, ready once it wrote
+ * a byte on stdout; one request at a time, as CRIU's keeps one in flight per process. It asks
+ * for one page first and waits 300 ms (the restore), then for the rest 64 at a time, checks
+ * every page, closes the session and exits 0 — or with 3 after the first page (`fail`).
+ */
+const DAEMON = `
+const net = require('net');
+const [base, pages, P, fail] = process.argv.slice(1).map(Number);
+const s = new net.Socket({ fd: 3, readable: true, writable: true });
+s.on('close', () => process.exit(6));
+process.stdout.write('\\0');
+let buf = Buffer.alloc(0), wake;
+s.on('data', (b) => { buf = Buffer.concat([buf, b]); if (wake) wake(); });
+const read = async (n) => { while (buf.length < n) await new Promise((r) => (wake = r)); const out = buf.subarray(0, n); buf = buf.subarray(n); return out; };
+const iov = (cmd, nr, vaddr, dst) => { const b = Buffer.alloc(32); b.writeUInt32LE(cmd, 0); b.writeBigUInt64LE(BigInt(nr), 8); b.writeBigUInt64LE(BigInt(vaddr), 16); b.writeBigUInt64LE(BigInt(dst), 24); return b; };
+(async () => {
+  let at = base, got = 0, first = true;
+  while (got < pages) {
+    s.write(iov(7, first ? 1 : Math.min(64, pages - got), at, 1));
+    const h = await read(32);
+    const nr = Number(h.readBigUInt64LE(8));
+    if (Number(h.readBigUInt64LE(16)) !== at || nr < 1) process.exit(4);
+    const data = await read(nr * P);
+    for (let i = 0; i < nr; i++) if (data.readUInt32LE(i * P) !== 1 || data.readDoubleLE(i * P + 8) !== at + i * P) process.exit(5);
+    got += nr; at += nr * P;
+    if (first && fail) process.exit(3);
+    await new Promise((r) => setTimeout(r, first ? 300 : 2));
+    first = false;
+  }
+  s.removeAllListeners('close');
+  s.write(iov(0x1023, 0, 0, 0));
+  process.exit((await read(4)).readInt32LE(0) === 0 ? 0 : 7);
+})();
+`;
+const daemonArgv = (fail = false) => ['node', '-e', DAEMON, String(BASE), String(PAGES), String(P), fail ? '1' : '0'];
+
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) throw new Error('timed out');
 }
 
 async function started(t: import('ava').ExecutionContext, tr: Transport = new LocalTransport(), answerWithinMs = 10_000): Promise<Prefetcher> {
@@ -119,34 +126,23 @@ async function started(t: import('ava').ExecutionContext, tr: Transport = new Lo
   return p;
 }
 
-test('the daemon gets every page, most of them pulled before it asked; the session ends with the source\'s status', async (t) => {
+test('the daemon it starts gets every page, most of them pulled before it asked; then it exits 0 with its figures', async (t) => {
   const src = await fakeSource();
   t.teardown(src.close);
   const p = await started(t);
   p.connect({ host: '127.0.0.1', port: src.port });
   await p.upstream;
-  const d = await fakeDaemon(p);
-  const first = await d.get(BASE, 1); // during the restore: only what the daemon asks for
-  t.deepEqual(first.data, pagesAt(1, BASE, 1));
-  t.deepEqual(src.asked, [{ vaddr: BASE, pages: 1 }], 'that page alone');
+  await p.startDaemon(daemonArgv());
+  await until(() => src.asked.length > 0);
+  t.deepEqual(src.asked, [{ vaddr: BASE, pages: 1 }], 'during the restore: the page asked for, alone');
   p.start();
-  let at = BASE + P;
-  let got = 1;
-  while (got < PAGES) {
-    const r = await d.get(at, Math.min(64, PAGES - got));
-    t.is(r.header.vaddr, at);
-    t.true(r.header.nrPages > 0);
-    t.deepEqual(r.data, pagesAt(1, at, r.header.nrPages));
-    got += r.header.nrPages;
-    at += r.header.nrPages * P;
-    await new Promise((res) => setTimeout(res, 2)); // the daemon places them
-  }
-  t.is(await d.close(), 0);
+  t.is(await p.daemonExit, 0, 'the daemon checked every page and closed its session');
   const stats = await p.done;
   t.is(stats.pages_served, PAGES);
   t.true(stats.pages_ready > PAGES / 2, JSON.stringify(stats));
   t.is(stats.pages_forwarded, 1, 'the one page asked for during the restore, before start()');
   t.true(src.asked.every((a) => a.vaddr >= BASE), 'only lazy pages are asked of the source');
+  t.is(src.late(), 0, 'nothing sent after the close');
 });
 
 test('the source hanging up mid-window fails the prefetcher, and the daemon sees its page server go', async (t) => {
@@ -154,13 +150,27 @@ test('the source hanging up mid-window fails the prefetcher, and the daemon sees
   t.teardown(src.close);
   const p = await started(t);
   p.connect({ host: '127.0.0.1', port: src.port });
-  const d = await fakeDaemon(p);
-  const closed = once(d.socket, 'close');
-  await d.get(BASE + 400 * P, 1);
+  await p.startDaemon(daemonArgv());
+  await until(() => src.asked.length > 0);
   p.start(); // its next pull finds the source gone
   const e = await t.throwsAsync(p.done, { instanceOf: MigrateError });
   t.regex(e!.message, /the prefetcher on local failed: prefetcher: the source's page server at 127\.0\.0\.1:\d+ hung up/);
-  await closed;
+});
+
+test('a daemon that exits before it had every page fails the prefetcher, saying so', async (t) => {
+  const src = await fakeSource();
+  t.teardown(src.close);
+  const p = await started(t);
+  p.connect({ host: '127.0.0.1', port: src.port });
+  await p.startDaemon(daemonArgv(true));
+  t.is(await p.daemonExit, 3);
+  await t.throwsAsync(p.done, { message: /the lazy-pages daemon exited with 3 before it had every page/ });
+});
+
+test('a daemon that cannot start is an error, not a wait', async (t) => {
+  const p = await started(t);
+  await t.throwsAsync(p.startDaemon(['/nonexistent/criu', 'lazy-pages']), { message: /exited \(.*\) before it was ready/ });
+  await t.throwsAsync(p.done, { message: /cannot start the lazy-pages daemon \(\/nonexistent\/criu\)/ });
 });
 
 test('a source port that never completes the TLS handshake fails it within the time given', async (t) => {

@@ -1,18 +1,9 @@
 import test from 'ava';
 import { PageCache, type CacheLimits, type Fetched } from '../../../../src/prefetch/remote/page-cache.js';
 import { PAGE_SIZE } from '../../../../src/prefetch/remote/page-protocol.js';
+import { pagesAt } from '../../../helpers/pagemap-image.js';
 
 const P = PAGE_SIZE;
-
-/** Page contents that say whose and where they are. */
-function pagesAt(pid: number, vaddr: number, n: number): Buffer {
-  const b = Buffer.alloc(n * P);
-  for (let i = 0; i < n; i++) {
-    b.writeUInt32LE(pid, i * P);
-    b.writeDoubleLE(vaddr + i * P, i * P + 8);
-  }
-  return b;
-}
 
 function checkPages(t: import('ava').ExecutionContext, pid: number, vaddr: number, r: { pages: number; data: Buffer[] }): void {
   const all = Buffer.concat(r.data);
@@ -85,10 +76,23 @@ test('the memory held is bounded; a request past the bound is still served', asy
   cache.start();
   for (let i = 0; i < 10; i++) await tick();
   t.is(src.asked.length, 4, '16 pages held at most');
-  const r = await cache.serve(1, 60 * P, 4);
-  checkPages(t, 1, 60 * P, r);
-  t.is(src.asked.length, 5);
-  t.is(cache.stats.pages_forwarded, 4);
+  const r = await cache.serve(1, 61 * P, 3);
+  checkPages(t, 1, 61 * P, r);
+  t.deepEqual(src.asked.slice(4).map((a) => [a.vaddr / P, a.pages]), [[60, 4]], 'its chunk, once');
+  t.is(cache.stats.pages_waited, 3);
+});
+
+test('a background request that caught up with the pulling waits for its chunk instead of asking for part of it', async (t) => {
+  const src = fakeSource();
+  const cache = new PageCache([{ pid: 1, vaddr: 0, pages: 16 }], src.fetch, small);
+  cache.start(); // chunks 0 and 1 asked for (8 pages in flight at most)
+  const r = cache.serve(1, 8 * P, 4); // chunk 2: not asked for yet
+  t.deepEqual(src.asked.map((a) => [a.vaddr / P, a.pages]), [[0, 4], [4, 4], [8, 4]]);
+  for (const a of src.asked.slice()) a.answer();
+  checkPages(t, 1, 8 * P, await r);
+  for (let i = 0; i < 10; i++) await tick();
+  t.false(src.asked.slice(3).some((a) => a.vaddr === 8 * P), 'chunk 2 pulled once');
+  t.is(cache.stats.pages_forwarded, 0);
 });
 
 test('before start(), the daemon\'s requests pass through as they are', async (t) => {
@@ -108,7 +112,7 @@ test('served pages are let go and the next ones pulled; background requests stee
   await cache.serve(2, 0, 4); // the daemon works on process 2 now: its chunks come first
   for (let v = 0; v < 16; v += 4) await cache.serve(1, v * P, 4);
   for (let i = 0; i < 10; i++) await tick();
-  t.deepEqual(src.asked.slice(4).map((a) => a.pid), [2, 2, 2, 2, 2]);
+  t.deepEqual(src.asked.slice(4).map((a) => a.pid), [2, 2, 2, 2], 'every chunk of process 2, each once');
   t.is(cache.stats.pages_served, 20);
 });
 
@@ -144,4 +148,25 @@ test('a failed pull fails the request waiting for it, and every later one', asyn
   src.asked[0]!.fail(new Error('the source hung up'));
   await t.throwsAsync(waiting, { message: 'the source hung up' });
   await t.throwsAsync(cache.serve(1, 4 * P, 1), { message: 'the source hung up' });
+});
+
+test('pages the daemon got around the chunks are not pulled again: a chunk they cover whole is skipped', async (t) => {
+  const src = fakeSource({ auto: true });
+  const cache = new PageCache([{ pid: 1, vaddr: 0, pages: 16 }], src.fetch, small);
+  await cache.serve(1, 0, 10); // before start(): chunks 0 and 1 whole, chunk 2 in part
+  cache.start();
+  for (let i = 0; i < 10; i++) await tick();
+  t.deepEqual(src.asked.slice(1).map((a) => a.vaddr / P), [8, 12], 'chunks 2 and 3 only');
+  checkPages(t, 1, 10 * P, await cache.serve(1, 10 * P, 6));
+});
+
+test('after stop() nothing more is pulled ahead (the daemon closed its session)', async (t) => {
+  const src = fakeSource();
+  const cache = new PageCache([{ pid: 1, vaddr: 0, pages: 40 }], src.fetch, small);
+  cache.start();
+  t.is(src.asked.length, 2);
+  cache.stop();
+  for (const a of src.asked.slice()) a.answer();
+  for (let i = 0; i < 10; i++) await tick();
+  t.is(src.asked.length, 2);
 });
