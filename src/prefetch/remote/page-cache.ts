@@ -107,6 +107,7 @@ export class PageCache {
   async serve(pid: number, vaddr: number, nrPages: number): Promise<{ pages: number; data: Buffer[] }> {
     this.stats.requests++;
     if (this.failure) throw this.failure;
+    let waited = false;
     for (;;) {
       const list = this.chunks.get(pid);
       const i = list ? this.indexOf(list, vaddr) : -1;
@@ -121,12 +122,11 @@ export class PageCache {
         this.load(c);
       }
       if (c.state !== 'ready') {
-        const before = c.pages;
         await c.arrived;
-        if ((c.state as Chunk['state']) !== 'ready' || c.pages !== before) continue; // clamped by the source: look again
-        return this.take(list!, i, vaddr, nrPages, 'pages_waited');
+        waited = true;
+        continue; // look again: a chunk may have been clamped (and the list grown) meanwhile
       }
-      return this.take(list!, i, vaddr, nrPages, 'pages_ready');
+      return this.take(list!, i, vaddr, nrPages, waited ? 'pages_waited' : 'pages_ready');
     }
   }
 
