@@ -39,7 +39,8 @@ export async function migrateWorkload(adapter: WorkloadAdapter, o: MigrationOpti
   }
   const facts = await adapter.inspect();
   report.workload.source = facts.name;
-  await requireTools(source, [...IMAGE_TOOLS, ...adapter.tools]);
+  // --tcp keep: a rollback takes the connections out of TCP repair mode again (unlock-network.sh: python3).
+  await requireTools(source, [...IMAGE_TOOLS, ...adapter.tools, ...(o.tcp === 'keep' ? ['python3'] : [])]);
   await requireWorkRoot(source, workRoot);
   await requireCriu(source);
   emit({ kind: 'step', step: 'preflight', host: target.name });

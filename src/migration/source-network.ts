@@ -1,11 +1,11 @@
 /**
- * The network of a container's stopped copy on the source, in its own network namespace (never
- * the host's):
- * - `--tcp close`, once the workload runs on the target: its established connections are reset
- *   (reset-connections.sh), so that its clients reconnect at once instead of waiting on a peer
- *   that stays stopped while post-copy serves its memory;
- * - a rollback: the lock CRIU's dump left on its namespace is lifted (unlock-network.sh) before
- *   it resumes, or it would run cut off from the network.
+ * The network of a workload's stopped copy on the source:
+ * - `--tcp close`, once the workload runs on the target: a container's established connections
+ *   are reset in its own network namespace (reset-connections.sh, never the host's), so that its
+ *   clients reconnect at once instead of waiting on a peer that stays stopped while post-copy
+ *   serves its memory;
+ * - a rollback: the lock CRIU's dump left is lifted (unlock-network.sh) before it resumes — its
+ *   namespace's, and the connections `--tcp keep` put in repair mode — or it would run cut off.
  */
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError } from '../../transports/errors.js';
@@ -25,7 +25,7 @@ export async function resetConnections(t: Transport, pid: number, label: string)
 }
 
 /**
- * Lifts the network lock a leave-stopped dump left in the namespace of `pid` (none in the host's).
+ * Lifts the network lock a leave-stopped dump left on the workload of `pid` (and its descendants).
  * Throws when a lock is still there, saying how to lift it by hand.
  */
 export async function unlockNetwork(t: Transport, pid: number, label: string): Promise<void> {

@@ -13,6 +13,7 @@ import { asCriuFlags, criuTcpOptions, type TcpPolicy } from '../criu/tcp-policy.
 import { describeTree, procStat, signalAll, type TreeInfo } from '../process/tree.js';
 import { restoredPidFile, type CheckpointOptions, type Dirs, type RestoreHooks, type Workload } from './workload.js';
 import type { TargetCopy } from './host-guard.js';
+import { unlockNetwork } from './source-network.js';
 import { NO_FILES, type FilesystemPass } from '../filesystem/tree-sync.js';
 
 export class TreeWorkload implements Workload {
@@ -88,6 +89,11 @@ export class TreeWorkload implements Workload {
 
   async stoppedPids(): Promise<number[]> {
     return (await describeTree(this.source, this.tree.pids[0]!)).pids;
+  }
+
+  /** `--tcp keep`: CRIU's per-connection locks in the host's namespace, and its sockets in repair mode. */
+  async unlockSourceNetwork(): Promise<void> {
+    if (await this.alive()) await unlockNetwork(this.source, this.tree.pids[0]!, this.label);
   }
 
   async resumeOnSource(): Promise<void> {

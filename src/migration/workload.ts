@@ -108,9 +108,9 @@ export interface Workload {
   /** The PIDs of the stopped workload on the source (after the checkpoint). */
   stoppedPids(): Promise<number[]>;
   /**
-   * Rollback, before resumeOnSource: lifts the network lock CRIU's dump left on the workload's own
-   * network namespace (a leave-stopped dump keeps it locked). Absent for workloads in the host's
-   * namespace (process trees: CRIU locks nothing there for them under `--tcp close`).
+   * Rollback, before resumeOnSource: lifts the network lock CRIU's dump left (a leave-stopped
+   * dump keeps it): its own network namespace's, and the connections `--tcp keep` left in repair
+   * mode (unlock-network.sh).
    */
   unlockSourceNetwork?(): Promise<void>;
   /** Rollback: the stopped workload continues on the source. */

@@ -3,7 +3,9 @@
  * CRIU then serves the memory from a page server on the source's loopback. The target restores
  * with lazy pages: its lazy-pages daemon pulls the memory, on demand and in the background,
  * straight from the source (a direct page channel: page-channel.ts), or through a relay on the
- * controller and the SSH connections.
+ * controller and the SSH connections. Where the target runs it (`--prefetch auto`, migrate()'s
+ * default), the prefetcher (prefetch/) sits between: it starts the daemon on a socket pair of its
+ * own and pulls the memory from the source ahead of it, over the same channel.
  *
  * The post-copy window — from the restore until the last page arrived — is `postcopy_ms`: the
  * memory lives on two hosts. The source's tree stays there, stopped, until the target's daemon

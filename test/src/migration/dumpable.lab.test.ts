@@ -67,3 +67,31 @@ test.serial('a process tree with a TCP connection: refused by default, naming it
     if (restored) await b.exec(['kill', '-KILL', String(restored)], { allowFailure: true });
   }
 });
+
+test.serial('--tcp keep, a process tree whose move fails after the dump: back on A, its loopback connection goes on, byte stream intact', async (t) => {
+  const dir = await tempDir(a, SHARED_DIR);
+  // A counter written into a connection to a listener of the same tree, which logs what arrives.
+  const counting = `p=$((20000 + $$ % 20000)); sleep 100000 | busybox nc -l -p $p > ${dir}/recv & sleep 0.3; ` +
+    '(n=0; while :; do n=$((n+1)); echo $n; sleep 0.02; done) | busybox nc 127.0.0.1 $p & sleep 0.3; echo start; while :; do sleep 1; done';
+  const w = await startTree(a, '/bin/sh', ['-c', counting], dir);
+  const received = async () => (await a.exec(['cat', `${dir}/recv`])).stdout.split('\n').filter(Boolean).map(Number);
+  try {
+    await sleep(300);
+    const report = await migrateProcessTree({
+      pid: w.pid, source: a, target: b, tcp: 'keep', strategy: 'cold', faults: { beforeRestore: async () => { throw new Error('injected before the restore'); } },
+    });
+    t.is(report.outcome, 'rolled-back');
+    t.is(report.runs_on, 'source');
+    t.is(report.tcp.established, 2);
+    const back = (await received()).length;
+    await sleep(1500);
+    const nums = await received();
+    t.true(nums.length > back + 20, `numbers received on A after the rollback: ${nums.length - back}`);
+    t.deepEqual(nums, nums.map((_, i) => i + 1), '1, 2, 3, … with no gap or repeat');
+    const rules = (await a.exec(['sh', '-c', 'iptables -S INPUT; iptables -S OUTPUT'])).stdout;
+    t.notRegex(rules, /0xc114/, 'no lock of CRIU\'s left in the host\'s firewall');
+  } finally {
+    await a.exec(['sh', '-c', 'kill -KILL $(pgrep -P $1) $1', 'kill', String(w.pid)], { allowFailure: true });
+    await a.exec(['rm', '-rf', dir]);
+  }
+});

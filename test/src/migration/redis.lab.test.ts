@@ -161,6 +161,25 @@ test.serial('--tcp keep: a client inside the container keeps its connection acro
   t.deepEqual(clientIds(await cli(b, name, 'CLIENT', 'LIST')), id, 'still the same one connection');
 });
 
+test.serial('--tcp keep, a move that fails after the dump: back on A, the inside client\'s connection goes on', async (t) => {
+  const name = `redis-keep-back-${process.pid}`;
+  names.push(name);
+  await a.exec(['docker', 'run', '-d', '--name', name, '--label', 'migrate.lab=1', '--security-opt', 'seccomp=unconfined', '--entrypoint', 'sh',
+    process.env.MIGRATE_LAB_REDIS_IMAGE ?? 'migrate-redis:latest', '-c',
+    'redis-server --save "" --appendonly no & until redis-cli ping >/dev/null 2>&1; do sleep 0.1; done; exec redis-cli -r -1 -i 0.01 INCR kept > /data/replies 2>&1']);
+  await waitFor(a, name, 20);
+  const report = await migrateDockerContainer({
+    container: name, source: a, target: b, tcp: 'keep', faults: { beforeRestore: async () => { throw new Error('injected before the restore'); } },
+  });
+  t.is(report.outcome, 'rolled-back');
+  t.is(report.runs_on, 'source');
+  const back = (await lines(a, name)).length;
+  await waitFor(a, name, back + 50);
+  const replies = await lines(a, name);
+  t.true(replies.length >= back + 50, `replies on A after the rollback: ${replies.length - back}`);
+  t.deepEqual(replies, replies.map((_, i) => String(i + 1)), 'replies 1, 2, 3, … with no error, gap or repeat');
+});
+
 test.serial('a process started with docker exec is refused before the freeze: CRIU would leave it behind', async (t) => {
   const r = await startRedis(a);
   names.push(r.name);
