@@ -14,7 +14,7 @@ import { MigrateError } from '../../../transports/errors.js';
 import type { RunningCommand, Transport } from '../../../transports/transport.js';
 import { newPageCredential, type PageCredential } from '../../../src/criu/page-tls.js';
 import { startPrefetcher, type Prefetcher } from '../../../src/prefetch/prefetcher.js';
-import { ByteQueue, decodeIov, encodeIov, HEADER_BYTES, PAGE_SIZE, PS_IOV_CLOSE } from '../../../src/prefetch/remote/page-protocol.js';
+import { ByteQueue, decodeIov, encodeIov, HEADER_BYTES, PAGE_SIZE, pagesReply, PS_IOV_CLOSE, PS_IOV_GET } from '../../../src/prefetch/remote/page-protocol.js';
 import { PE_LAZY } from '../../../src/prefetch/remote/pagemap.js';
 import { pagemapImage, pagesAt, PE_PRESENT } from '../../helpers/pagemap-image.js';
 
@@ -66,7 +66,7 @@ async function fakeSource(o: { hangUpAfter?: number } = {}) {
           s.destroy();
           return;
         }
-        s.write(encodeIov({ cmd: 6 | (4 << 16), nrPages: iov.nrPages, vaddr: iov.vaddr, dstId: iov.dstId }));
+        s.write(encodeIov(pagesReply(iov.dstId, iov.vaddr, iov.nrPages)));
         s.write(pagesAt(iov.dstId, iov.vaddr, iov.nrPages));
       }
     });
@@ -97,7 +97,7 @@ const iov = (cmd, nr, vaddr, dst) => { const b = Buffer.alloc(32); b.writeUInt32
 (async () => {
   let at = base, got = 0, first = true;
   while (got < pages) {
-    s.write(iov(7, first ? 1 : Math.min(64, pages - got), at, 1));
+    s.write(iov(${PS_IOV_GET}, first ? 1 : Math.min(64, pages - got), at, 1));
     const h = await read(32);
     const nr = Number(h.readBigUInt64LE(8));
     if (Number(h.readBigUInt64LE(16)) !== at || nr < 1) process.exit(4);
@@ -109,7 +109,7 @@ const iov = (cmd, nr, vaddr, dst) => { const b = Buffer.alloc(32); b.writeUInt32
     first = false;
   }
   s.removeAllListeners('close');
-  s.write(iov(0x1023, 0, 0, 0));
+  s.write(iov(${PS_IOV_CLOSE}, 0, 0, 0));
   process.exit((await read(4)).readInt32LE(0) === 0 ? 0 : 7);
 })();
 `;
@@ -119,8 +119,8 @@ async function until(cond: () => boolean, ms = 5000): Promise<void> {
   for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) throw new Error('timed out');
 }
 
-async function started(t: import('ava').ExecutionContext, tr: Transport = new LocalTransport(), answerWithinMs = 10_000): Promise<Prefetcher> {
-  const p = await startPrefetcher(tr, { ...runDir(t), answerWithinMs });
+async function started(t: import('ava').ExecutionContext, answerWithinMs = 10_000): Promise<Prefetcher> {
+  const p = await startPrefetcher(new LocalTransport(), { ...runDir(t), answerWithinMs });
   if ('unavailable' in p) throw new Error(p.unavailable);
   t.teardown(() => p.kill());
   return p;
@@ -179,7 +179,7 @@ test('a source port that never completes the TLS handshake fails it within the t
   await once(squatter, 'listening');
   t.teardown(() => squatter.close());
   const addr = squatter.address();
-  const p = await started(t, new LocalTransport(), 300);
+  const p = await started(t, 300);
   p.connect({ host: '127.0.0.1', port: typeof addr === 'object' && addr ? addr.port : 0 });
   await t.throwsAsync(p.done, { message: /did not complete the TLS handshake within 0\.3 s/ });
 });
