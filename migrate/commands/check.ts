@@ -31,11 +31,12 @@ function hostJson(h: HostInfo) {
     kernel: h.kernel,
     criu: { version: h.criu.version, usable: h.criu.usable, features: h.criu.features, problems: h.criu.problems },
     docker: h.docker,
+    node: h.node,
   };
 }
 
 function toJson(r: CheckReport) {
-  return { source: hostJson(r.source), target: hostJson(r.target), strategies: r.assessment.strategies, docker: r.assessment.docker, lazy_restore: r.assessment.lazyRestore };
+  return { source: hostJson(r.source), target: hostJson(r.target), strategies: r.assessment.strategies, docker: r.assessment.docker, lazy_restore: r.assessment.lazyRestore, prefetch: r.assessment.prefetch };
 }
 
 function formatHost(role: string, h: HostInfo): string {
@@ -48,6 +49,7 @@ function formatHost(role: string, h: HostInfo): string {
   if (feats) lines.push(`          ${feats}`);
   for (const p of h.criu.problems) lines.push(`          ! ${p}`);
   lines.push(`  docker  ${h.docker.version ?? `none (${h.docker.problem ?? 'unknown'})`}${h.docker.version ? (h.docker.experimental ? ' (experimental)' : ' (experimental OFF)') : ''}`);
+  lines.push(`  node    ${h.node.version ?? `none (${h.node.problem ?? 'unknown'})`}`);
   return lines.join('\n');
 }
 
@@ -61,5 +63,7 @@ function formatReport(r: CheckReport): string {
   for (const why of r.assessment.docker.reasons) parts.push(`        ${why}`);
   parts.push(`  ${r.assessment.lazyRestore.available ? 'ok ' : 'no '} lazy restore (the workload resumes before all its memory is back)`);
   for (const why of r.assessment.lazyRestore.reasons) parts.push(`        ${why}`);
+  parts.push(`  ${r.assessment.prefetch.available ? 'ok ' : 'no '} prefetcher (post-copy pulls the memory ahead of CRIU's lazy-pages daemon)`);
+  for (const why of r.assessment.prefetch.reasons) parts.push(`        ${why}`);
   return parts.join('\n');
 }

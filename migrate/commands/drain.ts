@@ -10,7 +10,7 @@ import {
   type DrainEvent, type DrainOrder, type DrainReport, type MigrateEvent, type PageTransport, type Strategy, type TcpPolicy, type Transport,
 } from '../../src/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
-import { pageChannelOf } from '../page-channel-flag.js';
+import { pageChannelOf, prefetchOf } from '../mode-flags.js';
 import type { Output } from '../output.js';
 import { PROGRESS_MODES, type ProgressMode } from '../progress-view.js';
 
@@ -21,7 +21,7 @@ const FLAGS = {
   pids: { type: 'string' }, runc: { type: 'string' }, 'runc-root': { type: 'string' },
   order: { type: 'string' }, 'max-freeze': { type: 'string' }, deadline: { type: 'string' }, 'keep-going': { type: 'boolean' },
   before: { type: 'string' }, after: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, progress: { type: 'string' },
-  resume: { type: 'string' }, 'transfer-image': { type: 'boolean' }, strategy: { type: 'string' }, tcp: { type: 'string' }, pages: { type: 'string' }, 'page-channel': { type: 'string' },
+  resume: { type: 'string' }, 'transfer-image': { type: 'boolean' }, strategy: { type: 'string' }, tcp: { type: 'string' }, pages: { type: 'string' }, 'page-channel': { type: 'string' }, prefetch: { type: 'string' },
   'zstd-level': { type: 'string' }, yes: { type: 'boolean', short: 'y' }, ...SSH_FLAGS,
 } as const;
 
@@ -57,8 +57,9 @@ function migrationOptions(values: Values) {
   if (pages !== undefined && pages !== 'page-server' && pages !== 'stream') throw new MigrateError('BAD_INPUT', `Expected --pages to be page-server or stream, got \`${values.pages}\``);
   const zstdLevel = int(values['zstd-level'], 'zstd-level', 1);
   const pageChannel = pageChannelOf(values['page-channel']);
+  const prefetch = prefetchOf(values.prefetch);
   return {
-    strategy, ...(tcp ? { tcp } : {}), ...(pages ? { pages } : {}), ...(pageChannel ? { pageChannel } : {}), ...(zstdLevel ? { zstdLevel } : {}),
+    strategy, ...(tcp ? { tcp } : {}), ...(pages ? { pages } : {}), ...(pageChannel ? { pageChannel } : {}), ...(prefetch ? { prefetch } : {}), ...(zstdLevel ? { zstdLevel } : {}),
     ...(values['transfer-image'] ? { transferImage: true } : {}),
   };
 }
@@ -101,7 +102,7 @@ export async function drainCommand(argv: string[], out: Output): Promise<number>
       const header = openDrainJournal(values.resume).header;
       const involved = new Set(header.plan.moves.flatMap((m) => (m.to ? [m.from, m.to] : [m.from])));
       const hosts = [...involved].map((h) => open(header.hosts[h] ?? hostUnknown(h, values.resume!)));
-      return resumeDrain({ id: values.resume, hosts, ...policy, migration: values.strategy || values.tcp || values.pages || values['page-channel'] ? migrationOptions(values) : undefined, signal, onEvent: shown(out) });
+      return resumeDrain({ id: values.resume, hosts, ...policy, migration: values.strategy || values.tcp || values.pages || values['page-channel'] || values.prefetch ? migrationOptions(values) : undefined, signal, onEvent: shown(out) });
     }
     const source = open(values.from);
     const targetUrls = values.to!.split(',').filter(Boolean);

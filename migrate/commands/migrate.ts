@@ -5,11 +5,11 @@
  */
 import { parseArgs } from 'node:util';
 import {
-  MigrateError, PREFETCH_MODES, STRATEGIES, TCP_POLICIES, isMigrateError, migrate, openTransport,
-  type MigrationReport, type PageTransport, type PrefetchMode, type RestoreMode, type StopPolicy, type Strategy, type TcpPolicy,
+  MigrateError, STRATEGIES, TCP_POLICIES, isMigrateError, migrate, openTransport,
+  type MigrationReport, type PageTransport, type RestoreMode, type StopPolicy, type Strategy, type TcpPolicy,
 } from '../../src/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
-import { pageChannelOf } from '../page-channel-flag.js';
+import { pageChannelOf, prefetchOf } from '../mode-flags.js';
 import type { Output } from '../output.js';
 import { PROGRESS_MODES, type ProgressMode } from '../progress-view.js';
 
@@ -65,8 +65,7 @@ function parse(argv: string[]) {
   const pages = (values.pages ?? 'page-server') as PageTransport;
   if (!PAGES.includes(pages)) throw new MigrateError('BAD_INPUT', `Expected --pages to be one of ${PAGES.join(', ')}, got \`${values.pages}\``);
   const pageChannel = pageChannelOf(values['page-channel']);
-  const prefetch = values.prefetch as PrefetchMode | undefined;
-  if (prefetch !== undefined && !PREFETCH_MODES.includes(prefetch)) throw new MigrateError('BAD_INPUT', `Expected --prefetch to be one of ${PREFETCH_MODES.join(', ')}, got \`${values.prefetch}\``);
+  const prefetch = prefetchOf(values.prefetch);
   const restore = values.restore as RestoreMode | undefined;
   if (restore !== undefined && !RESTORE.includes(restore)) throw new MigrateError('BAD_INPUT', `Expected --restore to be one of ${RESTORE.join(', ')}, got \`${values.restore}\``);
   const freezeTimeoutS = values['freeze-timeout'] === undefined ? undefined : Number(values['freeze-timeout']);

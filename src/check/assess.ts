@@ -3,6 +3,7 @@
  * each that does not, why (named after the missing piece, so the user knows what to change).
  */
 import type { HostInfo } from './host-info.js';
+import { PREFETCHER_NODE_MAJOR, nodeVersionProblem } from '../prefetch/prefetcher.js';
 
 export type Strategy = 'cold' | 'precopy' | 'postcopy' | 'hybrid';
 
@@ -11,6 +12,19 @@ export interface Assessment {
   docker: { available: boolean; reasons: string[] };
   /** Lazy restore (the workload resumes before its memory is back; cold's default where it works). */
   lazyRestore: { available: boolean; reasons: string[] };
+  /**
+   * The prefetcher (post-copy and hybrid pull the memory ahead of CRIU's lazy-pages daemon): it
+   * needs post-copy and a Node on the target. Without it those moves still work, with a longer
+   * window.
+   */
+  prefetch: { available: boolean; reasons: string[] };
+}
+
+/** Why the target cannot run the prefetcher (none: it can). */
+function prefetchReasons(target: HostInfo): string[] {
+  const tooOld = target.node.version === null ? null : nodeVersionProblem(target.node.version);
+  const why = target.node.version === null ? `no node on target ${target.host} (${target.node.problem ?? 'unknown'})` : tooOld && `${tooOld} on target ${target.host}`;
+  return why ? [`${why}: post-copy moves without the prefetcher and its window is longer; install Node ${PREFETCHER_NODE_MAJOR} or later there`] : [];
 }
 
 export function assess(source: HostInfo, target: HostInfo): Assessment {
@@ -40,5 +54,6 @@ export function assess(source: HostInfo, target: HostInfo): Assessment {
     },
     docker: entry(docker),
     lazyRestore: entry([...criu, ...uffd.map((r) => `lazy restore unavailable (migrate restores eagerly): ${r}`)]),
+    prefetch: entry([...postcopy, ...prefetchReasons(target)]),
   };
 }

@@ -22,6 +22,8 @@ export interface HostInfo {
     rootDir: string | null;
     problem?: string;
   };
+  /** The host's `node`, which runs the post-copy prefetcher when the host is a target. */
+  node: { version: string | null; problem?: string };
 }
 
 async function dockerInfo(t: Transport): Promise<HostInfo['docker']> {
@@ -35,6 +37,16 @@ async function dockerInfo(t: Transport): Promise<HostInfo['docker']> {
   } catch (e) {
     if (isMigrateError(e, 'COMMAND_NOT_FOUND')) return none('docker is not installed');
     if (isMigrateError(e)) return none(e.reason);
+    throw e;
+  }
+}
+
+async function nodeInfo(t: Transport): Promise<HostInfo['node']> {
+  try {
+    return { version: (await t.exec(['node', '--version'])).stdout.trim() };
+  } catch (e) {
+    if (isMigrateError(e, 'COMMAND_NOT_FOUND')) return { version: null, problem: 'node is not installed' };
+    if (isMigrateError(e)) return { version: null, problem: e.reason };
     throw e;
   }
 }
@@ -55,5 +67,6 @@ export async function hostInfo(t: Transport): Promise<HostInfo> {
     if (!isMigrateError(e, 'CRIU_UNUSABLE')) throw e;
     criu.problems.push(e.reason);
   }
-  return { host: t.name, kernel, criu, docker: await dockerInfo(t) };
+  const [docker, node] = await Promise.all([dockerInfo(t), nodeInfo(t)]);
+  return { host: t.name, kernel, criu, docker, node };
 }

@@ -20,13 +20,16 @@ import { criuEnv } from '../criu/env.js';
 import type { TlsFiles } from '../criu/page-tls.js';
 import type { Endpoint } from '../transfer/page-relay.js';
 import type { CacheStats } from './remote/page-cache.js';
+import { PREFETCHER_NODE_MAJOR } from './remote/node-version.js';
+
+export { PREFETCHER_NODE_MAJOR, nodeVersionProblem } from './remote/node-version.js';
 
 /** `--prefetch`: auto (the default) uses it where the target runs it; off never. */
 export type PrefetchMode = 'auto' | 'off';
 export const PREFETCH_MODES: readonly PrefetchMode[] = ['auto', 'off'];
 
 /** The program's modules, as built next to this one. */
-const MODULES = ['main.js', 'page-cache.js', 'page-protocol.js', 'pagemap.js', 'upstream.js'] as const;
+const MODULES = ['main.js', 'node-version.js', 'page-cache.js', 'page-protocol.js', 'pagemap.js', 'upstream.js'] as const;
 
 /** The daemon's page-server connection in the process the prefetcher starts it as. */
 export const DAEMON_SOCKET_FD = 3;
@@ -96,7 +99,7 @@ export async function startPrefetcher(t: Transport, o: PrefetcherOptions): Promi
   } catch (e) {
     cmd.kill();
     const said = stderrOf(e);
-    return { unavailable: /node: (command )?not found|No such file/.test(said) ? `no node on ${t.name}` : `it did not start on ${t.name} (Node 18 or later needed): ${said}` };
+    return { unavailable: /node: (command )?not found|No such file/.test(said) ? `no node on ${t.name}` : `it did not start on ${t.name} (Node ${PREFETCHER_NODE_MAJOR} or later needed): ${said}` };
   }
   const failed = (e: unknown) => new MigrateError('TRANSFER_FAILED', `the prefetcher on ${t.name} failed: ${stderrOf(e)}`, {
     host: t.name,

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureLab, REPO } from '../helpers/lab.js';
+import { ensureGuest } from '../helpers/guest.js';
 
 const run = promisify(execFile);
 const lab = ensureLab();
@@ -28,6 +29,17 @@ test('check --json reports both hosts, features and the kernel verdict', async (
   // These machines lack soft-dirty tracking; the verdict must say so (and say why).
   t.is(r.strategies.precopy.available, r.source.criu.features.mem_dirty_track);
   if (!r.strategies.precopy.available) t.regex(r.strategies.precopy.reasons.join(), /soft-dirty/);
+  // Both lab hosts run this machine's node: B can run the post-copy prefetcher.
+  t.regex(r.target.node.version, /^v\d+\./);
+  t.deepEqual(r.prefetch, { available: true, reasons: [] });
+});
+
+test('check says a target without node moves post-copy without the prefetcher (the soft-dirty guest has none)', async (t) => {
+  const g = ensureGuest();
+  const { stdout } = await run('node', [CLI, 'check', '--from', g.a, '--to', g.b, '-i', g.sshKey, '--known-hosts', g.knownHosts], { env: process.env });
+  t.regex(stdout, /node +none \(node is not installed\)/);
+  t.regex(stdout, /no +prefetcher \(post-copy pulls the memory ahead of CRIU's lazy-pages daemon\)\n +no node on target root@[^ ]+ \(node is not installed\): post-copy moves without the prefetcher/);
+  t.regex(stdout, /ok +postcopy/);
 });
 
 test('check prints a readable report', async (t) => {
@@ -37,6 +49,8 @@ test('check prints a readable report', async (t) => {
   t.regex(stdout, /criu +4\./);
   t.regex(stdout, /migration:/);
   t.regex(stdout, /ok +lazy restore/);
+  t.regex(stdout, /node +v\d+\./);
+  t.regex(stdout, /ok +prefetcher/);
 });
 
 test('check refuses an unknown host key, exit 1, with what to do', async (t) => {

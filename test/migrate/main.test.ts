@@ -56,6 +56,8 @@ test('usage errors of migrate itself: two workloads at once, container-only flag
     [['web1', '--to', 'ssh://h', '--pages', 'carrier-pigeon'], /--pages to be one of page-server, stream/],
     [['web1', '--to', 'ssh://h', '--page-channel', 'udp'], /--page-channel to be one of auto, direct, ssh, got `udp`/],
     [['drain', '--from', 'ssh://h', '--to', 'ssh://g', '--page-channel', 'udp'], /--page-channel to be one of auto, direct, ssh/],
+    [['web1', '--to', 'ssh://h', '--prefetch', 'eager'], /--prefetch to be one of auto, off, got `eager`/],
+    [['drain', '--from', 'ssh://h', '--to', 'ssh://g', '--prefetch', 'on'], /--prefetch to be one of auto, off, got `on`/],
   ] as const) {
     const { text, out } = capture();
     t.is(await main([...argv], out), 2, argv.join(' '));

@@ -33,6 +33,7 @@ import { createInterface } from 'node:readline';
 import { connect } from 'node:tls';
 import { PageCache } from './page-cache.js';
 import { ByteQueue, commandOf, decodeIov, encodeIov, HEADER_BYTES, pagesReply, PS_IOV_CLOSE, PS_IOV_FORCE_CLOSE, PS_IOV_GET, type PageIov } from './page-protocol.js';
+import { nodeVersionProblem } from './node-version.js';
 import { readLazyRanges } from './pagemap.js';
 import { Upstream } from './upstream.js';
 
@@ -168,6 +169,8 @@ function main(args: Args): void {
 
 if (process.env.MIGRATE_PREFETCHER === '1') {
   try {
+    const tooOld = nodeVersionProblem(process.versions.node);
+    if (tooOld) throw new Error(tooOld);
     main(parseArgs(process.argv.slice(2)));
   } catch (e) {
     process.stderr.write(`prefetcher: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -8,6 +8,7 @@ function host(name: string, features: Record<string, boolean>, usable = true): H
     kernel: '6.18',
     criu: { installed: true, version: '4.1.1', usable, problems: usable ? [] : ['criu check failed'], features },
     docker: { version: '20.10', experimental: true, rootDir: '/var/lib/docker' },
+    node: { version: 'v20.20.2' },
   };
 }
 
@@ -42,4 +43,28 @@ test('no userfaultfd on the target: no post-copy, and cold migration restores ea
   t.false(a.lazyRestore.available);
   t.regex(a.lazyRestore.reasons.join(), /lazy restore unavailable \(migrate restores eagerly\): kernel 6\.18 of target B lacks .*uffd-noncoop/);
   t.regex(a.strategies.postcopy.reasons.join(), /post-copy unavailable: kernel 6\.18 of target B/);
+});
+
+test('the prefetcher: needs a node of 18 or later on the target (the source\'s does not matter), and post-copy', (t) => {
+  const ok = assess(host('A', { 'uffd-noncoop': true }), host('B', { 'uffd-noncoop': true }));
+  t.deepEqual(ok.prefetch, { available: true, reasons: [] });
+
+  const a = host('A', { 'uffd-noncoop': true });
+  a.node = { version: null, problem: 'node is not installed' };
+  t.true(assess(a, host('B', { 'uffd-noncoop': true })).prefetch.available);
+
+  const none = host('B', { 'uffd-noncoop': true });
+  none.node = { version: null, problem: 'node is not installed' };
+  const n = assess(host('A', {}), none);
+  t.false(n.prefetch.available);
+  t.true(n.strategies.postcopy.available, 'post-copy still works, without it');
+  t.regex(n.prefetch.reasons.join(), /^no node on target B \(node is not installed\): post-copy moves without the prefetcher .*install Node 18 or later there$/);
+
+  const old = host('B', { 'uffd-noncoop': true });
+  old.node = { version: 'v16.20.2' };
+  t.regex(assess(host('A', {}), old).prefetch.reasons.join(), /^node v16\.20\.2 is older than 18 on target B: /);
+
+  const noUffd = assess(host('A', {}), host('B', { 'uffd-noncoop': false }));
+  t.false(noUffd.prefetch.available);
+  t.regex(noUffd.prefetch.reasons.join(), /post-copy unavailable: .*uffd-noncoop/);
 });

@@ -193,3 +193,15 @@ test('a host without node: migrate is told why, and moves without it', async (t)
   const p = await startPrefetcher(noNode, { ...runDir(t), answerWithinMs: 1000 });
   t.deepEqual(p, { unavailable: 'no node on local' });
 });
+
+test('a node older than 18 on the target: the prefetcher refuses to run there, migrate is told why and moves without it', async (t) => {
+  const local = new LocalTransport();
+  // This node, made to say it is 16 before the prefetcher's own modules load.
+  const posing = 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"16.20.2"})';
+  const oldNode: Transport = Object.assign(Object.create(local) as Transport, {
+    spawn: (argv: readonly string[], o?: Parameters<Transport['spawn']>[1]): RunningCommand =>
+      local.spawn(argv[0] === 'node' ? ['node', '--import', posing, ...argv.slice(1)] : argv, o),
+  });
+  const p = await startPrefetcher(oldNode, { ...runDir(t), answerWithinMs: 1000 });
+  t.deepEqual(p, { unavailable: 'it did not start on local (Node 18 or later needed): prefetcher: node 16.20.2 is older than 18' });
+});
