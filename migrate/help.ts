@@ -99,6 +99,7 @@ Draining a host (maintenance windows):
   --resume ID      continue drain ID after its controller died or was stopped: nothing moves
                    twice, nothing is left out
   undrain ID       move every container drain ID moved back to where it came from
+                   (--resume and undrain repeat the drain's options; a flag given changes that one)
   --dry-run, --json, --transfer-image, --strategy, --tcp, --pages, --page-channel, --prefetch,
   --zstd-level     as above, for every container. Exit 0 only when every selected container moved.
 

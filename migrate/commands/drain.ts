@@ -49,8 +49,8 @@ export function parseDeadline(v: string, now = Date.now()): number {
 
 /** The options every container's migration gets. */
 function migrationOptions(values: Values) {
-  const strategy = (values.strategy ?? 'auto') as Strategy | 'auto';
-  if (strategy !== 'auto' && !STRATEGIES.includes(strategy)) throw new MigrateError('BAD_INPUT', `Expected --strategy to be auto or one of ${STRATEGIES.join(', ')}, got \`${values.strategy}\``);
+  const strategy = values.strategy as Strategy | 'auto' | undefined;
+  if (strategy !== undefined && strategy !== 'auto' && !STRATEGIES.includes(strategy)) throw new MigrateError('BAD_INPUT', `Expected --strategy to be auto or one of ${STRATEGIES.join(', ')}, got \`${values.strategy}\``);
   const tcp = values.tcp as TcpPolicy | undefined;
   if (tcp !== undefined && !TCP_POLICIES.includes(tcp)) throw new MigrateError('BAD_INPUT', `Expected --tcp to be one of ${TCP_POLICIES.join(', ')}, got \`${values.tcp}\``);
   const pages = values.pages as PageTransport | undefined;
@@ -58,8 +58,9 @@ function migrationOptions(values: Values) {
   const zstdLevel = int(values['zstd-level'], 'zstd-level', 1);
   const pageChannel = pageChannelOf(values['page-channel']);
   const prefetch = prefetchOf(values.prefetch);
+  // Only what is given: a resume or an undrain keeps the drain's own for the rest (its journal).
   return {
-    strategy, ...(tcp ? { tcp } : {}), ...(pages ? { pages } : {}), ...(pageChannel ? { pageChannel } : {}), ...(prefetch ? { prefetch } : {}), ...(zstdLevel ? { zstdLevel } : {}),
+    ...(strategy ? { strategy } : {}), ...(tcp ? { tcp } : {}), ...(pages ? { pages } : {}), ...(pageChannel ? { pageChannel } : {}), ...(prefetch ? { prefetch } : {}), ...(zstdLevel ? { zstdLevel } : {}),
     ...(values['transfer-image'] ? { transferImage: true } : {}),
   };
 }
@@ -102,7 +103,7 @@ export async function drainCommand(argv: string[], out: Output): Promise<number>
       const header = openDrainJournal(values.resume).header;
       const involved = new Set(header.plan.moves.flatMap((m) => (m.to ? [m.from, m.to] : [m.from])));
       const hosts = [...involved].map((h) => open(header.hosts[h] ?? hostUnknown(h, values.resume!)));
-      return resumeDrain({ id: values.resume, hosts, ...policy, migration: values.strategy || values.tcp || values.pages || values['page-channel'] || values.prefetch ? migrationOptions(values) : undefined, signal, onEvent: shown(out) });
+      return resumeDrain({ id: values.resume, hosts, ...policy, migration: migrationOptions(values), signal, onEvent: shown(out) });
     }
     const source = open(values.from);
     const targetUrls = values.to!.split(',').filter(Boolean);

@@ -186,11 +186,20 @@ export async function resumeDrain(o: ResumeOptions): Promise<DrainReport> {
     if (!hosts.has(h)) throw new MigrateError('BAD_INPUT', `drain ${o.id} involves host ${h}, which was not given`, { hint: `reach it as ${journal.header.hosts[h] ?? h}` });
   }
   (o.onEvent ?? noEvents)({ kind: 'drain', event: 'planned', id: o.id, plan });
-  const merged: DrainOptions = { ...saved, ...definedOnly(o), source: o.hosts[0]!, targets: o.hosts };
+  const merged: DrainOptions = { ...givenOver(saved, o), source: o.hosts[0]!, targets: o.hosts };
   return execute(merged, journal, hosts, journal.moves());
 }
 
 const definedOnly = <T extends object>(x: T): Partial<T> => Object.fromEntries(Object.entries(x).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/**
+ * The options of a resumed or reversed drain: the drain's own (its journal), with what is given
+ * now in their place — the migration options one by one, so `--tcp close` on a resume changes
+ * that and keeps the drain's page channel, image transfer, strategy, ...
+ */
+export function givenOver(saved: Partial<DrainOptions>, given: Partial<DrainOptions>): Partial<DrainOptions> {
+  return { ...saved, ...definedOnly(given), migration: { ...saved.migration, ...definedOnly(given.migration ?? {}) } };
+}
 
 export interface UndrainOptions extends Omit<ResumeOptions, 'id'> {
   /** The drain to reverse. */
@@ -215,20 +224,20 @@ export async function undrain(o: UndrainOptions): Promise<DrainReport> {
     byHost.set(at.name, list);
   }
   const [originFacts] = await measureTargets([origin], imagesOf([...byHost.values()].flat()), workRoot);
-  const saved = original.header.options as Partial<DrainOptions>;
+  const options = givenOver(original.header.options as Partial<DrainOptions>, o);
   const moves: PlannedMove[] = [];
-  for (const [host, list] of byHost) moves.push(...planDrain(list, [originFacts!], { strategy: o.migration?.strategy ?? 'auto', transferImage: true, order: 'given' }, host).moves);
-  const parallel = o.parallel ?? (saved.parallel as number | undefined) ?? 1;
+  for (const [host, list] of byHost) moves.push(...planDrain(list, [originFacts!], { strategy: options.migration?.strategy ?? 'auto', transferImage: true, order: 'given' }, host).moves);
+  const parallel = options.parallel ?? 1;
   const plan: DrainPlan = { ...planDrain([], [originFacts!], { parallel }), moves, est_total_ms: 0 };
   plan.est_total_ms = schedule(moves.filter((m) => m.to).map((m) => m.est_move_ms!), parallel);
   const journal = DrainJournal.create(dir, {
     id: `${o.id}-undrain-${newDrainId().slice(-6)}`, from: original.header.to[0] ?? origin.name, to: [origin.name],
-    hosts: original.header.hosts, plan, options: journalled({ ...saved, ...definedOnly(o), migration: { ...saved.migration, ...o.migration, force: true }, source: origin, targets: [origin] }), undrain_of: o.id,
+    hosts: original.header.hosts, plan, options: journalled({ ...options, migration: { ...options.migration, force: true }, source: origin, targets: [origin] }), undrain_of: o.id,
   });
   (o.onEvent ?? noEvents)({ kind: 'drain', event: 'planned', id: journal.header.id, plan });
   // The named volumes the drain left behind on the origin are stale copies of what the containers
   // now hold: moving them back replaces their contents (force).
-  const merged: DrainOptions = { ...saved, ...definedOnly(o), migration: { ...saved.migration, ...o.migration, force: true }, parallel, source: origin, targets: [origin] };
+  const merged: DrainOptions = { ...options, migration: { ...options.migration, force: true }, parallel, source: origin, targets: [origin] };
   const report = await execute(merged, journal, hosts, new Map());
   return { ...report, undrain_of: o.id };
 }

@@ -150,6 +150,20 @@ test.serial('--keep-going: a container whose preflight fails stays on A and is r
   t.deepEqual(await whereRunning(group), [[true, false], [false, true], [false, true]]);
 });
 
+test.serial('--prefetch reaches every move: a post-copy drain with --prefetch off moves without the prefetcher, its undrain repeats the drain\'s strategy and, given --prefetch auto, uses it', async (t) => {
+  const group = await startGroup('prefetch', [16, 8]);
+  const prefetchOf = (r: DrainJson) => r.containers.map((c) => [c.name, c.strategy, (c as unknown as { report?: { prefetch?: { used: boolean; reason?: string } } }).report?.prefetch]);
+  const off = await cli(['drain', '--to', lab.target, ...select('prefetch'), '--strategy', 'postcopy', '--prefetch', 'off', '--order', 'name', '--json']);
+  t.is(off.code, 0, off.stderr);
+  t.deepEqual(prefetchOf(off.report), group.map((n) => [n, 'postcopy', { used: false, reason: '--prefetch off' }]));
+  const back = await cli(['undrain', off.report.id!, '--prefetch', 'auto', '--json']);
+  t.is(back.code, 0, back.stderr);
+  t.deepEqual(prefetchOf(back.report).map(([n, s, p]) => [n, s, (p as { used: boolean }).used, typeof (p as { stats?: { pages_served: number } }).stats?.pages_served]), group.map((n) => [n, 'postcopy', true, 'number']));
+  t.deepEqual(await whereRunning(group), group.map(() => [true, false]));
+  await sleep(300);
+  for (const name of group) t.true(continuous(tickNums(await logs(a, name))), `${name}'s counter back on A`);
+});
+
 test.serial('--pids: a process tree drains with a container and comes back with undrain, its counter continuous', async (t) => {
   const [name] = await startGroup('tree', [8, 8]);
   const dir = await tempDir(a, SHARED_DIR);

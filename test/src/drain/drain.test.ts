@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { execute, type DrainOptions } from '../../../src/drain/drain.js';
+import { execute, givenOver, type DrainOptions } from '../../../src/drain/drain.js';
 import { DrainJournal } from '../../../src/drain/journal.js';
 import { planDrain, type Candidate } from '../../../src/drain/plan.js';
 import { MigrateError } from '../../../transports/errors.js';
@@ -95,4 +95,14 @@ test('hooks: a failing --before skips its container; --after gets the report', a
   t.deepEqual(r.containers.map((c) => c.outcome), ['migrated', 'skipped']);
   t.regex(r.containers[1]!.reason!, /--before failed \(exit 3\): no w2 here/);
   t.is(readFileSync(log, 'utf8'), 'after w1 a b migrated 100 {"outcome":"migrated"\n');
+});
+
+test('a resume or an undrain keeps the drain\'s options but what is given again, the migration options one by one', (t) => {
+  const saved: Partial<DrainOptions> = { parallel: 2, keepGoing: true, migration: { strategy: 'postcopy', pageChannel: 'direct', transferImage: true, prefetch: 'off' } };
+  t.deepEqual(givenOver(saved, { parallel: undefined, migration: { tcp: 'close', prefetch: 'auto' } }), {
+    parallel: 2, keepGoing: true, migration: { strategy: 'postcopy', pageChannel: 'direct', transferImage: true, prefetch: 'auto', tcp: 'close' },
+  });
+  t.deepEqual(givenOver(saved, { parallel: 1, migration: {} }), { ...saved, parallel: 1 });
+  t.deepEqual(givenOver(saved, {}), saved);
+  t.deepEqual(givenOver({}, { migration: { strategy: undefined } }), { migration: {} });
 });
