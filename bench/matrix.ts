@@ -15,7 +15,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { errorJson } from '../src/index.js';
+import { errorJson, PREFETCH_MODES, type PrefetchMode } from '../src/index.js';
 import { dockerRoot, type BaselineHosts } from './lib/docker-baseline.js';
 import { OVERHEAD_S, PIPELINE_S, runSeconds } from './lib/estimate.js';
 import { fail } from './lib/fail.js';
@@ -23,7 +23,7 @@ import { freezeChartSpec, renderSvg } from './lib/freeze-chart.js';
 import { commandLine, factsMarkdown, hostFacts, loadavg } from './lib/host-facts.js';
 import { labHosts, ROOT } from './lib/lab.js';
 import { chartPoints, markdown, summarize, table, type MatrixMeta, type Plan, type PlannedRow } from './lib/matrix-report.js';
-import { ROWS, type Row, type RowId } from './lib/matrix-rows.js';
+import { ROWS, rowOptions, type Row, type RowId } from './lib/matrix-rows.js';
 import { describe, runOnce, troubled, type RunRecord } from './lib/matrix-run.js';
 import type { Case, Kind } from './lib/matrix-subjects.js';
 import { pipelineBench, verdict } from './lib/pipeline-bench.js';
@@ -56,11 +56,15 @@ function options(argv: string[]): Options {
     options: {
       quick: { type: 'boolean' }, sizes: { type: 'string' }, dirty: { type: 'string' }, runs: { type: 'string' },
       kinds: { type: 'string' }, rows: { type: 'string' }, 'no-pipeline': { type: 'boolean' }, out: { type: 'string' },
-      'baseline-dirty': { type: 'string' },
+      'baseline-dirty': { type: 'string' }, prefetch: { type: 'string' },
     },
   });
   const quick = values.quick ?? false;
   const d = quick ? QUICK : FULL;
+  if (values.prefetch !== undefined) {
+    if (!(PREFETCH_MODES as readonly string[]).includes(values.prefetch)) fail(`--prefetch wants ${PREFETCH_MODES.join(' or ')}, got ${values.prefetch}`);
+    rowOptions.prefetch = values.prefetch as PrefetchMode; // post-copy rows with (auto) or without the prefetcher
+  }
   const sizes = list(values.sizes, 'sizes') ?? d.sizes;
   const dirty = list(values.dirty, 'dirty') ?? d.dirty;
   const baselineDirty = values['baseline-dirty'] === 'all' ? undefined : list(values['baseline-dirty'], 'baseline-dirty') ?? d.baselineDirty;

@@ -7,8 +7,8 @@
  *   `memwrite` time from the dump's stats (writing every page into the page server);
  * - postcopy: the window is `postcopy_ms`, from the restore until the target's lazy-pages daemon
  *   has every page (the memory lives on both hosts meanwhile), with the prefetcher on B pulling
- *   ahead of the daemon (the default);
- * - postcopy-alone: the same with `--prefetch off`, CRIU's daemon pulling by itself.
+ *   ahead of the daemon (`--prefetch auto`);
+ * - postcopy-alone: the same with `--prefetch off` (the default), CRIU's daemon pulling by itself.
  *
  * The target: window ≤ 1.25 × cold's stream, for the same memory, channel and dirty rate, in the
  * same run. Every move is checked: the container's ticks go on with the next number on B.
@@ -40,7 +40,7 @@ const TARGET_RATIO = 1.25;
 const FLOOR_MARGIN_MS = 100;
 const TICK_MS = 20;
 
-/** postcopy: with the prefetcher on B (the default); postcopy-alone: `--prefetch off`, CRIU's daemon pulling by itself. */
+/** postcopy: with the prefetcher on B (`--prefetch auto`); postcopy-alone: `--prefetch off`, CRIU's daemon pulling by itself. */
 type Kind = 'cold' | 'postcopy' | 'postcopy-alone';
 const KINDS: readonly Kind[] = ['cold', 'postcopy', 'postcopy-alone'];
 type Channel = Exclude<PageChannelMode, 'auto'>;
@@ -218,7 +218,7 @@ function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], 
   const each = moves.map((x) => `| ${x.kind} | ${x.channel} | ${x.dirty} | ${x.run} | ${x.ok ? 'ok' : `failed: ${JSON.stringify(x.error).slice(0, 160)}`} | ${f(x.freezeMs)} | ${f(x.checkpointMs)} | ${f(x.streamMs)} | ${x.pages ?? DASH} | ${x.onDemand ?? DASH} / ${x.background ?? DASH} | ${ahead(x)} | ${x.loadavg} |`);
   return `# The post-copy window against cold's page stream (\`npm run bench:window\`)\n\n${factsMarkdown(command, facts)}\n`
     + `A memload container with ${o.mib} MiB resident, moved A → B. Cold's stream: CRIU's memwrite time (every page into the page server on B). `
-    + `Window: post-copy's \`postcopy_ms\`, from the restore until every page is on B, with the prefetcher on B (the default, \`--prefetch auto\`) and without it (\`--prefetch off\`: CRIU's lazy-pages daemon pulls by itself, one request in flight). Medians of ${o.runs} run(s). Target: window ≤ ${TARGET_RATIO} × stream.\n\n`
+    + `Window: post-copy's \`postcopy_ms\`, from the restore until every page is on B, with the prefetcher on B (\`--prefetch auto\`) and without it (\`--prefetch off\`, the default since 2026-12-02: CRIU's lazy-pages daemon pulls by itself, one request in flight). Medians of ${o.runs} run(s). Target: window ≤ ${TARGET_RATIO} × stream.\n\n`
     + `| page channel | dirty MiB/s | cold stream (s) | post-copy window (s) | window / stream | target | without the prefetcher (s) | that / stream |\n|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n\n`
     + 'The window also places every page into fresh memory in the restored process, which cold does after its stream, inside its restore (first touch costs ~3.4 ms/MiB on these VMs). '
     + 'Like for like, from the freeze\'s start until all the memory is in place on B: cold\'s freeze against post-copy\'s freeze + window (medians).\n\n'

@@ -23,7 +23,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { errorJson, migrate, type MigrationReport, type Transport } from '../src/index.js';
+import { errorJson, migrate, PREFETCH_MODES, type MigrationReport, type PrefetchMode, type Transport } from '../src/index.js';
 import { out } from './lib/commands.js';
 import { dockerBaselineMove, dockerRoot, nowMs, sendOverOpenSsh, type BaselineHosts } from './lib/docker-baseline.js';
 import { fail } from './lib/fail.js';
@@ -79,7 +79,9 @@ interface Record_ {
 }
 
 function options(argv: string[]): Options {
-  const { values } = parseArgs({ args: argv, options: { sizes: { type: 'string' }, runs: { type: 'string' }, rows: { type: 'string' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { sizes: { type: 'string' }, runs: { type: 'string' }, rows: { type: 'string' }, out: { type: 'string' }, prefetch: { type: 'string' } } });
+  if (values.prefetch !== undefined && !(PREFETCH_MODES as readonly string[]).includes(values.prefetch)) fail(`--prefetch wants ${PREFETCH_MODES.join(' or ')}, got ${values.prefetch}`);
+  prefetch = values.prefetch as PrefetchMode | undefined;
   const sizes = (values.sizes ?? '256,1024').split(',').map(Number);
   const rows = (values.rows ?? 'auto,cold,postcopy,docker,save-copy').split(',') as RowId[];
   for (const r of rows) if (!(r in ROW_NAMES)) fail(`unknown row ${r}: one of ${Object.keys(ROW_NAMES).join(', ')}`);
@@ -88,6 +90,8 @@ function options(argv: string[]): Options {
 }
 
 let seq = 0;
+/** `--prefetch`: what migrate's post-copy moves pass (the library's default when not given). */
+let prefetch: PrefetchMode | undefined;
 
 /** Redis on A with `mib` MiB of data, a named volume on /data and a published port free on both hosts. */
 async function startService(h: BaselineHosts, mib: number): Promise<Service> {
@@ -168,7 +172,7 @@ const MOVES: Record<RowId, (h: BaselineHosts, s: Service) => Promise<Moved>> = {
 };
 
 async function migrateMove(h: BaselineHosts, s: Service, strategy: 'auto' | 'cold' | 'postcopy'): Promise<Moved> {
-  const report = await migrate({ container: s.name, source: h.a, target: h.b, strategy, tcp: 'close' });
+  const report = await migrate({ container: s.name, source: h.a, target: h.b, strategy, tcp: 'close', ...(prefetch ? { prefetch } : {}) });
   if (report.outcome !== 'migrated') throw new Error(`migrate: ${report.outcome}`);
   return { freezeMs: report.freeze_ms ?? undefined, strategy: report.strategy, report };
 }

@@ -44,9 +44,10 @@ container runc runs by itself (its bundle must be at the same path on the target
                    connections and this machine; direct: TCP between the hosts (ports
                    20000-49999), faster, checked before the freeze (stop if blocked); auto:
                    direct where that check passes, else ssh. See README, Security
-  --prefetch MODE  post-copy: auto (default): a prefetcher on the target (needs node ≥ 18
-                   there) pulls the memory from the source ahead of CRIU's lazy-pages daemon,
-                   so the link and the placing of pages overlap; off: the daemon pulls alone
+  --prefetch MODE  post-copy: off (default): CRIU's lazy-pages daemon pulls the memory alone;
+                   auto: a prefetcher on the target (needs node ≥ 18 there) pulls it ahead of
+                   the daemon: a shorter window, but it takes CPU from the workload meanwhile
+                   (README: "The post-copy prefetcher")
   --restore MODE   lazy (default where the target has userfaultfd): the workload resumes at
                    once and CRIU's lazy-pages daemon fills its memory from the received images;
                    the source copy is ended only after the last page; eager: all memory first

@@ -11,7 +11,7 @@
  * where the library's own check (`requirePrecopy`) passes, they run like any other row. No
  * figure of theirs is ever made up here.
  */
-import { migrate, type MigrateEvent, type MigrationReport, type Strategy, type Transport } from '../../src/index.js';
+import { migrate, type MigrateEvent, type MigrationReport, type PrefetchMode, type Strategy, type Transport } from '../../src/index.js';
 import { requirePrecopy } from '../../src/migration/precopy.js';
 import { BASELINE, dockerBaselineMove, nowMs, type BaselineHosts, type Move } from './docker-baseline.js';
 import type { ContainerSubject, Kind, Subject, TreeSubject } from './matrix-subjects.js';
@@ -79,11 +79,14 @@ const asTree = (s: Subject): TreeSubject => {
 };
 
 
+/** Options every migrate row passes (the bench's `--prefetch`); the library's defaults otherwise. */
+export const rowOptions: { prefetch?: PrefetchMode } = {};
+
 function containerRow(strategy: 'cold' | 'postcopy'): Row {
   return {
     id: strategy, kind: 'docker', name: `migrate --strategy ${strategy}`,
     // keepSource: A's exited container keeps its log, the workload's view of its last ticks there.
-    move: (h, s) => timedReport((onEvent) => migrate({ container: asContainer(s).name, source: h.a, target: h.b, keepSource: true, strategy, onEvent })),
+    move: (h, s) => timedReport((onEvent) => migrate({ container: asContainer(s).name, source: h.a, target: h.b, keepSource: true, strategy, ...rowOptions, onEvent })),
   };
 }
 
@@ -92,7 +95,7 @@ function treeRow(strategy: Strategy, unavailable?: Row['unavailable']): Row {
     id: strategy, kind: 'tree', name: `migrate --pid --strategy ${strategy}`, unavailable,
     move: (h, s) => {
       const t = asTree(s);
-      return timedReport((onEvent) => migrate({ pid: t.tree.pid, source: h.a, target: h.b, strategy, onEvent }), t.onEvent);
+      return timedReport((onEvent) => migrate({ pid: t.tree.pid, source: h.a, target: h.b, strategy, ...rowOptions, onEvent }), t.onEvent);
     },
   };
 }

@@ -194,7 +194,8 @@ function table(rows: string[][]): string[] {
 export function formatPlan(p: DrainReport['plan']): string {
   const rows = [['container', 'memory', 'to', 'strategy', 'est. freeze', 'note'],
     ...p.moves.map((m) => [m.name, mib(m.rss), m.to ?? '-', m.strategy ?? '-', ms(m.est_freeze_ms), m.skip ?? ''])];
-  const links = p.targets.map((t) => `${t.host} ${t.throughput_mb_s} MB/s, ${mib(t.memory_free)} free`).join('; ');
+  const from = (p.sources ?? []).map((s) => `from ${s.host} ${s.throughput_mb_s === null ? '(this machine)' : `${s.throughput_mb_s} MB/s`}`);
+  const links = [...from, ...p.targets.map((t) => `${t.host} ${t.throughput_mb_s} MB/s, ${mib(t.memory_free)} free`)].join('; ');
   return [`plan (${p.order} first, ${p.parallel} at a time; ${links}): about ${(p.est_total_ms / 1000).toFixed(1)} s`, ...table(rows).map((l) => `  ${l}`)].join('\n');
 }
 

@@ -27,7 +27,7 @@ import { residentBytes } from '../migration/preflight.js';
 import type { MigrationReport, RunsOn } from '../migration/report.js';
 import { hasFeature } from '../criu/features.js';
 import { runHook } from './hooks.js';
-import { parseFilters, selectContainers, selectRunc, selectTrees, targetFacts } from './facts.js';
+import { parseFilters, selectContainers, selectRunc, selectTrees, sourceThroughput, targetFacts } from './facts.js';
 import { DrainJournal, defaultJournalDir, newDrainId, type MoveOutcome, type MoveState } from './journal.js';
 import { planDrain, schedule, type Candidate, type DrainOrder, type DrainPlan, type PlannedMove } from './plan.js';
 
@@ -127,13 +127,14 @@ export async function drain(o: DrainOptions): Promise<DrainReport> {
     ...await selectTrees(o.source, o.pids ?? []),
     ...await selectRunc(o.source, o.runc ?? [], o.runcRoot),
   ];
-  const [facts, softDirty] = await Promise.all([
-    measureTargets(o.targets, imagesOf(candidates), workRoot),
+  const [[facts, fromSource], softDirty] = await Promise.all([
+    // One probe at a time: they would share the controller's link.
+    measureTargets(o.targets, imagesOf(candidates), workRoot).then(async (f) => [f, await sourceThroughput(o.source)] as const),
     o.migration?.strategy === undefined || o.migration.strategy === 'auto' ? hasFeature(o.source, 'mem_dirty_track') : false,
   ]);
   const plan = planDrain(candidates, facts, {
     order: o.order, parallel: o.parallel, maxFreezeMs: o.maxFreezeMs, transferImage: o.migration?.transferImage,
-    strategy: o.migration?.strategy, sourceSoftDirty: softDirty,
+    strategy: o.migration?.strategy, sourceSoftDirty: softDirty, sourceThroughput: fromSource,
   }, o.source.name);
   if (o.dryRun) {
     emit({ kind: 'drain', event: 'planned', id: null, plan });
@@ -226,9 +227,14 @@ export async function undrain(o: UndrainOptions): Promise<DrainReport> {
   const [originFacts] = await measureTargets([origin], imagesOf([...byHost.values()].flat()), workRoot);
   const options = givenOver(original.header.options as Partial<DrainOptions>, o);
   const moves: PlannedMove[] = [];
-  for (const [host, list] of byHost) moves.push(...planDrain(list, [originFacts!], { strategy: options.migration?.strategy ?? 'auto', transferImage: true, order: 'given' }, host).moves);
+  const sources: NonNullable<DrainPlan['sources']> = [];
+  for (const [host, list] of byHost) {
+    const part = planDrain(list, [originFacts!], { strategy: options.migration?.strategy ?? 'auto', transferImage: true, order: 'given', sourceThroughput: await sourceThroughput(hosts.get(host)!) }, host);
+    moves.push(...part.moves);
+    sources.push(...part.sources!);
+  }
   const parallel = options.parallel ?? 1;
-  const plan: DrainPlan = { ...planDrain([], [originFacts!], { parallel }), moves, est_total_ms: 0 };
+  const plan: DrainPlan = { ...planDrain([], [originFacts!], { parallel }), moves, sources, est_total_ms: 0 };
   plan.est_total_ms = schedule(moves.filter((m) => m.to).map((m) => m.est_move_ms!), parallel);
   const journal = DrainJournal.create(dir, {
     id: `${o.id}-undrain-${newDrainId().slice(-6)}`, from: original.header.to[0] ?? origin.name, to: [origin.name],

@@ -76,6 +76,15 @@ export async function measureThroughput(t: Transport): Promise<number> {
   return PROBE_BYTES / Math.max(s, 1e-3);
 }
 
+/**
+ * The source's link, the other leg of a move through this controller: measured like a target's
+ * (controller → source, as a stand-in for the way back: an SSH connection carries both alike);
+ * undefined when the source is this machine.
+ */
+export async function sourceThroughput(t: Transport): Promise<number | undefined> {
+  return t.isLocal ? undefined : measureThroughput(t);
+}
+
 export async function memoryAvailable(t: Transport): Promise<number> {
   const r = await t.exec(['sed', '-n', 's/^MemAvailable:[[:space:]]*\\([0-9]*\\) kB$/\\1/p', '/proc/meminfo']);
   return Number(r.stdout.trim()) * 1024;

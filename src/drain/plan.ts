@@ -10,9 +10,10 @@
  *   left after it; what each placed container needs is reserved. A container no target can take
  *   is skipped, with each target's reason.
  * - Strategy: strategy.ts's rules (auto), or the one asked for.
- * - Estimates: a freeze costs a fixed part (measured in this lab, FIXED_FREEZE_MS) plus, for
+ * - Estimates: a freeze costs a fixed part by kind and strategy (measured in this lab, FIXED_FREEZE_MS) plus, for
  *   the strategies whose freeze carries memory, its resident size at the link's throughput
- *   measured at the start of the drain; a move adds its preparation and the memory's copy.
+ *   measured at the start of the drain (the slower of the source's and the target's links to
+ *   the controller, which the memory crosses both); a move adds its preparation and the memory's copy.
  *   `--max-freeze` skips a container whose estimated freeze is longer.
  */
 import { checkpointBytes } from '../migration/preflight.js';
@@ -58,6 +59,11 @@ export interface PlanOptions {
   maxFreezeMs?: number;
   parallel?: number;
   sourceSoftDirty?: boolean;
+  /**
+   * The source → controller leg, bytes per second (absent: the source is the controller). The
+   * memory crosses both legs, so a move's link is the slower of this and its target's.
+   */
+  sourceThroughput?: number;
 }
 
 export interface PlannedMove {
@@ -85,13 +91,30 @@ export interface DrainPlan {
   /** The whole drain, with `parallel` moves at a time in plan order. */
   est_total_ms: number;
   targets: Array<{ host: string; throughput_mb_s: number; memory_free: number; disk_free: number }>;
+  /** Where the workloads are, and that host's link to the controller (null: it is the controller). Older journals lack it. */
+  sources?: Array<{ host: string; throughput_mb_s: number | null }>;
 }
 
 /**
- * The fixed part of a container's freeze by strategy, measured in this lab (README "Benchmarks";
- * issue 20): checkpoint, the non-memory images, `docker start --checkpoint`.
+ * The fixed part of a freeze (ms) by what moves and how: all of it but the memory's copy.
+ * Medians of this lab's matrix of 2026-12-02 (bench/results/matrix.md, CRIU 4.2.1, 64–1024 MiB,
+ * 0–50 MiB/s dirty): cold, where the freeze carries the memory, the intercept of freeze over size
+ * (Docker 825 ms, trees 177 ms; the slopes, 229–241 MB/s, are the link's, which the drain
+ * measures itself); post-copy, flat in size, the median (Docker 797 ms, trees 202 ms; at most
+ * 1017 and 286). Pre-copy and hybrid cannot run here (no soft-dirty tracking): cold's and
+ * post-copy's, pre-copy's final dump taken to cost 100 ms more. runc containers are moved in
+ * the soft-dirty guest only; they get Docker's figures, an upper bound (no Docker around CRIU).
  */
-export const FIXED_FREEZE_MS: Record<Strategy, number> = { cold: 800, precopy: 900, postcopy: 1050, hybrid: 1050 };
+export const FIXED_FREEZE_MS: Record<DrainKind, Record<Strategy, number>> = {
+  docker: { cold: 825, precopy: 925, postcopy: 800, hybrid: 800 },
+  tree: { cold: 180, precopy: 280, postcopy: 200, hybrid: 200 },
+  runc: { cold: 825, precopy: 925, postcopy: 800, hybrid: 800 },
+};
+/**
+ * The post-copy window against the link's throughput: the same matrix's windows at 256 MiB and 1 GiB were 1.5–1.8×
+ * the memory at the rate cold's freeze carried it (the lazy-pages daemon's placing of pages).
+ */
+export const POSTCOPY_WINDOW_FACTOR = 1.6;
 /** Preflight, creating the twin and copying its files before the freeze (lab: 1.3–1.5 s). */
 export const PREPARE_MS = 1500;
 /** Memory headroom a target keeps beyond what it takes in. */
@@ -113,12 +136,13 @@ function cannotTake(t: TargetFacts, c: Candidate, left: { memory: number; disk: 
   return undefined;
 }
 
-/** The estimated freeze and whole move of `rss` bytes with `strategy` over a link of `throughput` B/s. */
-export function estimate(strategy: Strategy, rss: number, throughput: number): { freeze: number; move: number } {
+/** The estimated freeze and whole move of a `kind` of `rss` bytes with `strategy` over a link of `throughput` B/s. */
+export function estimate(kind: DrainKind, strategy: Strategy, rss: number, throughput: number): { freeze: number; move: number } {
   const copy = (rss / Math.max(throughput, 1)) * 1000;
-  const freeze = FIXED_FREEZE_MS[strategy] + (strategy === 'cold' || strategy === 'precopy' ? copy : 0);
-  // Pre-copy and post-copy copy the memory outside the freeze; cold inside it.
-  const move = PREPARE_MS + freeze + (strategy === 'cold' ? 0 : copy);
+  const freeze = FIXED_FREEZE_MS[kind][strategy] + (strategy === 'cold' || strategy === 'precopy' ? copy : 0);
+  // Pre-copy and post-copy copy the memory outside the freeze (post-copy at the window's pace); cold inside it.
+  const after = strategy === 'cold' ? 0 : strategy === 'precopy' ? copy : copy * POSTCOPY_WINDOW_FACTOR;
+  const move = PREPARE_MS + freeze + after;
   return { freeze: Math.round(freeze), move: Math.round(move) };
 }
 
@@ -154,7 +178,7 @@ export function planDrain(candidates: readonly Candidate[], targets: readonly Ta
     const choice = o.strategy && o.strategy !== 'auto'
       ? { strategy: o.strategy, reason: `asked for (--strategy ${o.strategy})` }
       : chooseStrategy({ residentBytes: c.rss, sourceSoftDirty: o.sourceSoftDirty, targetUffd: best.uffd });
-    const est = estimate(choice.strategy, c.rss, best.throughput);
+    const est = estimate(c.kind, choice.strategy, c.rss, Math.min(best.throughput, o.sourceThroughput ?? Infinity));
     if (o.maxFreezeMs !== undefined && est.freeze > o.maxFreezeMs) {
       moves.push({ ...base, to: null, strategy: choice.strategy, reason: choice.reason, est_freeze_ms: est.freeze, est_move_ms: null,
         skip: `its estimated freeze ${est.freeze} ms is longer than --max-freeze ${o.maxFreezeMs} ms` });
@@ -171,5 +195,6 @@ export function planDrain(candidates: readonly Candidate[], targets: readonly Ta
     moves,
     est_total_ms: schedule(moves.filter((m) => m.to).map((m) => m.est_move_ms!), parallel),
     targets: targets.map((t) => ({ host: t.host, throughput_mb_s: Math.round(t.throughput / 1e6), memory_free: t.memoryFree, disk_free: t.diskFree })),
+    sources: [{ host: from, throughput_mb_s: o.sourceThroughput === undefined ? null : Math.round(o.sourceThroughput / 1e6) }],
   };
 }

@@ -24,7 +24,7 @@ import { PREFETCHER_NODE_MAJOR } from './remote/node-version.js';
 
 export { PREFETCHER_NODE_MAJOR, nodeVersionProblem } from './remote/node-version.js';
 
-/** `--prefetch`: auto (the default) uses it where the target runs it; off never. */
+/** `--prefetch`: off (the default) never; auto uses it where the target runs it. */
 export type PrefetchMode = 'auto' | 'off';
 export const PREFETCH_MODES: readonly PrefetchMode[] = ['auto', 'off'];
 

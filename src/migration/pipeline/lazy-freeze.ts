@@ -3,8 +3,8 @@
  * CRIU then serves the memory from a page server on the source's loopback. The target restores
  * with lazy pages: its lazy-pages daemon pulls the memory, on demand and in the background,
  * straight from the source (a direct page channel: page-channel.ts), or through a relay on the
- * controller and the SSH connections. Where the target runs it (`--prefetch auto`, migrate()'s
- * default), the prefetcher (prefetch/) sits between: it starts the daemon on a socket pair of its
+ * controller and the SSH connections. Asked for (`--prefetch auto`; off by default) and where the
+ * target runs it, the prefetcher (prefetch/) sits between: it starts the daemon on a socket pair of its
  * own and pulls the memory from the source ahead of it, over the same channel.
  *
  * The post-copy window — from the restore until the last page arrived — is `postcopy_ms`: the
@@ -67,7 +67,7 @@ export class LazyFreeze implements Freeze {
     this.relayOnTarget = reach.endpoint;
   }
 
-  /** `--prefetch auto` (migrate()'s default): started before the freeze where the target runs it; the report says whether. */
+  /** `--prefetch auto` (off by default): started before the freeze where the target runs it; the report says whether. */
   private async openPrefetcher(): Promise<void> {
     const { report, target } = this.c;
     if (this.c.prefetch !== 'auto') {

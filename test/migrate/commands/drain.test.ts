@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { Writable } from 'node:stream';
 import { main } from '../../../migrate/main.js';
 import { Output } from '../../../migrate/output.js';
-import { formatDrain, parseDeadline } from '../../../migrate/commands/drain.js';
+import { formatDrain, formatPlan, parseDeadline } from '../../../migrate/commands/drain.js';
 import type { DrainReport } from '../../../src/index.js';
 
 function capture() {
@@ -51,4 +51,16 @@ test('the summary: one row per container, what failed and why, how to resume and
   t.regex(s, /db\s+local\s+root@b\s+postcopy\s+-\s+failed \(runs on the source\): preflight refused/);
   t.regex(s, /migrate drain --resume d1/);
   t.regex(s, /migrate undrain d1/);
+});
+
+test('the plan names the links the memory crosses: the source\'s (or this machine) and each target\'s', (t) => {
+  const plan: DrainReport['plan'] = {
+    order: 'memory', parallel: 1, est_total_ms: 4000,
+    moves: [{ kind: 'docker', name: 'web', from: 'b', id: 'web-id', rss: 64 * 2 ** 20, to: 'local', strategy: 'cold', reason: '', est_freeze_ms: 1100, est_move_ms: 2600 }],
+    targets: [{ host: 'local', throughput_mb_s: 2000, memory_free: 8 * 2 ** 30, disk_free: 2 ** 40 }],
+    sources: [{ host: 'b', throughput_mb_s: 250 }],
+  };
+  t.regex(formatPlan(plan), /^plan \(memory first, 1 at a time; from b 250 MB\/s; local 2000 MB\/s, 8192 MiB free\): about 4\.0 s\n  container +memory/);
+  t.regex(formatPlan({ ...plan, sources: [{ host: 'local', throughput_mb_s: null }] }), /from local \(this machine\); local 2000/);
+  t.regex(formatPlan({ ...plan, sources: undefined }), /^plan \(memory first, 1 at a time; local 2000 MB\/s/, 'a journal from before the sources were planned');
 });

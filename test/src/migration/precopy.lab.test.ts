@@ -109,7 +109,7 @@ test.serial('hybrid in the soft-dirty guest: pre-copy rounds, then a freeze with
   let restored = 0;
   try {
     await sleep(500);
-    const report = await migrateProcessTree({ pid: w.pid, source: ga, target: gb, strategy: 'hybrid', precopy: { downtimeTargetMs: 0, fewPages: 0, maxRounds: 2 } });
+    const report = await migrateProcessTree({ pid: w.pid, source: ga, target: gb, strategy: 'hybrid', prefetch: 'auto', precopy: { downtimeTargetMs: 0, fewPages: 0, maxRounds: 2 } });
     t.is(report.outcome, 'migrated', JSON.stringify(report.error));
     t.is(report.strategy, 'hybrid');
     // The guest has no node: the window goes on without the prefetcher, and the report says why.

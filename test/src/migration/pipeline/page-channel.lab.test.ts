@@ -86,7 +86,7 @@ test.serial('direct, post-copy: a process tree\'s memory is pulled straight from
   try {
     await sleep(300);
     const sum = await treeChecksum(a, w.pid, w.out);
-    const { value: report, bytes } = await countOnB(() => migrate({ pid: w.pid, source: a, target: b, strategy: 'postcopy', pageChannel: 'direct' }));
+    const { value: report, bytes } = await countOnB(() => migrate({ pid: w.pid, source: a, target: b, strategy: 'postcopy', pageChannel: 'direct', prefetch: 'auto' }));
     t.is(report.outcome, 'migrated');
     t.is(report.page_channel, 'direct');
     restored = Number(/^pid (\d+)$/.exec(report.workload.target ?? '')?.[1]);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { PageCache, type CacheLimits, type Fetched } from '../../../../src/prefetch/remote/page-cache.js';
+import { FAULT_AHEAD_CHUNKS, PageCache, type CacheLimits, type Fetched } from '../../../../src/prefetch/remote/page-cache.js';
 import { PAGE_SIZE } from '../../../../src/prefetch/remote/page-protocol.js';
 import { pagesAt } from '../../../helpers/pagemap-image.js';
 
@@ -114,6 +114,39 @@ test('served pages are let go and the next ones pulled; background requests stee
   for (let i = 0; i < 10; i++) await tick();
   t.deepEqual(src.asked.slice(4).map((a) => a.pid), [2, 2, 2, 2], 'every chunk of process 2, each once');
   t.is(cache.stats.pages_served, 20);
+});
+
+test('a page fault turns the pulling to where it happened, even behind where the daemon is; then back to the daemon\'s order', async (t) => {
+  const src = fakeSource();
+  const limits: CacheLimits = { chunkPages: 4, inflightBytes: 4 * P, bufferedBytes: 1024 * P };
+  const cache = new PageCache([{ pid: 1, vaddr: 0, pages: 160 }], src.fetch, limits);
+  let answered = 0;
+  const answerNext = async () => {
+    src.asked[answered++]!.answer();
+    for (let i = 0; i < 3; i++) await tick();
+  };
+  // Before the restore returned, the daemon worked at the end of the memory (chunk 39).
+  const early = cache.serve(1, 156 * P, 4);
+  await answerNext();
+  await early;
+  cache.start();
+  t.deepEqual(src.asked.slice(1).map((a) => [a.vaddr / P, a.pages]), [[0, 4]], 'one chunk in flight');
+  // The workload, resumed, faults in chunk 10: that page alone, at once...
+  const fault = cache.serve(1, 41 * P, 1);
+  t.deepEqual(src.asked.slice(2).map((a) => [a.vaddr / P, a.pages]), [[41, 1]]);
+  await answerNext(); // chunk 0
+  await answerNext(); // the faulting page
+  checkPages(t, 1, 41 * P, await fault);
+  while (answered < src.asked.length) await answerNext();
+  const chunks = src.asked.slice(1).filter((a) => a.pages === 4).map((a) => a.vaddr / P / 4);
+  // ... then the chunks from the fault on (the faulting one too: the rest of its pages), then the daemon's order (after
+  // chunk 39, served before start: the rest from the lowest address).
+  const fromFault = Array.from({ length: FAULT_AHEAD_CHUNKS }, (_, k) => 10 + k);
+  const rest = Array.from({ length: 39 }, (_, k) => k).filter((k) => k !== 0 && !fromFault.includes(k));
+  t.deepEqual(chunks, [0, ...fromFault, ...rest]);
+  // The workload's next faults there are served from what was pulled.
+  checkPages(t, 1, 42 * P, await cache.serve(1, 42 * P, 1));
+  t.is(cache.stats.pages_ready, 1);
 });
 
 test('the source sent fewer pages than a chunk asked for: the rest is asked again', async (t) => {
