@@ -97,24 +97,29 @@ export interface DrainPlan {
 
 /**
  * The fixed part of a freeze (ms) by what moves and how: all of it but the memory's copy.
- * Medians of this lab's matrix of 2026-12-02 (bench/results/matrix.md, CRIU 4.2.1, 64–1024 MiB,
- * 0–50 MiB/s dirty): cold, where the freeze carries the memory, the intercept of freeze over size
- * (Docker 825 ms, trees 177 ms; the slopes, 229–241 MB/s, are the link's, which the drain
- * measures itself); post-copy, flat in size, the median (Docker 797 ms, trees 202 ms; at most
- * 1017 and 286). Pre-copy and hybrid cannot run here (no soft-dirty tracking): cold's and
- * post-copy's, pre-copy's final dump taken to cost 100 ms more. runc containers are moved in
- * the soft-dirty guest only; they get Docker's figures, an upper bound (no Docker around CRIU).
+ * From this lab's matrix of 2026-12-02 10:55 (bench/results/matrix-prefetch.md, CRIU 4.2.1,
+ * 64–1024 MiB, 0–50 MiB/s dirty; the later run, bench/results/matrix.md, was 10–60 % slower
+ * throughout, cold included): cold, where the freeze carries the memory, the intercept of freeze
+ * over size (Docker 825 ms, trees 177 ms; the slopes, 229–241 MB/s, are the link's, which the
+ * drain measures itself); post-copy, flat in size, the median (Docker 797 ms, trees 202 ms), for
+ * trees plus the 45 ms the lazy-pages daemon's start adds to the freeze without the prefetcher
+ * (the default; bench/results/postcopy-window.md). Pre-copy and hybrid cannot run here (no
+ * soft-dirty tracking): cold's and post-copy's, pre-copy's final dump taken to cost 100 ms more.
+ * runc containers are moved in the soft-dirty guest only; they get Docker's figures, an upper
+ * bound (no Docker around CRIU).
  */
 export const FIXED_FREEZE_MS: Record<DrainKind, Record<Strategy, number>> = {
   docker: { cold: 825, precopy: 925, postcopy: 800, hybrid: 800 },
-  tree: { cold: 180, precopy: 280, postcopy: 200, hybrid: 200 },
+  tree: { cold: 180, precopy: 280, postcopy: 245, hybrid: 245 },
   runc: { cold: 825, precopy: 925, postcopy: 800, hybrid: 800 },
 };
 /**
- * The post-copy window against the link's throughput: the same matrix's windows at 256 MiB and 1 GiB were 1.5–1.8×
- * the memory at the rate cold's freeze carried it (the lazy-pages daemon's placing of pages).
+ * The post-copy window against the link's throughput: without the prefetcher (the default) the
+ * matrix's windows at 256 MiB and 1 GiB were 1.8–2.3× the memory at the rate cold's freeze
+ * carried it in the same run (3.7× at 256 MiB rewriting 50 MiB/s): the daemon places the pages
+ * between its requests (bench/results/matrix.md).
  */
-export const POSTCOPY_WINDOW_FACTOR = 1.6;
+export const POSTCOPY_WINDOW_FACTOR = 2;
 /** Preflight, creating the twin and copying its files before the freeze (lab: 1.3–1.5 s). */
 export const PREPARE_MS = 1500;
 /** Memory headroom a target keeps beyond what it takes in. */
