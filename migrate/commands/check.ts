@@ -63,7 +63,7 @@ function formatReport(r: CheckReport): string {
   for (const why of r.assessment.docker.reasons) parts.push(`        ${why}`);
   parts.push(`  ${r.assessment.lazyRestore.available ? 'ok ' : 'no '} lazy restore (the workload resumes before all its memory is back)`);
   for (const why of r.assessment.lazyRestore.reasons) parts.push(`        ${why}`);
-  parts.push(`  ${r.assessment.prefetch.available ? 'ok ' : 'no '} prefetcher (post-copy pulls the memory ahead of CRIU's lazy-pages daemon)`);
+  parts.push(`  ${r.assessment.prefetch.available ? 'ok ' : 'no '} prefetcher (--prefetch auto: post-copy pulls the memory ahead of CRIU's lazy-pages daemon)`);
   for (const why of r.assessment.prefetch.reasons) parts.push(`        ${why}`);
   return parts.join('\n');
 }

@@ -13,9 +13,9 @@ export interface Assessment {
   /** Lazy restore (the workload resumes before its memory is back; cold's default where it works). */
   lazyRestore: { available: boolean; reasons: string[] };
   /**
-   * The prefetcher (post-copy and hybrid pull the memory ahead of CRIU's lazy-pages daemon): it
-   * needs post-copy and a Node on the target. Without it those moves still work, with a longer
-   * window.
+   * The prefetcher (`--prefetch auto`, off by default: post-copy and hybrid pull the memory ahead
+   * of CRIU's lazy-pages daemon): it needs post-copy and a Node on the target. Without it those
+   * moves still work, the daemon pulling alone.
    */
   prefetch: { available: boolean; reasons: string[] };
 }
@@ -24,7 +24,7 @@ export interface Assessment {
 function prefetchReasons(target: HostInfo): string[] {
   const tooOld = target.node.version === null ? null : nodeVersionProblem(target.node.version);
   const why = target.node.version === null ? `no node on target ${target.host} (${target.node.problem ?? 'unknown'})` : tooOld && `${tooOld} on target ${target.host}`;
-  return why ? [`${why}: post-copy moves without the prefetcher and its window is longer; install Node ${PREFETCHER_NODE_MAJOR} or later there`] : [];
+  return why ? [`${why}: --prefetch auto moves post-copy without it there; install Node ${PREFETCHER_NODE_MAJOR} or later to use it`] : [];
 }
 
 export function assess(source: HostInfo, target: HostInfo): Assessment {

@@ -38,7 +38,7 @@ test('check says a target without node moves post-copy without the prefetcher (t
   const g = ensureGuest();
   const { stdout } = await run('node', [CLI, 'check', '--from', g.a, '--to', g.b, '-i', g.sshKey, '--known-hosts', g.knownHosts], { env: process.env });
   t.regex(stdout, /node +none \(node is not installed\)/);
-  t.regex(stdout, /no +prefetcher \(post-copy pulls the memory ahead of CRIU's lazy-pages daemon\)\n +no node on target root@[^ ]+ \(node is not installed\): post-copy moves without the prefetcher/);
+  t.regex(stdout, /no +prefetcher \(--prefetch auto: post-copy pulls the memory ahead of CRIU's lazy-pages daemon\)\n +no node on target root@[^ ]+ \(node is not installed\): --prefetch auto moves post-copy without it there/);
   t.regex(stdout, /ok +postcopy/);
 });
 
