@@ -29,7 +29,8 @@ export class Upstream {
         this.fail(e instanceof Error ? e : new Error(String(e)));
       }
     });
-    sock.on('error', (e: Error) => this.fail(new Error(`${what}: ${e.message}`)));
+    // A reset is the source going away too (it closed with our requests unread): say so alike.
+    sock.on('error', (e: NodeJS.ErrnoException) => this.fail(new Error(e.code === 'ECONNRESET' || e.code === 'EPIPE' ? `${what} hung up (${e.message})` : `${what}: ${e.message}`)));
     sock.on('close', () => this.fail(new Error(`${what} hung up`)));
   }
 
