@@ -15,7 +15,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { errorJson, PREFETCH_MODES, type PrefetchMode } from '../src/index.js';
+import { errorJson } from '../src/index.js';
+import { prefetchOf } from '../migrate/mode-flags.js';
 import { dockerRoot, type BaselineHosts } from './lib/docker-baseline.js';
 import { OVERHEAD_S, PIPELINE_S, runSeconds } from './lib/estimate.js';
 import { fail } from './lib/fail.js';
@@ -61,10 +62,8 @@ function options(argv: string[]): Options {
   });
   const quick = values.quick ?? false;
   const d = quick ? QUICK : FULL;
-  if (values.prefetch !== undefined) {
-    if (!(PREFETCH_MODES as readonly string[]).includes(values.prefetch)) fail(`--prefetch wants ${PREFETCH_MODES.join(' or ')}, got ${values.prefetch}`);
-    rowOptions.prefetch = values.prefetch as PrefetchMode; // post-copy rows with (auto) or without the prefetcher
-  }
+  const prefetch = prefetchOf(values.prefetch);
+  if (prefetch) rowOptions.prefetch = prefetch; // post-copy rows with (auto) or without the prefetcher
   const sizes = list(values.sizes, 'sizes') ?? d.sizes;
   const dirty = list(values.dirty, 'dirty') ?? d.dirty;
   const baselineDirty = values['baseline-dirty'] === 'all' ? undefined : list(values['baseline-dirty'], 'baseline-dirty') ?? d.baselineDirty;

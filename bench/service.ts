@@ -23,7 +23,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { errorJson, migrate, PREFETCH_MODES, type MigrationReport, type PrefetchMode, type Transport } from '../src/index.js';
+import { errorJson, migrate, type MigrationReport, type PrefetchMode, type Transport } from '../src/index.js';
+import { prefetchOf } from '../migrate/mode-flags.js';
 import { out } from './lib/commands.js';
 import { dockerBaselineMove, dockerRoot, nowMs, sendOverOpenSsh, type BaselineHosts } from './lib/docker-baseline.js';
 import { fail } from './lib/fail.js';
@@ -80,8 +81,7 @@ interface Record_ {
 
 function options(argv: string[]): Options {
   const { values } = parseArgs({ args: argv, options: { sizes: { type: 'string' }, runs: { type: 'string' }, rows: { type: 'string' }, out: { type: 'string' }, prefetch: { type: 'string' } } });
-  if (values.prefetch !== undefined && !(PREFETCH_MODES as readonly string[]).includes(values.prefetch)) fail(`--prefetch wants ${PREFETCH_MODES.join(' or ')}, got ${values.prefetch}`);
-  prefetch = values.prefetch as PrefetchMode | undefined;
+  prefetch = prefetchOf(values.prefetch);
   const sizes = (values.sizes ?? '256,1024').split(',').map(Number);
   const rows = (values.rows ?? 'auto,cold,postcopy,docker,save-copy').split(',') as RowId[];
   for (const r of rows) if (!(r in ROW_NAMES)) fail(`unknown row ${r}: one of ${Object.keys(ROW_NAMES).join(', ')}`);
