@@ -11,6 +11,7 @@ export async function readFileVia(t: Transport, path: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export async function writeFileVia(t: Transport, path: string, data: string | Buffer, mode = '0600'): Promise<void> {
-  await t.exec(transportScript('write-file', path, mode), { input: data });
+/** Writes `data` into `path` with `mode`; `mtimeS`: its modification time, in seconds since the epoch. */
+export async function writeFileVia(t: Transport, path: string, data: string | Buffer, mode = '0600', mtimeS?: number): Promise<void> {
+  await t.exec(transportScript('write-file', path, mode, ...(mtimeS === undefined ? [] : [String(mtimeS)])), { input: data });
 }

@@ -13,6 +13,7 @@
 import { posix } from 'node:path';
 import type { Transport } from '../../src/index.js';
 import { quoteArg } from '../../transports/quote.js';
+import { removeRestoreCopies } from '../../src/docker/restore-copies.js';
 import { out } from './commands.js';
 import { fail } from './fail.js';
 import { openSshArgs, type Lab } from './lab.js';
@@ -86,8 +87,12 @@ export async function dockerBaselineMove(h: BaselineHosts, name: string, createA
       await h.b.exec(['docker', 'start', '--checkpoint', CHECKPOINT, targetId]);
       await requireRunning(h.b, targetId);
       const restore = lap();
-      return { src, frozenAt, create, checkpoint, transfer, restore };
+      return { src, dst, frozenAt, create, checkpoint, transfer, restore };
     });
+    // containerd keeps the copy it restored from (the whole checkpoint, memory included) in its
+    // temp dir; removed outside the timings. runc wrote descriptors.json once, at the checkpoint,
+    // and the copy keeps its modification time (src/docker/restore-copies.ts).
+    await removeRestoreCopies(h.b, Number(await out(h.b, ['stat', '-c', '%Y', posix.join(m.dst, 'descriptors.json')])));
     const raw = Number((await out(h.a, ['du', '-sb', m.src])).split(/\s/)[0]);
     const wire = o.wireBytes ? Number(await out(h.a, ['bash', '-o', 'pipefail', '-c', 'tar -C "$1" -c . | zstd -1 | wc -c', 'count', m.src])) : undefined;
     return {

@@ -32,6 +32,7 @@ export const HOST_SCRIPTS = [
   'read-stdio-links',
   'receive-tar',
   'remove-from-tree',
+  'remove-restore-copies',
   'remove-stale-dirs',
   'reset-connections',
   'resolve-symlinks',

@@ -20,6 +20,7 @@ import { engineCall } from '../docker/engine.js';
 import { daemonStorage, deleteCheckpoint, findContainer, initPid, isRunning, killContainer, removeContainer } from '../docker/containers.js';
 import type { TwinSpec } from '../docker/twin.js';
 import { restoreMountOptions } from '../docker/restore-mounts.js';
+import { removeRestoreCopies, restoreStamp } from '../docker/restore-copies.js';
 import { tlsConfLines } from '../criu/page-tls.js';
 import type { MigrationReport } from './report.js';
 import { ContainerFiles, type FilesystemOptions, type FilesystemPlan } from '../docker/container-fs.js';
@@ -166,14 +167,23 @@ export class DockerWorkload implements Workload {
     // runc needs descriptors.json (the container's stdio), which Docker keeps in its own
     // checkpoint directory, not in CRIU's images dir.
     const descriptors = this.descriptors ?? await readFileVia(this.source, posix.join(this.sourceCheckpoint!, 'descriptors.json'));
-    await writeFileVia(this.target, posix.join(this.targetCheckpoint!, 'descriptors.json'), descriptors);
-    await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [LEAVE_STOPPED, ...(lazy ? ['lazy-pages'] : []), ...this.criuOptions, ...this.restoreMounts] }, async () => {
-      await starting?.();
-      await this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id], { outlive: true });
-      // Its init's PID through the Engine API (~5 ms): the guard's `docker inspect` takes ~40.
-      await restored?.(await initPid(this.target, id).catch(() => 0) || undefined); // it runs now; putting runc.conf back is not part of its freeze
-    });
-    const twin = await findContainer(this.target, id);
+    // Stamped, so that containerd's copy of it can be found and removed afterwards (restore-copies.ts).
+    const stamp = restoreStamp();
+    await writeFileVia(this.target, posix.join(this.targetCheckpoint!, 'descriptors.json'), descriptors, '0600', stamp);
+    // Litter, not the workload: a failure to remove it fails nothing.
+    const removeCopies = () => removeRestoreCopies(this.target, stamp).catch(() => 0);
+    try {
+      await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [LEAVE_STOPPED, ...(lazy ? ['lazy-pages'] : []), ...this.criuOptions, ...this.restoreMounts] }, async () => {
+        await starting?.();
+        await this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id], { outlive: true });
+        // Its init's PID through the Engine API (~5 ms): the guard's `docker inspect` takes ~40.
+        await restored?.(await initPid(this.target, id).catch(() => 0) || undefined); // it runs now; putting runc.conf back is not part of its freeze
+      });
+    } catch (e) {
+      await removeCopies();
+      throw e;
+    }
+    const [twin] = await Promise.all([findContainer(this.target, id), removeCopies()]);
     if (!twin?.State.Running) {
       throw new MigrateError('RESTORE_FAILED', `container ${this.name} is not running after restore`, { host: this.target.name, hint: 'see docker logs there' });
     }

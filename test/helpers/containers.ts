@@ -15,6 +15,14 @@ export async function startContainer(t: Transport, mib = 32, tickMs = 50): Promi
   return name;
 }
 
+/** containerd's copies of the checkpoints it restored (src/docker/restore-copies.ts): its temp dir is /tmp in the lab. */
+export async function restoreCopies(t: Transport): Promise<string[]> {
+  return (await t.exec(['sh', '-c', 'ls -d /tmp/ctrd-checkpoint* 2>/dev/null || true'])).stdout.split('\n').filter(Boolean);
+}
+
+/** The copies made since `before` (restoreCopies' answer then). */
+export const newRestoreCopies = async (t: Transport, before: string[]): Promise<string[]> => (await restoreCopies(t)).filter((d) => !before.includes(d));
+
 export async function logs(t: Transport, name: string): Promise<string> {
   const r = await t.exec(['docker', 'logs', name]);
   return r.stdout + r.stderr;

@@ -8,7 +8,7 @@ import type { MigrationReport } from '../../../src/migration/report.js';
 import { isMigrateError } from '../../../transports/errors.js';
 import { ensureLab, sshOpts } from '../../helpers/lab.js';
 import { assertFreezeAsWorkloadSaw, continuous, tickTimes } from '../../helpers/workload.js';
-import { checksum, containerId, exists, imageDirsOf, logs, removeEverywhere, running, startContainer, tickNums } from '../../helpers/containers.js';
+import { checksum, containerId, exists, imageDirsOf, logs, newRestoreCopies, removeEverywhere, restoreCopies, running, startContainer, tickNums } from '../../helpers/containers.js';
 
 const lab = ensureLab();
 const a = new LocalTransport();
@@ -30,8 +30,10 @@ test.serial('a container migrates A → B: the counter goes on with the next num
   const id = await containerId(a, name);
   try {
     const sumBefore = await checksum(a, name);
+    const copies = await restoreCopies(b);
     const report = await migrateDockerContainer({ container: name, source: a, target: b });
     t.is(report.outcome, 'migrated');
+    t.deepEqual(await newRestoreCopies(b, copies), [], 'containerd\'s copy of the checkpoint is removed on B');
     t.is(report.runs_on, 'target');
     t.is(report.restore, 'lazy', 'the lab has userfaultfd: lazy restore by default');
     t.is(report.strategy, 'cold');
@@ -129,11 +131,13 @@ test.serial('a corrupted byte in the stream is caught; the workload runs on the 
 test.serial('a restore that fails on the target rolls back to the source', async (t) => {
   const name = await startContainer(a);
   try {
+    const copies = await restoreCopies(b);
     const report = await migrateDockerContainer({
       container: name, source: a, target: b,
       faults: { beforeRestore: async () => { await b.exec(['sh', '-c', 'rm -f /var/lib/migrate/*/images/pages-*.img']); } },
     });
     await assertBackOnSource(t, report, name);
+    t.deepEqual(await newRestoreCopies(b, copies), [], 'containerd\'s copy of the checkpoint is removed on B after the failed restore too');
   } finally {
     await remove(name);
   }

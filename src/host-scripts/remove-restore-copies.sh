@@ -1,0 +1,36 @@
+#!/bin/sh
+# remove-restore-copies.sh: removes the copies containerd made of a Docker checkpoint to restore
+# it. containerd extracts the checkpoint it restores into a temp directory, ctrd-checkpointNNN
+# under its $XDG_RUNTIME_DIR, else its $TMPDIR, else /tmp, and never removes it
+# (containerd/containerd#10166): one per `docker start --checkpoint`, the whole checkpoint when
+# the images are in it. A copy is known by its descriptors.json, whose modification time
+# (whole seconds: the archive keeps no more) the caller set to STAMP, a value no other file has.
+#
+# Arguments:
+#   $1  STAMP: seconds since the epoch
+# Stdin:   not read
+# Stdout:  how many copies were removed
+# Exit:
+#   0  removed (or there were none)
+#   *  otherwise rm's status
+stamp=$1
+dirs=/tmp
+for p in $(pgrep -x containerd); do
+  [ -r "/proc/$p/environ" ] || continue
+  d=$(tr '\0' '\n' < "/proc/$p/environ" | sed -n 's/^XDG_RUNTIME_DIR=//p' | head -n 1)
+  [ -n "$d" ] || d=$(tr '\0' '\n' < "/proc/$p/environ" | sed -n 's/^TMPDIR=//p' | head -n 1)
+  dirs="$dirs
+${d:-/tmp}"
+done
+removed=0
+IFS='
+'
+for d in $(printf '%s\n' "$dirs" | sort -u); do
+  for c in "$d"/ctrd-checkpoint*; do
+    if [ -L "$c" ] || [ ! -f "$c/descriptors.json" ]; then continue; fi
+    [ "$(stat -c %Y "$c/descriptors.json")" = "$stamp" ] || continue
+    rm -rf -- "$c" || exit
+    removed=$((removed + 1))
+  done
+done
+echo "$removed"

@@ -1,0 +1,41 @@
+/**
+ * remove-restore-copies.sh removes containerd's copies of a restored checkpoint, known by the
+ * modification time of their descriptors.json, and nothing else named like them. The copies here
+ * are made by hand in /tmp (containerd's temp dir on this machine); the stamps are random, so no
+ * real copy can match.
+ */
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LocalTransport } from '../../../transports/local.js';
+import { removeRestoreCopies, restoreStamp } from '../../../src/docker/restore-copies.js';
+
+const local = new LocalTransport();
+
+/** A directory named as containerd names its copies, holding a descriptors.json modified at `mtimeS`. */
+async function copy(mtimeS: number, file = 'descriptors.json'): Promise<string> {
+  const dir = await mkdtemp('/tmp/ctrd-checkpoint');
+  await writeFile(join(dir, file), '["/dev/null","/dev/null","/dev/null"]');
+  await utimes(join(dir, file), mtimeS, mtimeS);
+  return dir;
+}
+
+test('the copies with the stamp are removed; other copies, a copy without descriptors.json and a symlink named like one stay', async (t) => {
+  const stamp = restoreStamp();
+  const mine = [await copy(stamp), await copy(stamp)];
+  const other = await copy(stamp + 1);
+  const noDescriptors = await copy(stamp, 'pages-1.img');
+  const target = await mkdtemp('/tmp/migrate-test-');
+  await mkdir(join(target, 'x'));
+  await writeFile(join(target, 'descriptors.json'), '[]');
+  await utimes(join(target, 'descriptors.json'), stamp, stamp);
+  const link = `/tmp/ctrd-checkpoint-link-${process.pid}`;
+  await symlink(target, link);
+  t.teardown(() => Promise.all([other, noDescriptors, target, link, ...mine].map((d) => rm(d, { recursive: true, force: true }))));
+
+  t.is(await removeRestoreCopies(local, stamp), 2);
+  for (const d of mine) t.false(existsSync(d), `${d} removed`);
+  for (const d of [other, noDescriptors, link, join(target, 'descriptors.json')]) t.true(existsSync(d), `${d} kept`);
+  t.is(await removeRestoreCopies(local, stamp), 0, 'none left the second time');
+});
