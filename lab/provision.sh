@@ -12,6 +12,11 @@ CRIU_MIN_MINOR=2
 # `criu check`; trixie's 4.1.1 cannot dump a TCP socket on kernels >= 6.16 (it asks every socket
 # for SO_PASSCRED, which those kernels refuse for TCP); sid's 4.2.1 asks only Unix and netlink ones.
 CRIU_SOURCE_SUITE=sid
+# CRIU caches what it probes of the kernel (~40 ms a run: several CRIU runs are inside each
+# freeze) in RUNDIR/criu.kdat, and keeps it only on a tmpfs. RUNDIR is /run by default, which is
+# not a tmpfs on these machines (it is on most hosts), so CRIU is built with a RUNDIR of its own
+# and kernel_settings mounts a root-only tmpfs there.
+CRIU_RUNDIR=/run/criu
 
 PACKAGES=(
   docker.io openssh-server busybox-static iproute2 util-linux procps zstd xz-utils kmod
@@ -48,6 +53,7 @@ criu_ok() {
   major=${ver%%.*}; minor=${ver#*.}; minor=${minor%%.*}
   [[ $major =~ ^[0-9]+$ && $minor =~ ^[0-9]+$ ]] || return 1
   ((major > CRIU_MIN_MAJOR || (major == CRIU_MIN_MAJOR && minor >= CRIU_MIN_MINOR))) || return 1
+  grep -qaF "$CRIU_RUNDIR/criu.kdat" "$bin" || return 1  # built with its kernel-probe cache on $CRIU_RUNDIR
   "$bin" check >/dev/null 2>&1
 }
 
@@ -68,7 +74,7 @@ build_criu() {
   [[ -n $tarball ]] || { log "apt-get source criu ($CRIU_SOURCE_SUITE) gave no tarball"; exit 1; }
   log "building CRIU from $(basename "$tarball") (about a minute)"
   tar -xf "$tarball" -C "$work"
-  make -C "$work"/criu-*/ -j"$(nproc)" criu >"$work/build.log" 2>&1 \
+  make -C "$work"/criu-*/ -j"$(nproc)" RUNDIR="$CRIU_RUNDIR" criu >"$work/build.log" 2>&1 \
     || { tail -n 30 "$work/build.log" >&2; log "CRIU build failed; full log: $work/build.log"; exit 1; }
   local ver; ver=$("$work"/criu-*/criu/criu --version | sed -n 's/^Version: *//p')
   install -D -m 0755 "$work"/criu-*/criu/criu "$CRIU_CACHE/$ver/criu"
@@ -100,7 +106,14 @@ kernel_settings() {
   findmnt -no PROPAGATION / | grep -q shared || mount --make-rshared /
 }
 
+# criu_ok's `criu check` already wants the cache's tmpfs: it is mounted first.
+criu_rundir() {
+  mkdir -p "$CRIU_RUNDIR"
+  mountpoint -q "$CRIU_RUNDIR" || mount -t tmpfs -o mode=0700,size=1m migrate-criu "$CRIU_RUNDIR"
+}
+
 install_packages
+criu_rundir
 install_criu
 kernel_settings
 log "ready"

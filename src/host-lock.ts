@@ -20,8 +20,8 @@ export interface HostLock {
   release(): Promise<void>;
 }
 
-export async function lockHost(t: Transport, path: string, what: string, waitS = 0): Promise<HostLock> {
-  const cmd = t.spawn(hostScript('lock-host', path, String(waitS)));
+export async function lockHost(t: Transport, path: string, what: string, waitS = 0, { dir = false } = {}): Promise<HostLock> {
+  const cmd = t.spawn(hostScript('lock-host', path, String(waitS), ...(dir ? ['dir'] : [])));
   const outcome = await new Promise<{ locked: boolean; exitCode?: number; stderr?: string }>((resolve) => {
     cmd.stdout.once('data', () => resolve({ locked: true }));
     cmd.done.then((r) => resolve({ locked: false, exitCode: r.exitCode }),

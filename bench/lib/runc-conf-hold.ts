@@ -6,8 +6,8 @@
  * override while the baseline runs, and refuses a runc.conf that is overridden already.
  */
 import type { Transport } from '../../transports/transport.js';
-import { MARKER, RUNC_CONF, RUNC_CONF_LOCK } from '../../src/runc/runc-conf.js';
-import { lockHost, type HostLock } from '../../src/host-lock.js';
+import { lockRuncConf, MARKER, RUNC_CONF, RUNC_CONF_LOCK } from '../../src/runc/runc-conf.js';
+import type { HostLock } from '../../src/host-lock.js';
 import { out } from './commands.js';
 import { fail } from './fail.js';
 
@@ -16,7 +16,7 @@ const OVERRIDE = /^\s*(images-dir|work-dir|lazy-pages|page-server)\b/m;
 
 /** One id per lock file: in the lab A and B share /run, so one lock covers both hosts. */
 async function lockFileId(t: Transport): Promise<string> {
-  return out(t, ['sh', '-c', 'touch "$1" && echo "$(cat /proc/sys/kernel/random/boot_id) $(stat -c %d:%i "$1")"', 'lock-id', RUNC_CONF_LOCK]);
+  return out(t, ['sh', '-c', 'mkdir -p "$1" && echo "$(cat /proc/sys/kernel/random/boot_id) $(stat -c %d:%i "$1")"', 'lock-id', RUNC_CONF_LOCK]);
 }
 
 /** The host's runc.conf, or null when it has none. */
@@ -32,7 +32,7 @@ export async function holdPlainRuncConf(hosts: Transport[]): Promise<HostLock> {
   try {
     for (const t of hosts) {
       const id = await lockFileId(t);
-      if (!locks.has(id)) locks.set(id, await lockHost(t, RUNC_CONF_LOCK, RUNC_CONF, 120));
+      if (!locks.has(id)) locks.set(id, await lockRuncConf(t, 120));
       const conf = await runcConf(t);
       if (conf !== null && (conf.startsWith(MARKER) || OVERRIDE.test(conf))) fail(`${RUNC_CONF} on ${t.name} is overridden:\n${conf}`);
     }

@@ -169,12 +169,14 @@ export class DockerWorkload implements Workload {
     const descriptors = this.descriptors ?? await readFileVia(this.source, posix.join(this.sourceCheckpoint!, 'descriptors.json'));
     // Stamped, so that containerd's copy of it can be found and removed afterwards (restore-copies.ts).
     const stamp = restoreStamp();
-    await writeFileVia(this.target, posix.join(this.targetCheckpoint!, 'descriptors.json'), descriptors, '0600', stamp);
+    // Written while runc.conf is taken over: both are in the freeze.
+    const written = writeFileVia(this.target, posix.join(this.targetCheckpoint!, 'descriptors.json'), descriptors, '0600', stamp);
+    written.catch(() => {}); // awaited before the restore; a failure to take runc.conf ends the run without it
     // Litter, not the workload: a failure to remove it fails nothing.
     const removeCopies = () => removeRestoreCopies(this.target, stamp).catch(() => 0);
     try {
       await withRuncConf(this.target, { imagesLink: dirs.link, workDir: dirs.work, extra: [LEAVE_STOPPED, ...(lazy ? ['lazy-pages'] : []), ...this.criuOptions, ...this.restoreMounts] }, async () => {
-        await starting?.();
+        await Promise.all([written, starting?.()]);
         await this.target.exec(['docker', 'start', '--checkpoint', CHECKPOINT, id], { outlive: true });
         // Its init's PID through the Engine API (~5 ms): the guard's `docker inspect` takes ~40.
         await restored?.(await initPid(this.target, id).catch(() => 0) || undefined); // it runs now; putting runc.conf back is not part of its freeze

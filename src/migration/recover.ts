@@ -21,7 +21,7 @@ import { hostScript } from '../host-scripts/index.js';
 import { LOCK_DIR, lockHost, lockInPrivateDir } from '../host-lock.js';
 import { requirePrivateDir } from '../private-dir.js';
 import { signalAll } from '../process/tree.js';
-import { MARKER, RUNC_CONF, RUNC_CONF_BACKUP, RUNC_CONF_LOCK } from '../runc/runc-conf.js';
+import { lockRuncConf, MARKER, RUNC_CONF, RUNC_CONF_BACKUP } from '../runc/runc-conf.js';
 import { GUARD_WAIT_S, guardLockPath } from './host-guard.js';
 import { defaultWorkRoot } from './options.js';
 import { containerSubject, treeSubject, type RecoverSubject } from './recover-subjects.js';
@@ -97,8 +97,7 @@ async function waitForGuards(hosts: Transport[], path: string): Promise<boolean>
 
 /** runc.conf still holding an override of a dead run: the previous file back, under its lock. */
 async function restoreRuncConf(h: Transport): Promise<boolean> {
-  await h.exec(['mkdir', '-p', RUNC_CONF_LOCK]);
-  const lock = await lockHost(h, RUNC_CONF_LOCK, RUNC_CONF, 60);
+  const lock = await lockRuncConf(h);
   try {
     return (await h.exec(hostScript('restore-stale-runc-conf', RUNC_CONF, RUNC_CONF_BACKUP, MARKER))).stdout.includes('restored');
   } finally {

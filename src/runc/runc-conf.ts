@@ -13,7 +13,7 @@
  * EINVAL on a plain directory, so `images-dir` must name a symlink to the real directory.
  */
 import type { Transport } from '../../transports/transport.js';
-import { lockHost } from '../host-lock.js';
+import { lockHost, type HostLock } from '../host-lock.js';
 import { hostScript } from '../host-scripts/index.js';
 
 export const RUNC_CONF = '/etc/criu/runc.conf';
@@ -47,9 +47,11 @@ export function runcConfText(o: RuncConfOverride): string {
 }
 
 /** Runs `fn` while runc.conf holds the override; always restores the previous file. */
+/** Takes the runc.conf lock (the directory /etc/criu, made when missing), waiting up to `waitS` for it. */
+export const lockRuncConf = (t: Transport, waitS = 60): Promise<HostLock> => lockHost(t, RUNC_CONF_LOCK, RUNC_CONF, waitS, { dir: true });
+
 export async function withRuncConf<T>(t: Transport, o: RuncConfOverride, fn: () => Promise<T>): Promise<T> {
-  await t.exec(['mkdir', '-p', RUNC_CONF_LOCK]);
-  const lock = await lockHost(t, RUNC_CONF_LOCK, `${RUNC_CONF}`, 60);
+  const lock = await lockRuncConf(t);
   const backup = RUNC_CONF_BACKUP;
   try {
     // Under the lock, a file that starts with our marker was left by a run that died mid-way:

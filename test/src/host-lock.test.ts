@@ -19,6 +19,16 @@ test('a held lock says LOCKED; once released it can be taken again', async (t) =
   await (await lockHost(local, path, 'thing')).release();
 });
 
+test('a directory lock (runc.conf\'s /etc/criu) is made a directory when missing, not a file, and locks as a file lock does', async (t) => {
+  const path = join(scratchDir(t, 'lock'), 'criu');
+  const first = await lockHost(local, path, 'runc.conf', 0, { dir: true });
+  t.true(statSync(path).isDirectory());
+  const e = await t.throwsAsync(lockHost(local, path, 'runc.conf', 0, { dir: true }));
+  t.true(isMigrateError(e, 'LOCKED'), String(e));
+  await first.release();
+  await (await lockHost(local, path, 'runc.conf', 0, { dir: true })).release();
+});
+
 test('a lock that cannot be taken at all is not reported as held by another run', async (t) => {
   const e = await t.throwsAsync(lockHost(local, '/nonexistent-dir-for-migrate/x.lock', 'thing'));
   t.true(isMigrateError(e, 'PREFLIGHT'), String(e));

@@ -130,49 +130,53 @@ test.serial('post-copy: an incomplete copy on the target (by its PID file) is ki
   }
 });
 
-/** A copy as a restore with leave-stopped makes it: a root with a child, both stopped, its root's PID in a PID file. */
+/** A copy as a restore with leave-stopped makes it: a root with a child and a grandchild, all stopped, its root's PID in a PID file. */
 async function stoppedCopy() {
-  const root = spawn('sh', ['-c', 'sleep 60 & wait'], { stdio: 'ignore', detached: true });
-  await sleep(100);
-  const child = Number(execFileSync('pgrep', ['-P', String(root.pid)], { encoding: 'utf8' }).trim());
-  process.kill(root.pid!, 'SIGSTOP');
-  process.kill(child, 'SIGSTOP');
+  const root = spawn('sh', ['-c', 'sh -c "sleep 60 & wait" & wait'], { stdio: 'ignore', detached: true });
+  await sleep(200);
+  const childOf = (pid: number) => Number(execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim());
+  const child = childOf(root.pid!);
+  const grandchild = childOf(child);
+  for (const p of [root.pid!, child, grandchild]) process.kill(p, 'SIGSTOP');
   const dir = mkdtempSync('/var/tmp/migrate-guard-');
   const pidfile = join(dir, 'run.pid');
   writeFileSync(pidfile, `${root.pid}\n`);
   const cleanup = () => {
     root.kill('SIGKILL');
-    try { process.kill(child, 'SIGKILL'); } catch { /* gone */ }
+    for (const p of [child, grandchild]) {
+      try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+    }
     execFileSync('rm', ['-rf', dir]);
   };
-  return { root, child, pidfile, cleanup };
+  return { root, child, grandchild, pidfile, cleanup };
 }
 
 test.serial('a copy restored stopped: resume-copy runs it (with its children) and it is still killed should migrate die', async (t) => {
-  const { root, child, pidfile, cleanup } = await stoppedCopy();
+  const { root, child, grandchild, pidfile, cleanup } = await stoppedCopy();
   try {
     await dieHolding(`await g.incomplete({ pidfile: ${JSON.stringify(pidfile)} }); await g.resumeCopy()`);
     t.true(await until(() => root.signalCode === 'SIGKILL'), 'killed once migrate died');
     t.true(await until(() => !existsSync(`/proc/${child}`) || state(child) === 'Z'), 'its child too');
+    t.true(await until(() => !existsSync(`/proc/${grandchild}`) || state(grandchild) === 'Z'), 'and its grandchild');
   } finally {
     cleanup();
   }
 });
 
 test.serial('resume-copy with the copy\'s PID (Docker: migrate asked the Engine API): that tree runs, without the guard looking it up', async (t) => {
-  const { root, child, cleanup } = await stoppedCopy();
+  const { root, child, grandchild, cleanup } = await stoppedCopy();
   try {
-    t.is(state(child), 'T');
+    t.is(state(grandchild), 'T');
     // A twin the guard cannot find: only the PID given can have resumed the copy.
     await dieHolding(`await g.incomplete({ twin: 'no-such-twin-${process.pid}' }); await g.resumeCopy(${root.pid})`);
-    t.true(await until(() => state(root.pid!) === 'S' && state(child) === 'S'), 'the copy and its child run');
+    t.true(await until(() => state(root.pid!) === 'S' && state(child) === 'S' && state(grandchild) === 'S'), 'the copy, its child and grandchild run');
   } finally {
     cleanup();
   }
 });
 
 test.serial('the commit on the target (go): the stopped copy and its children run, and stay when migrate dies', async (t) => {
-  const { root, child, pidfile, cleanup } = await stoppedCopy();
+  const { root, child, grandchild, pidfile, cleanup } = await stoppedCopy();
   try {
     t.is(state(child), 'T');
     await dieHolding(`await g.incomplete({ pidfile: ${JSON.stringify(pidfile)} }); await g.go()`);
@@ -181,6 +185,7 @@ test.serial('the commit on the target (go): the stopped copy and its children ru
     t.is(root.signalCode, null, 'not killed');
     t.is(state(root.pid!), 'S', 'running (sleeping in wait), not stopped');
     t.is(state(child), 'S', 'its child runs too');
+    t.is(state(grandchild), 'S', 'and its grandchild');
   } finally {
     cleanup();
   }
