@@ -29,7 +29,7 @@ function hostJson(h: HostInfo) {
   return {
     host: h.host,
     kernel: h.kernel,
-    criu: { version: h.criu.version, usable: h.criu.usable, features: h.criu.features, problems: h.criu.problems },
+    criu: { version: h.criu.version, usable: h.criu.usable, features: h.criu.features, problems: h.criu.problems, kdat_cache: h.criu.kdatCache },
     docker: h.docker,
     node: h.node,
   };
@@ -38,6 +38,10 @@ function hostJson(h: HostInfo) {
 function toJson(r: CheckReport) {
   return { source: hostJson(r.source), target: hostJson(r.target), strategies: r.assessment.strategies, docker: r.assessment.docker, lazy_restore: r.assessment.lazyRestore, prefetch: r.assessment.prefetch };
 }
+
+/** Not a problem, but time inside every freeze. */
+export const KDAT_NOTE = 'CRIU does not keep its kernel probes between runs (RUNDIR/criu.kdat, kept only on a tmpfs; RUNDIR is /run by default): '
+  + 'every CRIU run probes again (~40 ms on 2 vCPUs), the restore\'s and the lazy-pages daemon\'s inside the freeze. Mount a tmpfs on /run, or build CRIU with RUNDIR= a root-only tmpfs directory';
 
 function formatHost(role: string, h: HostInfo): string {
   const feats = Object.entries(h.criu.features).map(([k, v]) => `${v ? '+' : '-'}${k}`).join(' ');
@@ -48,6 +52,7 @@ function formatHost(role: string, h: HostInfo): string {
   ];
   if (feats) lines.push(`          ${feats}`);
   for (const p of h.criu.problems) lines.push(`          ! ${p}`);
+  if (h.criu.usable && !h.criu.kdatCache) lines.push(`          ~ ${KDAT_NOTE}`);
   lines.push(`  docker  ${h.docker.version ?? `none (${h.docker.problem ?? 'unknown'})`}${h.docker.version ? (h.docker.experimental ? ' (experimental)' : ' (experimental OFF)') : ''}`);
   lines.push(`  node    ${h.node.version ?? `none (${h.node.problem ?? 'unknown'})`}`);
   return lines.join('\n');

@@ -15,6 +15,8 @@ export interface HostInfo {
     usable: boolean;
     problems: string[];
     features: Partial<FeatureMap>;
+    /** CRIU keeps its kernel probes between runs (features.ts CriuCheck.kdatCache); false also when it was not checked. */
+    kdatCache: boolean;
   };
   docker: {
     version: string | null;
@@ -53,13 +55,14 @@ async function nodeInfo(t: Transport): Promise<HostInfo['node']> {
 
 export async function hostInfo(t: Transport): Promise<HostInfo> {
   const kernel = (await t.exec(['uname', '-r'])).stdout.trim();
-  const criu: HostInfo['criu'] = { installed: false, version: null, usable: false, problems: [], features: {} };
+  const criu: HostInfo['criu'] = { installed: false, version: null, usable: false, problems: [], features: {}, kdatCache: false };
   try {
     const v = await criuVersion(t);
     criu.installed = true;
     criu.version = v.text;
     const check = await checkCriu(t);
     criu.features = check.features;
+    criu.kdatCache = check.kdatCache;
     const tooOld = versionProblem(v, kernel);
     criu.problems = tooOld ? [tooOld, ...check.problems] : check.problems;
     criu.usable = check.ok && !tooOld;

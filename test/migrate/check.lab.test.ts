@@ -32,6 +32,16 @@ test('check --json reports both hosts, features and the kernel verdict', async (
   // Both lab hosts run this machine's node: B can run the post-copy prefetcher.
   t.regex(r.target.node.version, /^v\d+\./);
   t.deepEqual(r.prefetch, { available: true, reasons: [] });
+  // provision.sh builds CRIU with its kernel-probe cache on a tmpfs of its own (/run is none here).
+  t.true(r.source.criu.kdat_cache);
+  t.true(r.target.criu.kdat_cache);
+});
+
+test('check notes a host whose CRIU cannot keep its kernel probes (here: the source, in a mount namespace without the cache\'s tmpfs)', async (t) => {
+  const { stdout } = await run('unshare', ['-m', 'sh', '-c', 'umount /run/criu && exec "$@"', 'check', 'node', CLI, 'check', '--to', lab.target], { env: process.env });
+  const [source, target] = stdout.split(/^target: /m);
+  t.regex(source!, /~ CRIU does not keep its kernel probes between runs .*every CRIU run probes again .*Mount a tmpfs on \/run, or build CRIU with RUNDIR=/);
+  t.notRegex(target!, /kernel probes/, 'B keeps them');
 });
 
 test('check says a target without node moves post-copy without the prefetcher (the soft-dirty guest has none)', async (t) => {

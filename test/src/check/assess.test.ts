@@ -6,7 +6,7 @@ function host(name: string, features: Record<string, boolean>, usable = true): H
   return {
     host: name,
     kernel: '6.18',
-    criu: { installed: true, version: '4.1.1', usable, problems: usable ? [] : ['criu check failed'], features },
+    criu: { installed: true, version: '4.1.1', usable, problems: usable ? [] : ['criu check failed'], features, kdatCache: true },
     docker: { version: '20.10', experimental: true, rootDir: '/var/lib/docker' },
     node: { version: 'v20.20.2' },
   };
