@@ -13,11 +13,18 @@ import { randomInt } from 'node:crypto';
 import type { Transport } from '../../transports/transport.js';
 import { hostScript } from '../host-scripts/index.js';
 
-/** A modification time in whole seconds between 2001 and 2004: no file written today has it, and two moves share one once in 10^8. */
-export const restoreStamp = (): number => 1_000_000_000 + randomInt(100_000_000);
+/** Where stamps come from: whole seconds between 2001 and 2004, which no file written today has. */
+export const STAMPS = { first: 1_000_000_000, last: 1_099_999_999 };
 
-/** Removes containerd's copies of the checkpoint whose descriptors.json has modification time `stamp`; how many there were. */
+/** A modification time no other file has: two moves share one once in 10^8. */
+export const restoreStamp = (): number => STAMPS.first + randomInt(STAMPS.last - STAMPS.first + 1);
+
+/**
+ * Removes containerd's copies of the checkpoint whose descriptors.json has modification time
+ * `stamp`, and those another run stamped and left over 10 minutes ago (it died mid-restore); how
+ * many there were.
+ */
 export async function removeRestoreCopies(t: Transport, stamp: number): Promise<number> {
-  const r = await t.exec(hostScript('remove-restore-copies', String(stamp)));
+  const r = await t.exec(hostScript('remove-restore-copies', String(stamp), String(STAMPS.first), String(STAMPS.last)));
   return Number(r.stdout.trim());
 }

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LocalTransport } from '../../../transports/local.js';
-import { removeRestoreCopies, restoreStamp } from '../../../src/docker/restore-copies.js';
+import { removeRestoreCopies, restoreStamp, STAMPS } from '../../../src/docker/restore-copies.js';
 
 const local = new LocalTransport();
 
@@ -38,4 +38,20 @@ test('the copies with the stamp are removed; other copies, a copy without descri
   for (const d of mine) t.false(existsSync(d), `${d} removed`);
   for (const d of [other, noDescriptors, link, join(target, 'descriptors.json')]) t.true(existsSync(d), `${d} kept`);
   t.is(await removeRestoreCopies(local, stamp), 0, 'none left the second time');
+});
+
+test('copies another run stamped and left over 10 minutes ago go too; a younger one, or an old one not stamped by migrate, stays', async (t) => {
+  const stamp = restoreStamp();
+  const other = stamp === STAMPS.first ? stamp + 1 : stamp - 1;
+  const left = await copy(other);
+  const young = await copy(other);
+  const foreign = await copy(STAMPS.first - 1);
+  const old = (Date.now() - 20 * 60_000) / 1000;
+  for (const d of [left, foreign]) await utimes(d, old, old);
+  t.teardown(() => Promise.all([left, young, foreign].map((d) => rm(d, { recursive: true, force: true }))));
+
+  t.is(await removeRestoreCopies(local, stamp), 1);
+  t.false(existsSync(left), 'a dead run\'s copy is removed');
+  t.true(existsSync(young), 'a copy that may be a restore under way stays');
+  t.true(existsSync(foreign), 'an old copy migrate did not stamp stays');
 });
