@@ -15,7 +15,7 @@ CRIU_SOURCE_SUITE=sid
 # CRIU caches what it probes of the kernel (~40 ms a run: several CRIU runs are inside each
 # freeze) in RUNDIR/criu.kdat, and keeps it only on a tmpfs. RUNDIR is /run by default, which is
 # not a tmpfs on these machines (it is on most hosts), so CRIU is built with a RUNDIR of its own
-# and kernel_settings mounts a root-only tmpfs there.
+# and criu_rundir mounts a root-only tmpfs there.
 CRIU_RUNDIR=/run/criu
 
 PACKAGES=(

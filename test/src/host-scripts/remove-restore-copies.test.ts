@@ -2,7 +2,7 @@
  * remove-restore-copies.sh removes containerd's copies of a restored checkpoint, known by the
  * modification time of their descriptors.json, and nothing else named like them. The copies here
  * are made by hand in /tmp (containerd's temp dir on this machine); the stamps are random, so no
- * real copy can match.
+ * real copy can match. Serial: each call also sweeps old stamped copies, the other test's too.
  */
 import test from 'ava';
 import { existsSync } from 'node:fs';
@@ -21,7 +21,7 @@ async function copy(mtimeS: number, file = 'descriptors.json'): Promise<string> 
   return dir;
 }
 
-test('the copies with the stamp are removed; other copies, a copy without descriptors.json and a symlink named like one stay', async (t) => {
+test.serial('the copies with the stamp are removed; other copies, a copy without descriptors.json and a symlink named like one stay', async (t) => {
   const stamp = restoreStamp();
   const mine = [await copy(stamp), await copy(stamp)];
   const other = await copy(stamp + 1);
@@ -40,7 +40,7 @@ test('the copies with the stamp are removed; other copies, a copy without descri
   t.is(await removeRestoreCopies(local, stamp), 0, 'none left the second time');
 });
 
-test('copies another run stamped and left over 10 minutes ago go too; a younger one, or an old one not stamped by migrate, stays', async (t) => {
+test.serial('copies another run stamped and left over 10 minutes ago go too; a younger one, or an old one not stamped by migrate, stays', async (t) => {
   const stamp = restoreStamp();
   const other = stamp === STAMPS.first ? stamp + 1 : stamp - 1;
   const left = await copy(other);
