@@ -2,7 +2,7 @@
 # override-runc-conf.sh: replaces runc.conf with the override on stdin and keeps the previous
 # file as the backup. A file that starts with the marker was left by a run that died mid-way: its
 # backup is put back (or the file removed) first, so the backup always holds the real previous
-# content. Run under the runc.conf lock.
+# content. Run under the runc.conf lock, which made runc.conf's directory (lockRuncConf).
 #
 # Arguments:
 #   $1  runc.conf
@@ -14,7 +14,6 @@
 #   0  the override is in place
 #   *  otherwise the status of the command that failed (set -e)
 set -e
-mkdir -p /etc/criu
 if [ -e "$1" ] && [ "$(head -n 1 "$1")" = "$3" ]; then
   if [ -e "$2" ]; then mv -f "$2" "$1"; else rm -f "$1"; fi
 fi
