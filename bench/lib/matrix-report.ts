@@ -3,6 +3,7 @@
  * runs, the ratio to Docker's workflow measured in the same run, and the notes a reader needs —
  * above all where the controller's freeze and the workload's own view disagree, run by run.
  */
+import { calibrate, calibrationMarkdown } from './drain-calibration.js';
 import { DASH, cell, sec, spreadCells, spreadText } from './format.js';
 import type { HostFacts } from './host-facts.js';
 import type { ChartPoint } from './freeze-chart.js';
@@ -182,6 +183,7 @@ export function markdown(m: MatrixMeta, facts: string, cells: CellSummary[], rec
     m.pipelineVerdict ? `**Pipeline micro-benchmark**, run before this matrix (pipeline.md holds the latest pipeline run): ${m.pipelineVerdict}.` : '',
     m.pipelineError ? `**Pipeline micro-benchmark FAILED**: ${String(m.pipelineError.message).split('\n')[0]} (the error is in the JSON).` : '',
     notMeasured.length ? `**Not measured**: ${notMeasured.map((r) => `${r.kind} ${r.name} — ${r.notMeasured!.split('\n')[0]}`).join('; ')}.` : '',
+    calibrationMarkdown(calibrate(cells)),
     failed.length ? `**Runs that failed, did not verify or were not removed** (${failed.length}; in the JSON with their error; runs that did not move or verify are left out of the figures):\n\n${failed.map((r) => `- ${describe(r)}`).join('\n')}` : '**Every run moved and verified.**',
   ].filter(Boolean);
   return [title, quick, facts, howMeasured(m), '', table(cells), '', ...notes.flatMap((n) => [n, '']), '### Time per run', '', durations(cells), ''].join('\n');
