@@ -97,27 +97,29 @@ export interface DrainPlan {
 
 /**
  * The fixed part of a freeze (ms) by what moves and how: all of it but the memory's copy.
- * From this lab's matrix of 2026-12-02 10:55 (bench/results/matrix-prefetch.md, CRIU 4.2.1,
- * 64–1024 MiB, 0–50 MiB/s dirty; the later run, bench/results/matrix.md, was 10–60 % slower
- * throughout, cold included): cold, where the freeze carries the memory, the intercept of freeze
- * over size (Docker 825 ms, trees 177 ms; the slopes, 229–241 MB/s, are the link's, which the
- * drain measures itself); post-copy, flat in size, the median (Docker 797 ms, trees 202 ms), for
- * trees plus the 45 ms the lazy-pages daemon's start adds to the freeze without the prefetcher
- * (the default; bench/results/postcopy-window.md). Pre-copy and hybrid cannot run here (no
- * soft-dirty tracking): cold's and post-copy's, pre-copy's final dump taken to cost 100 ms more.
- * runc containers are moved in the soft-dirty guest only; they get Docker's figures, an upper
- * bound (no Docker around CRIU).
+ * From this lab's matrix of 2026-12-02 17:05 (bench/results/matrix.md, CRIU 4.2.1, 64–1024 MiB,
+ * 0–50 MiB/s dirty, post-copy without the prefetcher; its section "Drain's estimates against this
+ * run", bench/lib/drain-calibration.ts, computes these figures and flags any constant more than
+ * 15 % off on every matrix run): cold, where the freeze carries the memory, the intercept of
+ * freeze over size (Docker 992 ms, trees 309 ms; the slopes, 194–209 MB/s, are the link's, which
+ * the drain measures itself); post-copy, flat in size, the median (Docker 861 ms, trees 167 ms).
+ * Runs on this lab differ by 10–60 % from one hour to the next (the matrix of 12:07 that day gave
+ * 1140 and 453 ms for cold, before CRIU kept its kernel probes): estimates, not promises. Pre-copy
+ * and hybrid cannot run here (no soft-dirty tracking): cold's and post-copy's, pre-copy's final
+ * dump taken to cost 100 ms more. runc containers are moved in the soft-dirty guest only; they
+ * get Docker's figures, an upper bound (no Docker around CRIU).
  */
 export const FIXED_FREEZE_MS: Record<DrainKind, Record<Strategy, number>> = {
-  docker: { cold: 825, precopy: 925, postcopy: 800, hybrid: 800 },
-  tree: { cold: 180, precopy: 280, postcopy: 245, hybrid: 245 },
-  runc: { cold: 825, precopy: 925, postcopy: 800, hybrid: 800 },
+  docker: { cold: 990, precopy: 1090, postcopy: 860, hybrid: 860 },
+  tree: { cold: 310, precopy: 410, postcopy: 170, hybrid: 170 },
+  runc: { cold: 990, precopy: 1090, postcopy: 860, hybrid: 860 },
 };
 /**
  * The post-copy window against the link's throughput: without the prefetcher (the default) the
- * matrix's windows at 256 MiB and 1 GiB were 1.8–2.3× the memory at the rate cold's freeze
- * carried it in the same run (3.7× at 256 MiB rewriting 50 MiB/s): the daemon places the pages
- * between its requests (bench/results/matrix.md).
+ * matrix's windows at 256 MiB and 1 GiB were 1.7–2.3× the memory at the rate of cold's slope in
+ * the same run (3.0–3.3× at 256 MiB rewriting 50 MiB/s; medians 1.95 for containers, 1.94 for
+ * trees, in the run of 2026-12-02 17:05): the daemon places the pages between its requests
+ * (bench/results/matrix.md).
  */
 export const POSTCOPY_WINDOW_FACTOR = 2;
 /** Preflight, creating the twin and copying its files before the freeze (lab: 1.3–1.5 s). */
