@@ -58,17 +58,8 @@
 trap '' HUP PIPE
 exec 9> "$2" && flock -s 9 || exit 1
 pids='' conf='' backup='' lock='' marker='' twin='' dirs='' port='' addr='' copy='' began=''
-# The tree's PIDs, $1 first, from the kernel's lists of each thread's children (which CRIU needs
-# too), read by the shell itself: pgrep -P started a command per process, ~11 ms each on the
-# lab's hosts. The lists are expanded before the recursion reuses the names.
-tree_of() {
-  echo "$1"
-  for t in /proc/"$1"/task/*/children; do
-    kids=
-    [ -r "$t" ] && read -r kids < "$t" 2> /dev/null
-    for c in $kids; do tree_of "$c"; done
-  done
-}
+# shellcheck source=src/host-scripts/lib/tree-of.sh
+. "$(dirname "$0")/lib/tree-of.sh"
 # All PIDs are listed before any is signalled (a killed parent's children move to another
 # parent), then signalled in one kill, the root first: a root that outlived its children by a
 # moment could react to their deaths (exit on its own, start new ones). The tree below $1 (the

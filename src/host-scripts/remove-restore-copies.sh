@@ -21,8 +21,11 @@ stale=$(($(date +%s) - 600))
 dirs=/tmp
 for p in $(pgrep -x containerd); do
   [ -r "/proc/$p/environ" ] || continue
-  d=$(tr '\0' '\n' < "/proc/$p/environ" | sed -n 's/^XDG_RUNTIME_DIR=//p' | head -n 1)
-  [ -n "$d" ] || d=$(tr '\0' '\n' < "/proc/$p/environ" | sed -n 's/^TMPDIR=//p' | head -n 1)
+  # Its XDG_RUNTIME_DIR, else its TMPDIR (the first of each), from one read of its environment.
+  d=$(tr '\0' '\n' < "/proc/$p/environ" | awk '
+    /^XDG_RUNTIME_DIR=/ && x == "" { x = substr($0, 17) }
+    /^TMPDIR=/ && t == "" { t = substr($0, 8) }
+    END { print (x != "" ? x : t) }')
   dirs="$dirs
 ${d:-/tmp}"
 done

@@ -46,17 +46,8 @@ else
   own=0
 fi
 
-# The tree's PIDs, $1 first, from the kernel's lists of each thread's children (which CRIU needs
-# too), read by the shell itself: pgrep -P started a command per process, ~11 ms each on the
-# lab's hosts. The lists are expanded before the recursion reuses the names.
-tree_of() {
-  echo "$1"
-  for t in /proc/"$1"/task/*/children; do
-    kids=
-    [ -r "$t" ] && read -r kids < "$t" 2> /dev/null
-    for c in $kids; do tree_of "$c"; done
-  done
-}
+# shellcheck source=src/host-scripts/lib/tree-of.sh
+. "$(dirname "$0")/lib/tree-of.sh"
 pids=$(tree_of "$1")
 if ! command -v python3 > /dev/null 2>&1; then
   # Only a --tcp keep dump leaves sockets in repair mode; preflight requires python3 for it.

@@ -2,7 +2,10 @@
  * Runs shell scripts kept as files: `NAME.sh` beside the registry module that names it. A file's
  * shebang says its shell (`#!/bin/sh` or `#!/usr/bin/env bash`). Its header comment (what it
  * does, its arguments, its exit codes) is for readers and stays behind: the host gets the rest,
- * which is also what an error message quotes of a failed command.
+ * which is also what an error message quotes of a failed command. A function shared by several
+ * scripts lives in `lib/NAME.sh` beside them; a script sources it with the line
+ * `. "$(dirname "$0")/lib/NAME.sh"`, which the loader replaces with that file's body (without its
+ * header), so a host still receives one self-contained script.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +18,19 @@ export interface ScriptFile {
   body: string;
 }
 
-/** Reads `NAME.sh` next to the module at `base` (its import.meta.url). */
+/** A line that sources a shared function file: `. "$(dirname "$0")/lib/NAME.sh"`. */
+export const INCLUDE = /^\. "\$\(dirname "\$0"\)\/(lib\/[a-z0-9-]+)\.sh"$/gm;
+
+/**
+ * Reads `NAME.sh` next to the module at `base` (its import.meta.url), with the shared function
+ * files it sources inlined (one level: a lib file sources nothing).
+ */
 export function readScript(base: string, name: string): ScriptFile {
+  const file = readOne(base, name);
+  return { ...file, body: file.body.replace(INCLUDE, (_, lib: string) => readOne(base, lib).body.replace(/\n$/, '')) };
+}
+
+function readOne(base: string, name: string): ScriptFile {
   const path = fileURLToPath(new URL(`./${name}.sh`, base));
   let text: string;
   try {

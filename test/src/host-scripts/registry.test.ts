@@ -23,6 +23,21 @@ function parse(dir: string, name: string): Parsed {
   return { shebang, header: rest.slice(0, end), body: rest.slice(end) };
 }
 
+/** A line sourcing a shared function file (lib/NAME.sh), which the loader inlines. */
+const SOURCES = /^\. "\$\(dirname "\$0"\)\/(lib\/[a-z0-9-]+)\.sh"$/;
+
+/** The body as the host gets it: each sourcing line replaced by that lib file's body. */
+function inlined(dir: string, body: string[]): string[] {
+  return body.flatMap((l) => {
+    const m = SOURCES.exec(l);
+    if (!m) return [l];
+    const lib = parse(dir, m[1]!).body;
+    while (lib.length && lib[0] === '') lib.shift();
+    while (lib.length && lib[lib.length - 1] === '') lib.pop();
+    return lib;
+  });
+}
+
 /** The header lines of a section (`# Exit:`), up to the next section or the end. */
 function section(header: string[], title: string): string[] {
   const start = header.findIndex((l) => l.startsWith(`# ${title}:`));
@@ -46,7 +61,7 @@ for (const { dir, names, run } of REGISTRIES) {
       const argv = run(name, 'x');
       t.deepEqual(argv.slice(0, 2), [shebang === '#!/usr/bin/env bash' ? 'bash' : 'sh', '-c']);
       t.deepEqual(argv.slice(3), [name, 'x']);
-      t.is(argv[2], body.join('\n').replace(/^\n+/, ''));
+      t.is(argv[2], inlined(dir, body).join('\n').replace(/^\n+/, ''));
     });
 
     test(`${dir}/${name}.sh: its header documents its arguments and exit codes`, (t) => {
@@ -70,6 +85,20 @@ for (const { dir, names, run } of REGISTRIES) {
     });
   }
 }
+
+test('src/host-scripts/lib: every shared function file is sourced by a script, and the host gets it inlined', (t) => {
+  const libs = readdirSync(join(REPO, 'src/host-scripts/lib')).filter((f) => f.endsWith('.sh')).map((f) => f.slice(0, -3));
+  t.true(libs.length > 0);
+  for (const lib of libs) {
+    const users = HOST_SCRIPTS.filter((n) => parse('src/host-scripts', n).body.includes(`. "$(dirname "$0")/lib/${lib}.sh"`));
+    t.true(users.length > 0, `lib/${lib}.sh is sourced by no script`);
+    for (const n of users) {
+      const sent = hostScript(n)[2]!;
+      t.false(/^\. "\$\(dirname/m.test(sent), `${n}: a sourcing line reached the host`);
+      t.true(sent.includes(parse('src/host-scripts', `lib/${lib}`).body.find((l) => /^\w+\(\) \{$/.test(l))!), `${n}: lib/${lib}.sh's function is not inlined`);
+    }
+  }
+});
 
 test('every EXIT constant is named in a script header', (t) => {
   const headers = HOST_SCRIPTS.map((n) => parse('src/host-scripts', n).header.join('\n')).join('\n');

@@ -5,8 +5,9 @@
  * real copy can match. Serial: each call also sweeps old stamped copies, the other test's too.
  */
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LocalTransport } from '../../../transports/local.js';
 import { removeRestoreCopies, restoreStamp, STAMPS } from '../../../src/docker/restore-copies.js';
@@ -54,4 +55,33 @@ test.serial('copies another run stamped and left over 10 minutes ago go too; a y
   t.false(existsSync(left), 'a dead run\'s copy is removed');
   t.true(existsSync(young), 'a copy that may be a restore under way stays');
   t.true(existsSync(foreign), 'an old copy migrate did not stamp stays');
+});
+
+test.serial('copies are looked for in each containerd\'s XDG_RUNTIME_DIR, else its TMPDIR', async (t) => {
+  // Two processes named containerd (sleep under that name), each with its own environment.
+  const bin = await mkdtemp('/tmp/migrate-test-bin-');
+  const [xdg, tmp, ignored] = [await mkdtemp('/tmp/migrate-test-xdg-'), await mkdtemp('/tmp/migrate-test-tmp-'), await mkdtemp('/tmp/migrate-test-ignored-')];
+  await copyFile('/bin/sleep', join(bin, 'containerd'));
+  const kids = [
+    spawn(join(bin, 'containerd'), ['60'], { env: { XDG_RUNTIME_DIR: xdg, TMPDIR: ignored }, stdio: 'ignore' }),
+    spawn(join(bin, 'containerd'), ['60'], { env: { TMPDIR: tmp }, stdio: 'ignore' }),
+  ];
+  t.teardown(async () => {
+    for (const k of kids) k.kill();
+    await Promise.all([bin, xdg, tmp, ignored].map((d) => rm(d, { recursive: true, force: true })));
+  });
+  await Promise.all(kids.map((k) => new Promise((r) => k.once('spawn', r))));
+  const stamp = restoreStamp();
+  const inDir = async (dir: string) => {
+    const d = await mkdtemp(join(dir, 'ctrd-checkpoint'));
+    await writeFile(join(d, 'descriptors.json'), '[]');
+    await utimes(join(d, 'descriptors.json'), stamp, stamp);
+    return d;
+  };
+  const [a, b, c] = [await inDir(xdg), await inDir(tmp), await inDir(ignored)];
+
+  t.is(await removeRestoreCopies(local, stamp), 2);
+  t.false(existsSync(a), 'in XDG_RUNTIME_DIR: removed');
+  t.false(existsSync(b), 'in TMPDIR (no XDG_RUNTIME_DIR): removed');
+  t.true(existsSync(c), 'a TMPDIR that XDG_RUNTIME_DIR overrides is not looked in');
 });
