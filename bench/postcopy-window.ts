@@ -13,6 +13,11 @@
  * The target: window ≤ 1.25 × cold's stream, for the same memory, channel and dirty rate, in the
  * same run. Every move is checked: the container's ticks go on with the next number on B.
  *
+ * CRIU's own window for the same memory, in the same run: a memload tree of N MiB (idle) dumped
+ * lazily on A and filled by a lazy-pages daemon pulling over TLS, no migrate (lib/criu-floor.ts's
+ * fillMs): with the daemon and the copy on B across the lab link (as the direct channel runs it),
+ * and on A over loopback.
+ *
  * Then a small process tree (--tree-mib) moved post-copy per channel: its freeze beside CRIU's
  * floor measured in the same run (lazy dump + lazy restore of the same kind of tree on A alone:
  * lib/criu-floor.ts); issue 20: a tree's freeze within 100 ms of that floor.
@@ -28,11 +33,11 @@ import { errorJson, migrate, type MigrationReport, type PageChannelMode, type Tr
 import { fail } from './lib/fail.js';
 import { DASH, sec } from './lib/format.js';
 import { commandLine, factsMarkdown, hostFacts, loadavg, type HostFacts } from './lib/host-facts.js';
-import { labHosts, ROOT } from './lib/lab.js';
+import { labHosts, ROOT, routeTo, targetAddress } from './lib/lab.js';
 import { containerArgs, containerTicks, removeContainer } from './lib/memload-container.js';
 import { continuous, waitForTicks } from './lib/memload.js';
 import { removeTree, startTree } from './lib/memload-tree.js';
-import { measureCriuFloor, type CriuFloor } from './lib/criu-floor.js';
+import { measureCriuFloor, type CriuFloor, type FloorPlace } from './lib/criu-floor.js';
 import { medianOf } from './lib/stats.js';
 
 const TARGET_RATIO = 1.25;
@@ -57,7 +62,7 @@ interface TreeMove {
 }
 
 /** CRIU's floor for the same tree, on A alone (bench/lib/criu-floor.ts). */
-interface FloorRun { run: number; ok: boolean; floor?: CriuFloor; error?: Record<string, unknown> | string }
+interface FloorRun { run: number; ok: boolean; path?: 'loopback' | 'link'; floor?: CriuFloor; error?: Record<string, unknown> | string }
 
 interface Move {
   kind: Kind; channel: Channel; dirty: number; run: number; loadavg: string;
@@ -128,16 +133,17 @@ async function moveOnce(a: Transport, b: Transport, image: string, o: Options, k
   return rec;
 }
 
-async function floorOnce(a: Transport, mib: number, run: number): Promise<FloorRun> {
-  const rec: FloorRun = { run, ok: false };
-  const tree = await startTree(a, { mib, tickMs: TICK_MS, seed: process.pid * 100 + ++seq }, 60_000);
+/** CRIU alone on A (the daemon over loopback), or with the daemon and the copy `place`d on B across the lab link. */
+async function floorOnce(a: Transport, mib: number, run: number, place?: FloorPlace): Promise<FloorRun> {
+  const rec: FloorRun = { run, ok: false, ...(place ? { path: 'link' as const } : { path: 'loopback' as const }) };
+  const tree = await startTree(a, { mib, tickMs: TICK_MS, seed: process.pid * 100 + ++seq }, 120_000);
   try {
-    rec.floor = await measureCriuFloor(a, tree.pid, tree.dir);
+    rec.floor = await measureCriuFloor(a, tree.pid, tree.dir, place);
     rec.ok = true;
   } catch (e) {
     rec.error = errorJson(e) ?? String(e);
   } finally {
-    await removeTree(tree, a); // the stopped original and its restored copy: the same command line
+    await removeTree(tree, a, ...(place ? [place.on] : [])); // the stopped original and its restored copy: the same command line
   }
   return rec;
 }
@@ -164,7 +170,7 @@ async function treeOnce(a: Transport, b: Transport, mib: number, channel: Channe
 /**
  * `inPlace`: from the freeze's start until every page is in the target's memory — cold's freeze
  * (its restore places the pages), post-copy's freeze + window. The window also places the pages
- * (first touch of fresh memory: ~3.4 ms/MiB on these VMs), which cold pays after its stream.
+ * (the daemon's UFFDIO_COPY), which cold pays after its stream.
  */
 interface Cell { channel: Channel; dirty: number; coldMs?: number; windowMs?: number; aloneMs?: number; ratio?: number; aloneRatio?: number; pass?: boolean; coldInPlaceMs?: number; postcopyInPlaceMs?: number; inPlaceRatio?: number }
 
@@ -210,17 +216,34 @@ function treeMarkdown(o: Options, trees: TreeMove[], floors: FloorRun[]): string
     + `| page channel | moved | freeze (ms) | freeze − floor (ms) | target | from the command (ms) | that − floor from the command (ms) | checkpoint (ms) | transfer (ms) | restore (ms) | CRIU restore (ms) |\n|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n${floorText}`;
 }
 
-function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], moves: Move[], trees: TreeMove[], floors: FloorRun[]): string {
+/** The median fill of CRIU alone on `path` (lib/criu-floor.ts's fillMs). */
+const fillOf = (floors: FloorRun[], path: 'loopback' | 'link'): number | undefined => medianOf(floors.filter((x) => x.ok && x.path === path).map((x) => x.floor!.fillMs));
+
+/** CRIU's own window for the memory, without migrate, per path: per run and the median. */
+function criuAloneText(o: Options, windowFloors: FloorRun[]): string {
+  if (!windowFloors.length) return '';
+  const runs = (path: 'loopback' | 'link') => windowFloors.filter((x) => x.path === path)
+    .map((x) => (x.ok && x.floor!.fillMs !== undefined ? sec(x.floor!.fillMs) : `failed: ${JSON.stringify(x.error ?? 'not filled in time').slice(0, 120)}`)).join(', ');
+  const m = (path: 'loopback' | 'link') => { const v = fillOf(windowFloors, path); return v === undefined ? DASH : `**${sec(v)} s**`; };
+  return `**CRIU alone**, in the same run, no migrate (bench/lib/criu-floor.ts): a memload tree of ${o.mib} MiB (idle) on A dumped with \`criu dump --lazy-pages\`, its copy restored with \`criu restore --lazy-pages\` and filled by a lazy-pages daemon pulling from the dump's page server over TLS. `
+    + `From the restore's return until every page was in place: ${m('link')} with the daemon and the copy on B, across the lab link, as migrate's direct channel does (runs: ${runs('link')} s), `
+    + `and ${m('loopback')} with everything on A, over loopback (runs: ${runs('loopback')} s). The first is the column "CRIU alone" below: CRIU's own window for this memory on this link. `
+    + 'The link is a veth pair with an MTU of 1500; over it the daemon pulls at half its loopback pace (`npm run bench:daemon-pull`, bench/results/daemon-pull.md).\n\n';
+}
+
+function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], moves: Move[], trees: TreeMove[], floors: FloorRun[], windowFloors: FloorRun[]): string {
   const f = (x: number | undefined) => (x === undefined ? DASH : sec(x));
-  const rows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldMs)} | ${f(c.windowMs)} | ${c.ratio?.toFixed(2) ?? DASH} | ${c.pass === undefined ? DASH : c.pass ? 'pass' : 'FAIL'} | ${f(c.aloneMs)} | ${c.aloneRatio?.toFixed(2) ?? DASH} |`);
+  const alone = fillOf(windowFloors, 'link');
+  const rows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldMs)} | ${f(c.windowMs)} | ${c.ratio?.toFixed(2) ?? DASH} | ${c.pass === undefined ? DASH : c.pass ? 'pass' : 'FAIL'} | ${f(c.aloneMs)} | ${c.aloneRatio?.toFixed(2) ?? DASH} | ${f(alone)} | ${alone && c.windowMs ? (c.windowMs / alone).toFixed(2) : DASH} |`);
   const inPlaceRows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldInPlaceMs)} | ${f(c.postcopyInPlaceMs)} | ${c.inPlaceRatio?.toFixed(2) ?? DASH} |`);
   const ahead = (x: Move) => { const s = x.prefetch?.stats; return s ? `${s.pages_ready} / ${s.pages_waited} / ${s.pages_forwarded}` : DASH; };
   const each = moves.map((x) => `| ${x.kind} | ${x.channel} | ${x.dirty} | ${x.run} | ${x.ok ? 'ok' : `failed: ${JSON.stringify(x.error).slice(0, 160)}`} | ${f(x.freezeMs)} | ${f(x.checkpointMs)} | ${f(x.streamMs)} | ${x.pages ?? DASH} | ${x.onDemand ?? DASH} / ${x.background ?? DASH} | ${ahead(x)} | ${x.loadavg} |`);
   return `# The post-copy window against cold's page stream (\`npm run bench:window\`)\n\n${factsMarkdown(command, facts)}\n`
     + `A memload container with ${o.mib} MiB resident, moved A → B. Cold's stream: CRIU's memwrite time (every page into the page server on B). `
     + `Window: post-copy's \`postcopy_ms\`, from the restore until every page is on B, with the prefetcher on B (\`--prefetch auto\`) and without it (\`--prefetch off\`, the default since 2026-12-02: CRIU's lazy-pages daemon pulls by itself, one request in flight). Medians of ${o.runs} run(s). Target: window ≤ ${TARGET_RATIO} × stream.\n\n`
-    + `| page channel | dirty MiB/s | cold stream (s) | post-copy window (s) | window / stream | target | without the prefetcher (s) | that / stream |\n|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n\n`
-    + 'The window also places every page into fresh memory in the restored process, which cold does after its stream, inside its restore (first touch costs ~3.4 ms/MiB on these VMs). '
+    + `| page channel | dirty MiB/s | cold stream (s) | post-copy window (s) | window / stream | target | without the prefetcher (s) | that / stream | CRIU alone across the link (s) | window / CRIU alone |\n|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n\n`
+    + criuAloneText(o, windowFloors)
+    + 'The window also places every page into the restored process\'s memory (the daemon\'s UFFDIO_COPY), which cold does after its stream, inside its restore. '
     + 'Like for like, from the freeze\'s start until all the memory is in place on B: cold\'s freeze against post-copy\'s freeze + window (medians).\n\n'
     + `| page channel | dirty MiB/s | cold: freeze (s) | post-copy: freeze + window (s) | post-copy / cold |\n|---|---|---|---|---|\n${inPlaceRows.join('\n')}\n\n`
     + `${treeMarkdown(o, trees, floors)}\n## Every move\n\n| strategy | channel | dirty MiB/s | run | result | freeze (s) | checkpoint (s) | stream or window (s) | pages | on demand / background | prefetched: there / waited for / asked for the daemon | load |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${each.join('\n')}\n`;
@@ -243,6 +266,15 @@ async function main(): Promise<void> {
         }
       }
     }
+    const windowFloors: FloorRun[] = [];
+    const link: FloorPlace = { on: b, address: (await routeTo(a, targetAddress(lab))).src };
+    for (let run = 1; run <= (o.mib > 0 ? o.runs : 0); run++) {
+      for (const place of [undefined, link]) {
+        const fl = await floorOnce(a, o.mib, run, place);
+        console.log(`${o.mib} MiB CRIU alone (${fl.path}) run ${run}: ${fl.ok ? JSON.stringify(fl.floor) : JSON.stringify(fl.error)}`);
+        windowFloors.push(fl);
+      }
+    }
     const trees: TreeMove[] = [];
     const floors: FloorRun[] = [];
     if (o.treeMib > 0) {
@@ -258,13 +290,15 @@ async function main(): Promise<void> {
       }
     }
     const cells = cellsOf(o, moves);
+    const criuFillMs = { loopback: fillOf(windowFloors, 'loopback'), link: fillOf(windowFloors, 'link') };
     mkdirSync(o.outDir, { recursive: true });
     const command = commandLine('bench:window', 'dist/bench/postcopy-window.js', o.argv);
-    writeFileSync(join(o.outDir, 'postcopy-window.json'), JSON.stringify({ meta: { command, ...facts, mib: o.mib, treeMib: o.treeMib, runs: o.runs, targetRatio: TARGET_RATIO }, cells, moves, trees, floors }, null, 1) + '\n');
-    writeFileSync(join(o.outDir, 'postcopy-window.md'), markdown(command, facts, o, cells, moves, trees, floors));
+    writeFileSync(join(o.outDir, 'postcopy-window.json'), JSON.stringify({ meta: { command, ...facts, mib: o.mib, treeMib: o.treeMib, runs: o.runs, targetRatio: TARGET_RATIO }, cells, criuFillMs, moves, windowFloors, trees, floors }, null, 1) + '\n');
+    writeFileSync(join(o.outDir, 'postcopy-window.md'), markdown(command, facts, o, cells, moves, trees, floors, windowFloors));
     for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: window ${c.windowMs} ms / stream ${c.coldMs} ms = ${c.ratio?.toFixed(2)} ${c.pass ? 'PASS' : 'FAIL'} (without the prefetcher ${c.aloneMs} ms = ${c.aloneRatio?.toFixed(2)})`);
     for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: memory in place, post-copy ${c.postcopyInPlaceMs} ms / cold ${c.coldInPlaceMs} ms = ${c.inPlaceRatio?.toFixed(2)}`);
-    if (moves.some((m) => !m.ok) || trees.some((m) => !m.ok) || floors.some((m) => !m.ok)) process.exitCode = 1;
+    console.log(`CRIU alone fills ${o.mib} MiB in ${criuFillMs.loopback} ms over loopback, ${criuFillMs.link} ms across the link (medians)`);
+    if ([...moves, ...trees, ...floors, ...windowFloors].some((m) => !m.ok)) process.exitCode = 1;
   } finally {
     await b.close();
   }

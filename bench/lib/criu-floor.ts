@@ -10,7 +10,7 @@ import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
 import { installPageCredential, newPageCredential, tlsFilesIn } from '../../src/criu/page-tls.js';
 import { dumpFreezeStartedAt, restore } from '../../src/criu/run.js';
-import { startLazyDump, startRemoteLazyPages } from '../../src/criu/services.js';
+import { LOOPBACK, startLazyDump, startRemoteLazyPages } from '../../src/criu/services.js';
 import { stopwatch } from './stats.js';
 
 export interface CriuFloor {
@@ -28,28 +28,43 @@ export interface CriuFloor {
   daemonMs: number;
   /** `criu restore --lazy-pages` until it returned. */
   restoreMs: number;
+  /**
+   * From the restore's return until the daemon had every page and it and the dump's page server
+   * exited: CRIU's own post-copy window for this memory on one host. Undefined when they were
+   * killed after FILL_WAIT_MS.
+   */
+  fillMs?: number;
 }
 
 /** How long the daemon and the dump get to move the memory after the restore, before they are killed. */
 const FILL_WAIT_MS = 60_000;
 
+/**
+ * Where the copy is restored (default: on `t`, the daemon pulling over loopback). `on` another
+ * host that sees `dir` at the same path (the lab's hosts share it), pulling from the dump's page
+ * server at `address`, one of `t`'s addresses that host reaches: CRIU alone across that link.
+ */
+export interface FloorPlace { on: Transport; address: string }
+
 /** Measures the floor on `t` for the tree at `pid`, working in `dir` (root's alone); leaves the original stopped and the copy running. */
-export async function measureCriuFloor(t: Transport, pid: number, dir: string): Promise<CriuFloor> {
+export async function measureCriuFloor(t: Transport, pid: number, dir: string, place?: FloorPlace): Promise<CriuFloor> {
   const images = posix.join(dir, 'floor-images');
   const dumpWork = posix.join(dir, 'floor-dump');
   const restoreWork = posix.join(dir, 'floor-restore');
   await t.exec(['mkdir', '-m', '0700', images, dumpWork, restoreWork]);
   const tls = tlsFilesIn(dir);
-  await installPageCredential([t], tls, await newPageCredential());
+  const there = place?.on ?? t;
+  const address = place?.address ?? LOOPBACK;
+  await installPageCredential(place ? [t, there] : [t], tls, await newPageCredential());
 
   const lap = stopwatch();
   const issued = Date.now();
-  const server = await startLazyDump(t, pid, { imagesDir: images, workDir: dumpWork, tls });
+  const server = await startLazyDump(t, pid, { imagesDir: images, workDir: dumpWork, tls }, undefined, [], undefined, address);
   const dumpMs = lap();
-  const daemon = await startRemoteLazyPages(t, { imagesDir: images, workDir: restoreWork, tls }, { host: '127.0.0.1', port: server.port });
+  const daemon = await startRemoteLazyPages(there, { imagesDir: images, workDir: restoreWork, tls }, { host: address, port: server.port });
   const daemonMs = lap();
   try {
-    await restore(t, { imagesDir: images, workDir: restoreWork, pidfile: posix.join(restoreWork, 'restored.pid'), lazyPages: true });
+    await restore(there, { imagesDir: images, workDir: restoreWork, pidfile: posix.join(restoreWork, 'restored.pid'), lazyPages: true });
   } catch (e) {
     daemon.kill();
     server.kill();
@@ -58,11 +73,13 @@ export async function measureCriuFloor(t: Transport, pid: number, dir: string): 
   const restoreMs = lap();
   const filled = Promise.all([daemon.done, server.done]).then(() => true, () => true);
   const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), FILL_WAIT_MS).unref());
-  if (!(await Promise.race([filled, timer]))) {
+  const inTime = await Promise.race([filled, timer]);
+  const fillMs = lap();
+  if (!inTime) {
     daemon.kill();
     server.kill();
   }
   const totalMs = dumpMs + daemonMs + restoreMs;
   const frozeAt = await dumpFreezeStartedAt(t, dumpWork).catch(() => undefined);
-  return { totalMs, ...(frozeAt === undefined ? {} : { frozenMs: Math.round(totalMs - (frozeAt - issued)) }), dumpMs, daemonMs, restoreMs };
+  return { totalMs, ...(frozeAt === undefined ? {} : { frozenMs: Math.round(totalMs - (frozeAt - issued)) }), dumpMs, daemonMs, restoreMs, ...(inTime ? { fillMs } : {}) };
 }

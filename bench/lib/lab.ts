@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LocalTransport, SshTransport } from '../../src/index.js';
+import { LocalTransport, SshTransport, type Transport } from '../../src/index.js';
 import { fail } from './fail.js';
 
 /** The repository root: this file runs as dist/bench/lib/lab.js. */
@@ -30,3 +30,13 @@ export function labHosts(lab = labEnv()): LabHosts {
 
 /** Arguments for the OpenSSH client to reach B (then the remote command), as a reader of Docker's documentation would. */
 export const openSshArgs = (lab: Lab): string[] => ['-i', lab.key, '-o', `UserKnownHostsFile=${lab.knownHosts}`, '-o', 'BatchMode=yes', lab.hostSpec];
+
+/** The device and local address of `t`'s route to `to` (`ip route get`): e.g. A's end of the lab link to B. */
+export async function routeTo(t: Transport, to: string): Promise<{ dev: string; src: string }> {
+  const line = (await t.exec(['ip', '-o', 'route', 'get', to])).stdout;
+  const none = () => fail(`ip route get ${to} on ${t.name} names no device or source: ${line}`);
+  return { dev: / dev (\S+)/.exec(line)?.[1] ?? none(), src: / src (\S+)/.exec(line)?.[1] ?? none() };
+}
+
+/** B's address on the lab link (from its URL). */
+export const targetAddress = (lab: Lab): string => lab.hostSpec.replace(/^.*@/, '').replace(/:\d+$/, '');
