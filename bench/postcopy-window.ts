@@ -227,7 +227,7 @@ function criuAloneText(o: Options, windowFloors: FloorRun[]): string {
   const m = (path: 'loopback' | 'link') => { const v = fillOf(windowFloors, path); return v === undefined ? DASH : `**${sec(v)} s**`; };
   return `**CRIU alone**, in the same run, no migrate (bench/lib/criu-floor.ts): a memload tree of ${o.mib} MiB (idle) on A dumped with \`criu dump --lazy-pages\`, its copy restored with \`criu restore --lazy-pages\` and filled by a lazy-pages daemon pulling from the dump's page server over TLS. `
     + `From the restore's return until every page was in place: ${m('link')} with the daemon and the copy on B, across the lab link, as migrate's direct channel does (runs: ${runs('link')} s), `
-    + `and ${m('loopback')} with everything on A, over loopback (runs: ${runs('loopback')} s). The first is the column "CRIU alone" below: CRIU's own window for this memory on this link. `
+    + `and ${m('loopback')} with everything on A, over loopback (runs: ${runs('loopback')} s). The first is the column "CRIU alone across the link" above: CRIU's own window for this memory on this link. `
     + 'The link is a veth pair with an MTU of 1500; over it the daemon pulls at half its loopback pace (`npm run bench:daemon-pull`, bench/results/daemon-pull.md).\n\n';
 }
 
