@@ -18,7 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorJson, type Transport } from '../src/index.js';
-import { measureCriuFloor, type CriuFloor } from './lib/criu-floor.js';
+import { measureCriuFloor, type CriuFloor, type FloorPlace } from './lib/criu-floor.js';
 import { fail } from './lib/fail.js';
 import { DASH, sec } from './lib/format.js';
 import { commandLine, factsMarkdown, hostFacts, loadavg } from './lib/host-facts.js';
@@ -45,12 +45,12 @@ const setMtu = (t: Transport, dev: string, mtu: number) => t.exec(['ip', 'link',
 
 let seq = 0;
 
-async function once(a: Transport, o: Options, path: string, run: number, place?: { on: Transport; address: string }, mtu?: number): Promise<Run> {
+async function once(a: Transport, o: Options, path: string, run: number, place?: FloorPlace, mtu?: number): Promise<Run> {
   const rec: Run = { path, ...(mtu === undefined ? {} : { mtu }), run, ok: false, loadavg: loadavg() };
   const tree = await startTree(a, { mib: o.mib, tickMs: 20, seed: process.pid * 100 + ++seq }, 120_000);
   try {
     rec.floor = await measureCriuFloor(a, tree.pid, tree.dir, place);
-    if (rec.floor.fillMs === undefined) throw new Error('the daemon did not fill the memory within its minute');
+    if (rec.floor.fillMs === undefined) throw new Error(`the daemon did not fill the memory: ${rec.floor.fillFailed}`);
     rec.ok = true;
   } catch (e) {
     rec.error = errorJson(e) ?? String(e);

@@ -223,7 +223,7 @@ const fillOf = (floors: FloorRun[], path: 'loopback' | 'link'): number | undefin
 function criuAloneText(o: Options, windowFloors: FloorRun[]): string {
   if (!windowFloors.length) return '';
   const runs = (path: 'loopback' | 'link') => windowFloors.filter((x) => x.path === path)
-    .map((x) => (x.ok && x.floor!.fillMs !== undefined ? sec(x.floor!.fillMs) : `failed: ${JSON.stringify(x.error ?? 'not filled in time').slice(0, 120)}`)).join(', ');
+    .map((x) => (x.ok && x.floor!.fillMs !== undefined ? sec(x.floor!.fillMs) : `failed: ${JSON.stringify(x.error ?? x.floor?.fillFailed).slice(0, 120)}`)).join(', ');
   const m = (path: 'loopback' | 'link') => { const v = fillOf(windowFloors, path); return v === undefined ? DASH : `**${sec(v)} s**`; };
   return `**CRIU alone**, in the same run, no migrate (bench/lib/criu-floor.ts): a memload tree of ${o.mib} MiB (idle) on A dumped with \`criu dump --lazy-pages\`, its copy restored with \`criu restore --lazy-pages\` and filled by a lazy-pages daemon pulling from the dump's page server over TLS. `
     + `From the restore's return until every page was in place: ${m('link')} with the daemon and the copy on B, across the lab link, as migrate's direct channel does (runs: ${runs('link')} s), `

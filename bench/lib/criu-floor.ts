@@ -1,10 +1,12 @@
 /**
- * CRIU's own floor for a process tree's post-copy freeze (issue 20), on one host, with no
- * migrate in between: `criu dump --lazy-pages` until its page server listens, a lazy-pages daemon
- * pulling from it over loopback (TLS, as migrate's channels are), and `criu restore --lazy-pages`
- * until it returned. The tree must be the init of its own PID namespace (the bench's trees are),
- * so that its copy can be restored beside the stopped original. Everything runs through the same
- * helpers migrate uses (src/criu/services.ts, run.ts), back to back.
+ * CRIU's own floor for a process tree's post-copy freeze (issue 20), with no migrate in between:
+ * `criu dump --lazy-pages` until its page server listens, a lazy-pages daemon pulling from it over
+ * TLS (as migrate's channels are), and `criu restore --lazy-pages` until it returned; then the
+ * fill, until every page is in place. All on one host over loopback, or with the daemon and the
+ * copy on another host across a link (FloorPlace). The tree must be the init of its own PID
+ * namespace (the bench's trees are), so that its copy can be restored beside the stopped
+ * original. Everything runs through the same helpers migrate uses (src/criu/services.ts,
+ * run.ts), back to back.
  */
 import { posix } from 'node:path';
 import type { Transport } from '../../transports/transport.js';
@@ -30,10 +32,11 @@ export interface CriuFloor {
   restoreMs: number;
   /**
    * From the restore's return until the daemon had every page and it and the dump's page server
-   * exited: CRIU's own post-copy window for this memory on one host. Undefined when they were
-   * killed after FILL_WAIT_MS.
+   * exited: CRIU's own post-copy window for this memory on this path. Undefined when either
+   * failed (fillFailed says why) or they were killed after FILL_WAIT_MS.
    */
   fillMs?: number;
+  fillFailed?: string;
 }
 
 /** How long the daemon and the dump get to move the memory after the restore, before they are killed. */
@@ -71,15 +74,18 @@ export async function measureCriuFloor(t: Transport, pid: number, dir: string, p
     throw e;
   }
   const restoreMs = lap();
-  const filled = Promise.all([daemon.done, server.done]).then(() => true, () => true);
-  const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), FILL_WAIT_MS).unref());
-  const inTime = await Promise.race([filled, timer]);
+  const filled = Promise.all([daemon.done, server.done]).then(() => 'filled', (e: unknown) => `failed: ${e instanceof Error ? e.message : String(e)}`);
+  const timer = new Promise<string>((resolve) => setTimeout(() => resolve(`not filled within ${FILL_WAIT_MS / 1000} s`), FILL_WAIT_MS).unref());
+  const fill = await Promise.race([filled, timer]);
   const fillMs = lap();
-  if (!inTime) {
+  if (fill !== 'filled') {
     daemon.kill();
     server.kill();
   }
   const totalMs = dumpMs + daemonMs + restoreMs;
   const frozeAt = await dumpFreezeStartedAt(t, dumpWork).catch(() => undefined);
-  return { totalMs, ...(frozeAt === undefined ? {} : { frozenMs: Math.round(totalMs - (frozeAt - issued)) }), dumpMs, daemonMs, restoreMs, ...(inTime ? { fillMs } : {}) };
+  return {
+    totalMs, ...(frozeAt === undefined ? {} : { frozenMs: Math.round(totalMs - (frozeAt - issued)) }), dumpMs, daemonMs, restoreMs,
+    ...(fill === 'filled' ? { fillMs } : { fillFailed: fill }),
+  };
 }
