@@ -19,7 +19,7 @@ export interface ScriptFile {
 }
 
 /** A line that sources a shared function file: `. "$(dirname "$0")/lib/NAME.sh"`. */
-export const INCLUDE = /^\. "\$\(dirname "\$0"\)\/(lib\/[a-z0-9-]+)\.sh"$/gm;
+const INCLUDE = /^\. "\$\(dirname "\$0"\)\/(lib\/[a-z0-9-]+)\.sh"$/gm;
 
 /**
  * Reads `NAME.sh` next to the module at `base` (its import.meta.url), with the shared function
