@@ -48,6 +48,11 @@ container runc runs by itself (its bundle must be at the same path on the target
                    auto: a prefetcher on the target (needs node ≥ 18 there) pulls it ahead of
                    the daemon: a shorter window, but it takes CPU from the workload meanwhile
                    (README: "The post-copy prefetcher")
+  --page-forwarder MODE
+                   post-copy over a direct page channel: auto (default): a forwarder on the
+                   source (where node runs there) carries the pages from CRIU's page server to
+                   the link, a shorter window; off: CRIU's page server sends on the link itself
+                   (README: "The page forwarder")
   --restore MODE   lazy (default where the target has userfaultfd): the workload resumes at
                    once and CRIU's lazy-pages daemon fills its memory from the received images;
                    the source copy is ended only after the last page; eager: all memory first
@@ -102,7 +107,8 @@ Draining a host (maintenance windows):
   undrain ID       move every container drain ID moved back to where it came from
                    (--resume and undrain repeat the drain's options; a flag given changes that one)
   --dry-run, --json, --transfer-image, --strategy, --tcp, --pages, --page-channel, --prefetch,
-  --zstd-level     as above, for every container. Exit 0 only when every selected container moved.
+  --page-forwarder, --zstd-level
+                   as above, for every container. Exit 0 only when every selected container moved.
 
 Hosts:
   --to URL         target host, ssh://[user@]host[:port]

@@ -73,6 +73,7 @@ export type { DockerOptions } from './migration/kinds/docker.js';
 export type { MigrationReport, RunsOn, PageTransport, PageChannel, RestoreMode, PrecopyReport } from './migration/report.js';
 export { PAGE_CHANNEL_MODES, type PageChannelMode } from './migration/pipeline/page-channel.js';
 export { PREFETCH_MODES, type PrefetchMode } from './prefetch/prefetcher.js';
+export { PAGE_FORWARDER_MODES, type PageForwarderMode } from './transfer/page-forwarder.js';
 export type { CheckReport, HostInfo, Assessment } from './check/index.js';
 export { STRATEGIES, type Strategy } from './migration/strategy.js';
 export { TCP_POLICIES, type TcpPolicy } from './criu/tcp-policy.js';

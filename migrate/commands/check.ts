@@ -36,7 +36,7 @@ function hostJson(h: HostInfo) {
 }
 
 function toJson(r: CheckReport) {
-  return { source: hostJson(r.source), target: hostJson(r.target), strategies: r.assessment.strategies, docker: r.assessment.docker, lazy_restore: r.assessment.lazyRestore, prefetch: r.assessment.prefetch };
+  return { source: hostJson(r.source), target: hostJson(r.target), strategies: r.assessment.strategies, docker: r.assessment.docker, lazy_restore: r.assessment.lazyRestore, prefetch: r.assessment.prefetch, page_forwarder: r.assessment.pageForwarder };
 }
 
 /** Not a problem, but time inside every freeze. */
@@ -70,5 +70,7 @@ function formatReport(r: CheckReport): string {
   for (const why of r.assessment.lazyRestore.reasons) parts.push(`        ${why}`);
   parts.push(`  ${r.assessment.prefetch.available ? 'ok ' : 'no '} prefetcher (--prefetch auto: post-copy pulls the memory ahead of CRIU's lazy-pages daemon)`);
   for (const why of r.assessment.prefetch.reasons) parts.push(`        ${why}`);
+  parts.push(`  ${r.assessment.pageForwarder.available ? 'ok ' : 'no '} page forwarder (--page-forwarder auto: direct post-copy's pages reach the link through it)`);
+  for (const why of r.assessment.pageForwarder.reasons) parts.push(`        ${why}`);
   return parts.join('\n');
 }

@@ -10,7 +10,7 @@ import {
   type DrainEvent, type DrainOrder, type DrainReport, type MigrateEvent, type PageTransport, type Strategy, type TcpPolicy, type Transport,
 } from '../../src/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
-import { pageChannelOf, prefetchOf } from '../mode-flags.js';
+import { pageChannelOf, pageForwarderOf, prefetchOf } from '../mode-flags.js';
 import type { Output } from '../output.js';
 import { PROGRESS_MODES, type ProgressMode } from '../progress-view.js';
 
@@ -21,7 +21,7 @@ const FLAGS = {
   pids: { type: 'string' }, runc: { type: 'string' }, 'runc-root': { type: 'string' },
   order: { type: 'string' }, 'max-freeze': { type: 'string' }, deadline: { type: 'string' }, 'keep-going': { type: 'boolean' },
   before: { type: 'string' }, after: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, progress: { type: 'string' },
-  resume: { type: 'string' }, 'transfer-image': { type: 'boolean' }, strategy: { type: 'string' }, tcp: { type: 'string' }, pages: { type: 'string' }, 'page-channel': { type: 'string' }, prefetch: { type: 'string' },
+  resume: { type: 'string' }, 'transfer-image': { type: 'boolean' }, strategy: { type: 'string' }, tcp: { type: 'string' }, pages: { type: 'string' }, 'page-channel': { type: 'string' }, prefetch: { type: 'string' }, 'page-forwarder': { type: 'string' },
   'zstd-level': { type: 'string' }, yes: { type: 'boolean', short: 'y' }, ...SSH_FLAGS,
 } as const;
 
@@ -58,9 +58,10 @@ function migrationOptions(values: Values) {
   const zstdLevel = int(values['zstd-level'], 'zstd-level', 1);
   const pageChannel = pageChannelOf(values['page-channel']);
   const prefetch = prefetchOf(values.prefetch);
+  const pageForwarder = pageForwarderOf(values['page-forwarder']);
   // Only what is given: a resume or an undrain keeps the drain's own for the rest (its journal).
   return {
-    ...(strategy ? { strategy } : {}), ...(tcp ? { tcp } : {}), ...(pages ? { pages } : {}), ...(pageChannel ? { pageChannel } : {}), ...(prefetch ? { prefetch } : {}), ...(zstdLevel ? { zstdLevel } : {}),
+    ...(strategy ? { strategy } : {}), ...(tcp ? { tcp } : {}), ...(pages ? { pages } : {}), ...(pageChannel ? { pageChannel } : {}), ...(prefetch ? { prefetch } : {}), ...(pageForwarder ? { pageForwarder } : {}), ...(zstdLevel ? { zstdLevel } : {}),
     ...(values['transfer-image'] ? { transferImage: true } : {}),
   };
 }

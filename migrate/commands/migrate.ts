@@ -9,7 +9,7 @@ import {
   type MigrationReport, type PageTransport, type RestoreMode, type StopPolicy, type Strategy, type TcpPolicy,
 } from '../../src/index.js';
 import { SSH_FLAGS, sshOptions } from '../ssh-options.js';
-import { pageChannelOf, prefetchOf } from '../mode-flags.js';
+import { pageChannelOf, pageForwarderOf, prefetchOf } from '../mode-flags.js';
 import type { Output } from '../output.js';
 import { PROGRESS_MODES, type ProgressMode } from '../progress-view.js';
 
@@ -25,7 +25,7 @@ function parse(argv: string[]) {
       to: { type: 'string' }, from: { type: 'string' }, name: { type: 'string' }, pid: { type: 'string' }, runc: { type: 'string' }, 'runc-root': { type: 'string' },
       'keep-source': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
       yes: { type: 'boolean', short: 'y' }, 'zstd-level': { type: 'string' }, strategy: { type: 'string' },
-      pages: { type: 'string' }, 'page-channel': { type: 'string' }, prefetch: { type: 'string' }, restore: { type: 'string' }, 'transfer-image': { type: 'boolean' },
+      pages: { type: 'string' }, 'page-channel': { type: 'string' }, prefetch: { type: 'string' }, 'page-forwarder': { type: 'string' }, restore: { type: 'string' }, 'transfer-image': { type: 'boolean' },
       'downtime-target': { type: 'string' }, 'max-rounds': { type: 'string' },
       tcp: { type: 'string' }, 'freeze-timeout': { type: 'string' }, progress: { type: 'string' },
       'volume-map': { type: 'string', multiple: true }, force: { type: 'boolean' }, 'copy-bind-mounts': { type: 'boolean' },
@@ -66,6 +66,7 @@ function parse(argv: string[]) {
   if (!PAGES.includes(pages)) throw new MigrateError('BAD_INPUT', `Expected --pages to be one of ${PAGES.join(', ')}, got \`${values.pages}\``);
   const pageChannel = pageChannelOf(values['page-channel']);
   const prefetch = prefetchOf(values.prefetch);
+  const pageForwarder = pageForwarderOf(values['page-forwarder']);
   const restore = values.restore as RestoreMode | undefined;
   if (restore !== undefined && !RESTORE.includes(restore)) throw new MigrateError('BAD_INPUT', `Expected --restore to be one of ${RESTORE.join(', ')}, got \`${values.restore}\``);
   const freezeTimeoutS = values['freeze-timeout'] === undefined ? undefined : Number(values['freeze-timeout']);
@@ -78,7 +79,7 @@ function parse(argv: string[]) {
   if (!Number.isInteger(level) || level < 1 || level > 19) {
     throw new MigrateError('BAD_INPUT', `Expected --zstd-level to be an integer from 1 to 19, got \`${values['zstd-level']}\``);
   }
-  return { values, container: positionals[0], pid, runc, pages, pageChannel, prefetch, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap: volumeMap(values['volume-map'] ?? []) };
+  return { values, container: positionals[0], pid, runc, pages, pageChannel, prefetch, pageForwarder, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap: volumeMap(values['volume-map'] ?? []) };
 }
 
 /** What the prefetcher did: of the pages the daemon got, how many were there before it asked. */
@@ -104,7 +105,7 @@ function volumeMap(pairs: string[]): Map<string, string> {
 }
 
 export async function migrateCommand(argv: string[], out: Output): Promise<number> {
-  const { values, container, pid, runc, pages, pageChannel, prefetch, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap } = parse(argv);
+  const { values, container, pid, runc, pages, pageChannel, prefetch, pageForwarder, restore, level, strategy, precopy, tcp, freezeTimeoutS, volumeMap } = parse(argv);
   out.json = values.json ?? false;
   if (values.progress !== undefined) out.progressMode = progressMode(values.progress);
   const ssh = sshOptions(values);
@@ -119,7 +120,7 @@ export async function migrateCommand(argv: string[], out: Output): Promise<numbe
     abort.abort();
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
-  const common = { source, target, strategy, precopy, tcp, freezeTimeoutMs: freezeTimeoutS && freezeTimeoutS * 1000, dryRun: values['dry-run'], zstdLevel: level, pages, pageChannel, ...(prefetch ? { prefetch } : {}), restore, signal: abort.signal, onEvent: out.event.bind(out) };
+  const common = { source, target, strategy, precopy, tcp, freezeTimeoutMs: freezeTimeoutS && freezeTimeoutS * 1000, dryRun: values['dry-run'], zstdLevel: level, pages, pageChannel, ...(prefetch ? { prefetch } : {}), ...(pageForwarder ? { pageForwarder } : {}), restore, signal: abort.signal, onEvent: out.event.bind(out) };
   try {
     const report = pid !== undefined ? await migrate({ ...common, pid })
       : runc !== undefined ? await migrate({ ...common, runc, runcRoot: values['runc-root'] })
@@ -162,6 +163,7 @@ function formatReport(r: MigrationReport): string {
     ...(r.postcopy_ms !== undefined ? [`  post-copy  memory arrived from the source ${r.postcopy_ms} ms after it resumed`] : []),
     ...(r.lazy_pages ? [`  pages      ${r.lazy_pages.on_demand} fetched on demand (page faults), ${r.lazy_pages.background} in the background`] : []),
     ...(r.prefetch ? [`  prefetch   ${r.prefetch.used ? prefetchLine(r.prefetch.stats) : `not used: ${r.prefetch.reason}`}`] : []),
+    ...(r.page_forwarder ? [`  forwarder  ${r.page_forwarder.used ? 'carried the memory from the source\'s page server to the link' : `not used: ${r.page_forwarder.reason}`}`] : []),
     `  before     preflight ${r.phases_ms.preflight} ms, ${r.phases_ms.image ? `image ${r.phases_ms.image} ms, ` : ''}prepare target ${r.phases_ms.create} ms` +
       (r.phases_ms.filesystem_before_freeze !== undefined ? `, files ${r.phases_ms.filesystem_before_freeze} ms` : ''),
     ...(r.tcp.established > 0 || r.tcp.policy !== 'refuse'

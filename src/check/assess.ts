@@ -18,6 +18,11 @@ export interface Assessment {
    * moves still work, the daemon pulling alone.
    */
   prefetch: { available: boolean; reasons: string[] };
+  /**
+   * The page forwarder (`--page-forwarder auto`, the default, on a direct page channel): it needs
+   * post-copy and a node on the source. Without it the page server sends on the link itself.
+   */
+  pageForwarder: { available: boolean; reasons: string[] };
 }
 
 /** Why the target cannot run the prefetcher (none: it can). */
@@ -25,6 +30,13 @@ function prefetchReasons(target: HostInfo): string[] {
   const tooOld = target.node.version === null ? null : nodeVersionProblem(target.node.version);
   const why = target.node.version === null ? `no node on target ${target.host} (${target.node.problem ?? 'unknown'})` : tooOld && `${tooOld} on target ${target.host}`;
   return why ? [`${why}: --prefetch auto moves post-copy without it there; install Node ${PREFETCHER_NODE_MAJOR} or later to use it`] : [];
+}
+
+/** Why the source cannot run the page forwarder (none: it can, as far as a node there tells). */
+function forwarderReasons(source: HostInfo): string[] {
+  return source.node.version === null
+    ? [`no node on source ${source.host} (${source.node.problem ?? 'unknown'}): post-copy over a direct page channel moves without the page forwarder, its window longer; install node there to use it`]
+    : [];
 }
 
 export function assess(source: HostInfo, target: HostInfo): Assessment {
@@ -55,5 +67,6 @@ export function assess(source: HostInfo, target: HostInfo): Assessment {
     docker: entry(docker),
     lazyRestore: entry([...criu, ...uffd.map((r) => `lazy restore unavailable (migrate restores eagerly): ${r}`)]),
     prefetch: entry([...postcopy, ...prefetchReasons(target)]),
+    pageForwarder: entry([...postcopy, ...forwarderReasons(source)]),
   };
 }

@@ -24,7 +24,7 @@ export interface HostInfo {
     rootDir: string | null;
     problem?: string;
   };
-  /** The host's `node`, which runs the post-copy prefetcher when the host is a target. */
+  /** The host's `node`, which runs the post-copy prefetcher on a target and the page forwarder on a source. */
   node: { version: string | null; problem?: string };
 }
 

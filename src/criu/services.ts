@@ -75,8 +75,10 @@ async function startService(t: Transport, what: string, args: string[], d: Servi
 }
 
 const PORT_TRIES = 5;
-/** A port for a CRIU page server: 20000–49999 (the firewall advice in the README names this range). */
-export const randomPagePort = (): number => 20000 + Math.floor(Math.random() * 30000);
+/** The ports of the page channels: 20000–49999 (the firewall advice in the README names this range). */
+export const PAGE_PORTS = { low: 20000, high: 49999 } as const;
+/** A port for a CRIU page server, of PAGE_PORTS. */
+export const randomPagePort = (): number => PAGE_PORTS.low + Math.floor(Math.random() * (PAGE_PORTS.high - PAGE_PORTS.low + 1));
 
 /** Tries random loopback ports until `start` does not fail with "Address already in use". */
 async function onFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {

@@ -60,7 +60,7 @@ export async function migrateWorkload(adapter: WorkloadAdapter, o: MigrationOpti
     throwIfAborted(o.signal);
     return move(choice, {
       source, target, report, workRoot, emit, runPrefix: facts.runPrefix, residentBytes: facts.rss, workload: adapter.workload(tcp),
-      pages: report.pages, pageChannel: o.pageChannel ?? 'ssh', prefetch: o.prefetch ?? 'off', restore: report.restore, zstdLevel: o.zstdLevel, ...(o.freezeTimeoutMs ? { freezeTimeoutMs: o.freezeTimeoutMs } : {}), keepSource: adapter.keepSource, signal: o.signal, faults: o.faults,
+      pages: report.pages, pageChannel: o.pageChannel ?? 'ssh', prefetch: o.prefetch ?? 'off', pageForwarder: o.pageForwarder ?? 'auto', restore: report.restore, zstdLevel: o.zstdLevel, ...(o.freezeTimeoutMs ? { freezeTimeoutMs: o.freezeTimeoutMs } : {}), keepSource: adapter.keepSource, signal: o.signal, faults: o.faults,
     }, o.precopy);
   });
 }

@@ -5,6 +5,7 @@ import type { EventSink } from '../events.js';
 import type { Faults } from './pipeline/context.js';
 import type { PageChannelMode } from './pipeline/page-channel.js';
 import type { PrefetchMode } from '../prefetch/prefetcher.js';
+import type { PageForwarderMode } from '../transfer/page-forwarder.js';
 import type { StopPolicy } from './precopy-policy.js';
 import type { PageTransport, RestoreMode } from './report.js';
 import type { Strategy } from './strategy.js';
@@ -43,6 +44,13 @@ export interface MigrationOptions {
    * 2 vCPUs a Redis at 1 GiB answered its clients 0.8 s later (README, "The post-copy prefetcher").
    */
   prefetch?: PrefetchMode;
+  /**
+   * Post-copy over a direct page channel: auto (default): a page forwarder on the source, where
+   * it runs node, carries the page server's replies from its loopback to the link (CRIU's own
+   * writes to the link were the window's slow part in the lab: README, "The page forwarder");
+   * off: the page server listens on the link itself.
+   */
+  pageForwarder?: PageForwarderMode;
   /** Default: lazy where the target has userfaultfd (the workload resumes before its memory is back in place). */
   restore?: RestoreMode;
   /** Where image directories live on both hosts (default /var/lib/migrate, or MIGRATE_WORK_DIR). */

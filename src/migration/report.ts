@@ -42,6 +42,8 @@ export interface MigrationReport {
    * daemon from what had already arrived, after waiting, or asked of the source for it alone.
    */
   prefetch?: { used: boolean; reason?: string; stats?: CacheStats };
+  /** Post-copy over a direct page channel: whether a page forwarder on the source carried the pages to the link (transfer/page-forwarder.ts), why not. */
+  page_forwarder?: { used: boolean; reason?: string };
   restore: RestoreMode;
   workload: { kind: WorkloadKind; source: string; target?: string };
   /**

@@ -10,12 +10,10 @@
  * restore returned, `start` lets it pull ahead (during the restore it only passes on what the
  * daemon asks for: the CPU is the freeze's then).
  */
-import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Transport } from '../../transports/transport.js';
 import { MigrateError } from '../../transports/errors.js';
-import { writeFileVia } from '../../transports/files.js';
+import { builtModules, startRemoteProgram, stderrOf } from '../remote-program.js';
 import { criuEnv } from '../criu/env.js';
 import type { TlsFiles } from '../criu/page-tls.js';
 import type { Endpoint } from '../transfer/page-relay.js';
@@ -28,7 +26,7 @@ export { PREFETCHER_NODE_MAJOR, nodeVersionProblem } from './remote/node-version
 export type PrefetchMode = 'auto' | 'off';
 export const PREFETCH_MODES: readonly PrefetchMode[] = ['auto', 'off'];
 
-/** The program's modules, as built next to this one. */
+/** The program's modules, as built in remote/ next to this one. */
 const MODULES = ['main.js', 'node-version.js', 'page-cache.js', 'page-protocol.js', 'pagemap.js', 'upstream.js'] as const;
 
 /** The daemon's page-server connection in the process the prefetcher starts it as. */
@@ -59,75 +57,46 @@ export interface PrefetcherOptions {
   answerWithinMs: number;
 }
 
-/** The prefetcher's files: node's ESM loader needs the package.json beside them. */
-function programFiles(): Array<[name: string, text: string]> {
-  const dir = fileURLToPath(new URL('./remote/', import.meta.url));
-  return [['package.json', '{"type":"module"}\n'], ...MODULES.map((m): [string, string] => [m, readFileSync(posix.join(dir, m), 'utf8')])];
-}
-
-const stderrOf = (e: unknown) => (e instanceof MigrateError ? e.stderr?.trim() || e.message : String(e));
-
 /** Starts it; resolves once it runs, or with the reason it cannot run on `t`'s host (the caller moves without it). */
 export async function startPrefetcher(t: Transport, o: PrefetcherOptions): Promise<Prefetcher | { unavailable: string }> {
-  const dir = posix.join(o.workDir, 'prefetch');
-  await t.exec(['mkdir', '-p', '-m', '0700', dir]);
-  await Promise.all(programFiles().map(([name, text]) => writeFileVia(t, posix.join(dir, name), text)));
-  const cmd = t.spawn(['node', posix.join(dir, 'main.js'), '--images', o.imagesDir, '--cert', o.tls.cert, '--key', o.tls.key, '--answer-within-ms', String(o.answerWithinMs)],
-    { env: { ...criuEnv(), MIGRATE_PREFETCHER: '1' } });
-  let stats: CacheStats | undefined;
-  const events = new Map<string, Array<(arg: string) => void>>();
-  const on = (word: string, f: (arg: string) => void) => events.set(word, [...(events.get(word) ?? []), f]);
-  let buffered = '';
-  cmd.stdout.setEncoding('utf8');
-  cmd.stdout.on('data', (s: string) => {
-    buffered += s;
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      const sp = line.indexOf(' ');
-      const [word, arg] = sp < 0 ? [line, ''] : [line.slice(0, sp), line.slice(sp + 1)];
-      if (word === 'stats') stats = JSON.parse(arg) as CacheStats;
-      for (const f of events.get(word) ?? []) f(arg);
-    }
+  const program = await startRemoteProgram(t, {
+    dir: posix.join(o.workDir, 'prefetch'),
+    files: builtModules(new URL('./remote/', import.meta.url), MODULES),
+    main: 'main.js',
+    args: ['--images', o.imagesDir, '--cert', o.tls.cert, '--key', o.tls.key, '--answer-within-ms', String(o.answerWithinMs)],
+    env: { ...criuEnv(), MIGRATE_PREFETCHER: '1' },
+    needs: `Node ${PREFETCHER_NODE_MAJOR} or later`,
   });
-  const ended = cmd.done.then(() => undefined, (e: unknown) => e);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      on('started', () => resolve());
-      void ended.then((e) => reject(e ?? new Error('it exited before it started')));
-    });
-  } catch (e) {
-    cmd.kill();
-    const said = stderrOf(e);
-    return { unavailable: /node: (command )?not found|No such file/.test(said) ? `no node on ${t.name}` : `it did not start on ${t.name} (Node ${PREFETCHER_NODE_MAJOR} or later needed): ${said}` };
-  }
+  if ('unavailable' in program) return program;
+  let stats: CacheStats | undefined;
+  program.on('stats', (arg) => (stats = JSON.parse(arg) as CacheStats));
   const failed = (e: unknown) => new MigrateError('TRANSFER_FAILED', `the prefetcher on ${t.name} failed: ${stderrOf(e)}`, {
     host: t.name,
     hint: 'the restored copy could not get its memory through it; the run rolls back. --prefetch off moves without it',
     cause: e,
   });
-  const done = ended.then((e) => {
+  const done = program.ended.then((e) => {
     if (e !== undefined) throw failed(e);
     if (!stats) throw failed('it ended without its figures');
     return stats;
   });
   done.catch(() => {});
-  const upstream = new Promise<void>((resolve) => on('upstream', () => resolve()));
+  const upstream = new Promise<void>((resolve) => program.on('upstream', () => resolve()));
   const daemonExit = new Promise<number | string>((resolve) => {
-    on('daemon-exit', (arg) => resolve(/^\d+$/.test(arg) ? Number(arg) : arg));
-    void ended.then(() => resolve('its prefetcher ended'));
+    program.on('daemon-exit', (arg) => resolve(/^\d+$/.test(arg) ? Number(arg) : arg));
+    void program.ended.then(() => resolve('its prefetcher ended'));
   });
   return {
-    connect: (to) => cmd.stdin.write(`connect ${to.host} ${to.port}\n`),
+    connect: (to) => program.send(`connect ${to.host} ${to.port}`),
     startDaemon: (argv) => new Promise<void>((resolve, reject) => {
-      on('daemon-ready', () => resolve());
+      program.on('daemon-ready', () => resolve());
       void daemonExit.then((x) => reject(new Error(`the lazy-pages daemon exited (${x}) before it was ready`)));
-      cmd.stdin.write(`daemon ${JSON.stringify(argv)}\n`);
+      program.send(`daemon ${JSON.stringify(argv)}`);
     }),
     daemonExit,
-    start: () => cmd.stdin.write('start\n'),
+    start: () => program.send('start'),
     upstream,
     done,
-    kill: () => cmd.kill(),
+    kill: () => program.kill(),
   };
 }

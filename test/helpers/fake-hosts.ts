@@ -127,6 +127,7 @@ export function fakeServices(o: { lazyFails?: boolean; pageBytes?: number } = {}
   };
   return {
     pageServer: async () => { throw new Error('the fake hosts have no page server: use pages "stream"'); },
+    pageForwarder: async () => ({ unavailable: 'the fake hosts have no page forwarder' }),
     lazyPages: async (_t: Transport, _d: ServiceDirs) => service(async () => {
       if (o.lazyFails) throw new MigrateError('CRIU_FAILED', 'criu lazy-pages failed', { host: 'fake-target' });
     }),

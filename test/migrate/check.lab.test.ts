@@ -32,6 +32,7 @@ test('check --json reports both hosts, features and the kernel verdict', async (
   // Both lab hosts run this machine's node: B can run the post-copy prefetcher.
   t.regex(r.target.node.version, /^v\d+\./);
   t.deepEqual(r.prefetch, { available: true, reasons: [] });
+  t.deepEqual(r.page_forwarder, { available: true, reasons: [] }, 'and A the page forwarder');
   // provision.sh builds CRIU with its kernel-probe cache on a tmpfs of its own (/run is none here).
   t.true(r.source.criu.kdat_cache);
   t.true(r.target.criu.kdat_cache);
@@ -44,11 +45,12 @@ test('check notes a host whose CRIU cannot keep its kernel probes (here: the sou
   t.notRegex(target!, /kernel probes/, 'B keeps them');
 });
 
-test('check says a target without node moves post-copy without the prefetcher (the soft-dirty guest has none)', async (t) => {
+test('check says hosts without node move post-copy without the prefetcher and the page forwarder (the soft-dirty guest has none)', async (t) => {
   const g = ensureGuest();
   const { stdout } = await run('node', [CLI, 'check', '--from', g.a, '--to', g.b, '-i', g.sshKey, '--known-hosts', g.knownHosts], { env: process.env });
   t.regex(stdout, /node +none \(node is not installed\)/);
   t.regex(stdout, /no +prefetcher \(--prefetch auto: post-copy pulls the memory ahead of CRIU's lazy-pages daemon\)\n +no node on target root@[^ ]+ \(node is not installed\): --prefetch auto moves post-copy without it there/);
+  t.regex(stdout, /no +page forwarder \(--page-forwarder auto: direct post-copy's pages reach the link through it\)\n +no node on source root@[^ ]+ \(node is not installed\): post-copy over a direct page channel moves without the page forwarder/);
   t.regex(stdout, /ok +postcopy/);
 });
 
@@ -61,6 +63,7 @@ test('check prints a readable report', async (t) => {
   t.regex(stdout, /ok +lazy restore/);
   t.regex(stdout, /node +v\d+\./);
   t.regex(stdout, /ok +prefetcher/);
+  t.regex(stdout, /ok +page forwarder/);
 });
 
 test('check refuses an unknown host key, exit 1, with what to do', async (t) => {

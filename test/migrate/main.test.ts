@@ -58,6 +58,8 @@ test('usage errors of migrate itself: two workloads at once, container-only flag
     [['drain', '--from', 'ssh://h', '--to', 'ssh://g', '--page-channel', 'udp'], /--page-channel to be one of auto, direct, ssh/],
     [['web1', '--to', 'ssh://h', '--prefetch', 'eager'], /--prefetch to be one of auto, off, got `eager`/],
     [['drain', '--from', 'ssh://h', '--to', 'ssh://g', '--prefetch', 'on'], /--prefetch to be one of auto, off, got `on`/],
+    [['web1', '--to', 'ssh://h', '--page-forwarder', 'yes'], /--page-forwarder to be one of auto, off, got `yes`/],
+    [['drain', '--from', 'ssh://h', '--to', 'ssh://g', '--page-forwarder', 'on'], /--page-forwarder to be one of auto, off, got `on`/],
   ] as const) {
     const { text, out } = capture();
     t.is(await main([...argv], out), 2, argv.join(' '));

@@ -1,6 +1,7 @@
 /**
  * What one run of the pipeline works with: both hosts, the workload, the plan, the report it
- * fills, and CRIU's long-running helpers (injectable, so the orchestration is tested with fakes).
+ * fills, and the long-running helpers beside CRIU (injectable, so the orchestration is tested
+ * with fakes).
  */
 import type { Transport } from '../../../transports/transport.js';
 import { startLazyPages, startPageServer, startRemoteLazyPages, type CriuService, type ChannelDirs, type PageServer, type ServiceDirs } from '../../criu/services.js';
@@ -12,17 +13,19 @@ import type { MigrationReport, PageTransport, RestoreMode } from '../report.js';
 import type { Dirs, Workload } from '../workload.js';
 import type { PageChannelMode } from './page-channel.js';
 import type { PrefetchMode } from '../../prefetch/prefetcher.js';
+import { startPageForwarder, type PageForwarderMode } from '../../transfer/page-forwarder.js';
 import type { Plan } from './plan.js';
 
-/** CRIU's helpers that run beside a dump or a restore (criu/services.ts). */
+/** The helpers that run beside a dump or a restore: CRIU's (criu/services.ts) and the page forwarder. */
 export interface CriuServices {
   /** `address`: where it listens (loopback unless a direct channel). */
   pageServer(t: Transport, d: ChannelDirs, address?: string): Promise<PageServer>;
   lazyPages(t: Transport, d: ServiceDirs): Promise<CriuService>;
   remoteLazyPages(t: Transport, d: ChannelDirs, pageServer: Endpoint): Promise<CriuService>;
+  pageForwarder: typeof startPageForwarder;
 }
 
-export const REAL_SERVICES: CriuServices = { pageServer: startPageServer, lazyPages: startLazyPages, remoteLazyPages: startRemoteLazyPages };
+export const REAL_SERVICES: CriuServices = { pageServer: startPageServer, lazyPages: startLazyPages, remoteLazyPages: startRemoteLazyPages, pageForwarder: startPageForwarder };
 
 /** Test hooks for fault injection. */
 export interface Faults {
@@ -53,6 +56,8 @@ export interface MoveContext {
   pageChannel?: PageChannelMode;
   /** Post-copy: a prefetcher on the target pulls the memory ahead of CRIU's daemon (prefetch/) where `auto`; none without. */
   prefetch?: PrefetchMode;
+  /** Direct post-copy: a page forwarder on the source between its page server and the link where `auto`; none with `off`. */
+  pageForwarder?: PageForwarderMode;
   restore: RestoreMode;
   /** Every step inside the freeze must be done within this (deadline.ts); past it, a rollback. */
   freezeTimeoutMs: number;

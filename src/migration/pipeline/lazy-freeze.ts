@@ -3,7 +3,9 @@
  * CRIU then serves the memory from a page server on the source's loopback. The target restores
  * with lazy pages: its lazy-pages daemon pulls the memory, on demand and in the background,
  * straight from the source (a direct page channel: page-channel.ts), or through a relay on the
- * controller and the SSH connections. Asked for (`--prefetch auto`; off by default) and where the
+ * controller and the SSH connections. Direct, a page forwarder on the source (where it runs node;
+ * `--page-forwarder auto`, the default) carries the page server's replies from loopback to the
+ * link: CRIU's own writes to the link are the slow part of the window (transfer/remote/forward.ts). Asked for (`--prefetch auto`; off by default) and where the
  * target runs it, the prefetcher (prefetch/) sits between: it starts the daemon on a socket pair of its
  * own and pulls the memory from the source ahead of it, over the same channel.
  *
@@ -27,6 +29,7 @@ import type { MoveContext } from './context.js';
 import type { Freeze } from './freeze.js';
 import { lazyPagesOf } from './window-stats.js';
 import { DAEMON_SOCKET_FD, startPrefetcher, type Prefetcher } from '../../prefetch/prefetcher.js';
+import type { PageForwarder } from '../../transfer/page-forwarder.js';
 
 /** How long the source's CRIU gets to finish after its page stream was dropped. */
 const END_WAIT_MS = 10_000;
@@ -43,6 +46,8 @@ export class LazyFreeze implements Freeze {
   private lazy?: CriuService;
   /** Between the daemon and the source, on the target: pulls ahead (prefetch/prefetcher.ts). */
   private prefetcher?: Prefetcher;
+  /** Direct: on the source, between the page server (on loopback then) and the link. */
+  private forwarder?: PageForwarder;
   private progress?: ProgressCounter;
   /** Direct: stops polling what the target's daemon read; resolves with the last figure. */
   private pulled?: () => Promise<number>;
@@ -57,7 +62,7 @@ export class LazyFreeze implements Freeze {
    * server, whose port the dump picks, only when the target's daemon connects.
    */
   async open(): Promise<void> {
-    await this.openPrefetcher();
+    await Promise.all([this.openPrefetcher(), this.openForwarder()]);
     if (this.direct) return;
     this.relay = await startPageRelay(() => this.c.source.openStream(this.server!.port), {
       onBytes: (n) => this.progress?.add(n), near: `the target's ${this.prefetcher ? 'prefetcher' : 'lazy-pages daemon'}`, far: 'the source\'s lazy page server' });
@@ -84,8 +89,32 @@ export class LazyFreeze implements Freeze {
     report.prefetch = { used: true };
   }
 
+  /** Direct, `--page-forwarder auto` (the default): started before the freeze where the source runs it; the report says whether. */
+  private async openForwarder(): Promise<void> {
+    const { report, source } = this.c;
+    if (!this.direct) return;
+    if (this.c.pageForwarder === 'off') {
+      report.page_forwarder = { used: false, reason: '--page-forwarder off' };
+      return;
+    }
+    const f = await this.c.services.pageForwarder(source, { workDir: this.dirs.work, address: this.direct });
+    if ('unavailable' in f) {
+      report.page_forwarder = { used: false, reason: f.unavailable };
+      return;
+    }
+    this.forwarder = f;
+    this.closers.push(async () => f.kill());
+    report.page_forwarder = { used: true };
+  }
+
+  /** Where the source's page server listens: the route's address, or loopback behind the forwarder (or SSH). */
+  private get serverAddress(): string {
+    return this.forwarder || !this.direct ? LOOPBACK : this.direct;
+  }
+
   async dump(stopping: () => void, serving?: (at: Endpoint) => Promise<void>): Promise<void> {
-    this.server = await this.c.workload.checkpointLazy(this.dirs, { parent: this.parent, stopping, serving, address: this.direct });
+    this.server = await this.c.workload.checkpointLazy(this.dirs, { parent: this.parent, stopping, serving, address: this.serverAddress });
+    this.forwarder?.upstream(this.server.port);
   }
 
   async failedDump(e: unknown): Promise<unknown> {
@@ -98,14 +127,14 @@ export class LazyFreeze implements Freeze {
   }
 
   serving(): Endpoint | undefined {
-    return this.server && { host: this.direct ?? LOOPBACK, port: this.server.port };
+    return this.server && { host: this.serverAddress, port: this.server.port };
   }
 
   /** The target's daemon reaches the source's page server directly, or through the relay on the controller. */
   async beforeRestore(): Promise<void> {
     this.progress = progressCounter(this.c.emit, 'postcopy', { host: this.c.target.name, total: this.c.residentBytes });
     const dirs = { imagesDir: this.dirs.images, workDir: this.dirs.work, tls: this.dirs.tls };
-    const from = this.direct ? { host: this.direct, port: this.server!.port } : this.relayOnTarget!;
+    const from = this.direct ? { host: this.direct, port: this.forwarder?.port ?? this.server!.port } : this.relayOnTarget!;
     if (this.prefetcher) {
       this.prefetcher.connect(from);
       this.lazy = await startLazyPagesOn(this.c.target, dirs, this.prefetcher, DAEMON_SOCKET_FD);
@@ -126,7 +155,7 @@ export class LazyFreeze implements Freeze {
       this.closers.push(this.pulled);
     }
     try {
-      const [relayed, , , prefetched] = await Promise.race([Promise.all([this.relay?.done, this.lazy!.done, this.server!.done, this.prefetcher?.done]), this.handshake()])
+      const [relayed, , , prefetched] = await Promise.race([Promise.all([this.relay?.done, this.lazy!.done, this.server!.done, this.prefetcher?.done, this.forwarder?.done]), this.handshake()])
         .catch((e: unknown) => this.explain(e));
       if (prefetched && report.prefetch) report.prefetch.stats = prefetched;
       report.postcopy_ms = Date.now() - restoredAt;
@@ -155,9 +184,9 @@ export class LazyFreeze implements Freeze {
     const watch = this.prefetcher ? upstreamWithin(this.prefetcher, ANSWER_WITHIN_MS) : watchHandshake(this.c.target, posix.join(this.dirs.work, 'lazy-pages.log'), ANSWER_WITHIN_MS);
     this.closers.push(async () => watch.stop());
     if (await watch.seen) return new Promise<never>(() => {});
-    // The source's page server may be stuck in a handshake with whoever caught its port: ended, its CRIU exits.
-    await this.c.source.exec(hostScript('cut-connections', 'from', this.direct, String(this.server!.port)), { allowFailure: true }).catch(() => {});
-    throw new MigrateError('TRANSFER_FAILED', `${this.c.target.name}'s ${this.prefetcher ? 'prefetcher' : 'lazy-pages daemon'} did not complete its TLS handshake with ${this.direct}:${this.server!.port} within ${ANSWER_WITHIN_MS / 1000} s`, {
+    // The source's page server may be stuck in a handshake with whoever caught its port (or the forwarder's): ended, its CRIU exits.
+    await this.c.source.exec(hostScript('cut-connections', 'from', this.serverAddress, String(this.server!.port)), { allowFailure: true }).catch(() => {});
+    throw new MigrateError('TRANSFER_FAILED', `${this.c.target.name}'s ${this.prefetcher ? 'prefetcher' : 'lazy-pages daemon'} did not complete its TLS handshake with ${this.direct}:${this.forwarder?.port ?? this.server!.port}${this.forwarder ? ` (the page forwarder, for the page server on ${LOOPBACK}:${this.server!.port})` : ''} within ${ANSWER_WITHIN_MS / 1000} s`, {
       host: this.c.target.name,
       hint: 'something else may hold the lazy page server\'s port on the source (a local user, a host-network container) or CRIU hangs; nothing was sent in clear. Use --page-channel ssh to keep the pages inside SSH',
     });
@@ -180,6 +209,7 @@ export class LazyFreeze implements Freeze {
   async abort(): Promise<void> {
     this.lazy?.kill();
     this.prefetcher?.kill();
+    this.forwarder?.kill();
     await this.close();
     if (this.server) await this.endDump(this.server, this.lazy === undefined);
   }
@@ -195,7 +225,7 @@ export class LazyFreeze implements Freeze {
    */
   private async endDump(dump: PageServer, neverConnected: boolean): Promise<void> {
     if (neverConnected) {
-      const s: Duplex | undefined = await this.c.source.openStream(dump.port, this.direct).catch(() => undefined);
+      const s: Duplex | undefined = await this.c.source.openStream(dump.port, this.serverAddress).catch(() => undefined);
       s?.destroy();
     }
     const settled = dump.done.then(() => true, () => true);

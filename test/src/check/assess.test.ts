@@ -68,3 +68,22 @@ test('the prefetcher: needs a node of 18 or later on the target (the source\'s d
   t.false(noUffd.prefetch.available);
   t.regex(noUffd.prefetch.reasons.join(), /post-copy unavailable: .*uffd-noncoop/);
 });
+
+test('the page forwarder: needs a node on the source (the target\'s does not matter), and post-copy', (t) => {
+  t.deepEqual(assess(host('A', { 'uffd-noncoop': true }), host('B', { 'uffd-noncoop': true })).pageForwarder, { available: true, reasons: [] });
+
+  const none = host('A', { 'uffd-noncoop': true });
+  none.node = { version: null, problem: 'node is not installed' };
+  const n = assess(none, host('B', { 'uffd-noncoop': true }));
+  t.false(n.pageForwarder.available);
+  t.true(n.strategies.postcopy.available, 'post-copy still works, without it');
+  t.regex(n.pageForwarder.reasons.join(), /^no node on source A \(node is not installed\): post-copy over a direct page channel moves without the page forwarder/);
+
+  const b = host('B', { 'uffd-noncoop': true });
+  b.node = { version: null, problem: 'node is not installed' };
+  t.true(assess(host('A', { 'uffd-noncoop': true }), b).pageForwarder.available);
+
+  const noUffd = assess(host('A', {}), host('B', { 'uffd-noncoop': false }));
+  t.false(noUffd.pageForwarder.available);
+  t.regex(noUffd.pageForwarder.reasons.join(), /post-copy unavailable: .*uffd-noncoop/);
+});

@@ -1,7 +1,8 @@
 /**
  * Direct page channels in the lab (issue 20): the memory goes between A and B over CRIU's own
  * TLS connection, not through SSH — counted by iptables rules on B that match only those ports —
- * for a cold dump into B's page server and for post-copy's pulls from A. A firewall between the
+ * for a cold dump into B's page server and for post-copy's pulls from A (through A's page
+ * forwarder, with and without B's prefetcher, and without the forwarder). A firewall between the
  * hosts stops `--page-channel direct` before anything is frozen, and `auto` then goes through SSH.
  * A local user on B who catches the page server's port reads nothing, and the freeze is cut
  * within seconds (no relay sees the stream: migrate watches the page server's log).
@@ -79,19 +80,22 @@ test.serial('direct, cold: a container\'s pages go straight into B\'s page serve
   }
 });
 
-test.serial('direct, post-copy: a process tree\'s memory is pulled straight from A; the counter goes on', async (t) => {
+/** Post-copy over a direct channel, with or without the prefetcher on B and the page forwarder on A. */
+const directPostcopy = (prefetch: 'auto' | 'off', pageForwarder: 'auto' | 'off') => async (t: import('ava').ExecutionContext) => {
   const dir = await tempDir(a, SHARED_DIR);
   const w = await startTree(a, lab.memload, ['--mib', String(MIB), '--tick-ms', '20'], dir);
   let restored = 0;
   try {
     await sleep(300);
     const sum = await treeChecksum(a, w.pid, w.out);
-    const { value: report, bytes } = await countOnB(() => migrate({ pid: w.pid, source: a, target: b, strategy: 'postcopy', pageChannel: 'direct', prefetch: 'auto' }));
+    const { value: report, bytes } = await countOnB(() => migrate({ pid: w.pid, source: a, target: b, strategy: 'postcopy', pageChannel: 'direct', prefetch, pageForwarder }));
     t.is(report.outcome, 'migrated');
     t.is(report.page_channel, 'direct');
+    t.deepEqual(report.page_forwarder, pageForwarder === 'auto' ? { used: true } : { used: false, reason: '--page-forwarder off' });
     restored = Number(/^pid (\d+)$/.exec(report.workload.target ?? '')?.[1]);
-    t.true(bytes > MIB * 2 ** 20, `${bytes} bytes came from A's lazy page server port`);
-    t.is(report.prefetch?.stats?.pages_served, report.lazy_pages?.total, 'B\'s prefetcher pulled them straight from A and served every page to the daemon');
+    t.true(bytes > MIB * 2 ** 20, `${bytes} bytes came from A's ${pageForwarder === 'auto' ? 'page forwarder' : 'lazy page server'} port`);
+    if (prefetch === 'auto') t.is(report.prefetch?.stats?.pages_served, report.lazy_pages?.total, 'B\'s prefetcher pulled them straight from A and served every page to the daemon');
+    else t.deepEqual(report.prefetch, { used: false, reason: '--prefetch off' });
     t.true(report.bytes.raw >= MIB * 2 ** 20, `the report counts the pages (${report.bytes.raw})`);
     await sleep(300);
     t.true(continuous(await ticks(a, w.out)), 'counter continues without gap or repeat');
@@ -103,7 +107,11 @@ test.serial('direct, post-copy: a process tree\'s memory is pulled straight from
     await a.exec(['kill', '-KILL', String(w.pid)], { allowFailure: true });
     await a.exec(['rm', '-rf', dir]);
   }
-});
+};
+
+test.serial('direct, post-copy: a process tree\'s memory is pulled straight from A (B\'s prefetcher, A\'s page forwarder); the counter goes on', directPostcopy('auto', 'auto'));
+test.serial('direct, post-copy, as by default: B\'s daemon pulls through A\'s page forwarder; the counter goes on', directPostcopy('off', 'auto'));
+test.serial('direct, post-copy, --page-forwarder off: B\'s daemon pulls from A\'s page server on A\'s address; the counter goes on', directPostcopy('off', 'off'));
 
 test.serial('a firewall between the hosts: direct stops before the freeze and says what to do; auto goes through SSH', async (t) => {
   const name = await startContainer(a, 16);
