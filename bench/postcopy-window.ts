@@ -9,6 +9,8 @@
  *   has every page (the memory lives on both hosts meanwhile), with the prefetcher on B pulling
  *   ahead of the daemon (`--prefetch auto`);
  * - postcopy-alone: the same with `--prefetch off` (the default), CRIU's daemon pulling by itself.
+ * - direct only, both again with `--page-forwarder off`: A's page server on the link itself, not
+ *   behind the page forwarder (transfer/page-forwarder.ts, the default).
  *
  * The target: window ≤ 1.25 × cold's stream, for the same memory, channel and dirty rate, in the
  * same run. Every move is checked: the container's ticks go on with the next number on B.
@@ -45,9 +47,16 @@ const TARGET_RATIO = 1.25;
 const FLOOR_MARGIN_MS = 100;
 const TICK_MS = 20;
 
-/** postcopy: with the prefetcher on B (`--prefetch auto`); postcopy-alone: `--prefetch off`, CRIU's daemon pulling by itself. */
-type Kind = 'cold' | 'postcopy' | 'postcopy-alone';
-const KINDS: readonly Kind[] = ['cold', 'postcopy', 'postcopy-alone'];
+/**
+ * postcopy: with the prefetcher on B (`--prefetch auto`); postcopy-alone: `--prefetch off`, CRIU's
+ * daemon pulling by itself. Direct, both go through the page forwarder on A (the default); the
+ * `-unforwarded` kinds, direct only, move with `--page-forwarder off` (A's page server on the link).
+ */
+type Kind = 'cold' | 'postcopy' | 'postcopy-alone' | 'postcopy-unforwarded' | 'postcopy-alone-unforwarded';
+const KINDS: readonly Kind[] = ['cold', 'postcopy', 'postcopy-alone', 'postcopy-unforwarded', 'postcopy-alone-unforwarded'];
+const prefetched = (k: Kind) => k === 'postcopy' || k === 'postcopy-unforwarded';
+const unforwarded = (k: Kind) => k.endsWith('-unforwarded');
+const kindsFor = (channel: Channel) => KINDS.filter((k) => channel === 'direct' || !unforwarded(k));
 type Channel = Exclude<PageChannelMode, 'auto'>;
 
 interface Options { mib: number; dirty: number[]; channels: Channel[]; runs: number; treeMib: number; outDir: string; argv: string[] }
@@ -78,6 +87,7 @@ interface Move {
   pageChannel?: string;
   /** postcopy: the prefetcher's figures (pages there when the daemon asked, ...). */
   prefetch?: MigrationReport['prefetch'];
+  forwarder?: MigrationReport['page_forwarder'];
   error?: Record<string, unknown> | string;
 }
 
@@ -102,7 +112,7 @@ async function moveOnce(a: Transport, b: Transport, image: string, o: Options, k
     await waitForTicks(() => containerTicks(a, name), 5, 180_000, `${name} on A`);
     const report: MigrationReport = await migrate({
       container: name, source: a, target: b, strategy: kind === 'cold' ? 'cold' : 'postcopy', pages: 'page-server', pageChannel: channel,
-      ...(kind === 'cold' ? { restore: 'eager' as const } : { prefetch: kind === 'postcopy' ? 'auto' as const : 'off' as const }),
+      ...(kind === 'cold' ? { restore: 'eager' as const } : { prefetch: prefetched(kind) ? 'auto' as const : 'off' as const, pageForwarder: unforwarded(kind) ? 'off' as const : 'auto' as const }),
     });
     rec.freezeMs = report.freeze_ms ?? undefined;
     rec.checkpointMs = report.phases_ms.checkpoint;
@@ -115,7 +125,9 @@ async function moveOnce(a: Transport, b: Transport, image: string, o: Options, k
       rec.background = report.lazy_pages?.background;
       rec.pages = report.lazy_pages?.total;
       rec.prefetch = report.prefetch;
-      if (report.prefetch?.used !== (kind === 'postcopy')) throw new Error(`prefetcher ${report.prefetch?.used ? 'used' : 'not used'} (${report.prefetch?.reason})`);
+      rec.forwarder = report.page_forwarder;
+      if (report.prefetch?.used !== prefetched(kind)) throw new Error(`prefetcher ${report.prefetch?.used ? 'used' : 'not used'} (${report.prefetch?.reason})`);
+      if (channel === 'direct' && report.page_forwarder?.used !== !unforwarded(kind)) throw new Error(`page forwarder ${report.page_forwarder?.used ? 'used' : 'not used'} (${report.page_forwarder?.reason})`);
     }
     if (report.outcome !== 'migrated') throw new Error(`outcome ${report.outcome}`);
     if (report.page_channel !== channel) throw new Error(`asked for ${channel}, the report says ${report.page_channel} (${report.page_channel_reason})`);
@@ -172,7 +184,12 @@ async function treeOnce(a: Transport, b: Transport, mib: number, channel: Channe
  * (its restore places the pages), post-copy's freeze + window. The window also places the pages
  * (the daemon's UFFDIO_COPY), which cold pays after its stream.
  */
-interface Cell { channel: Channel; dirty: number; coldMs?: number; windowMs?: number; aloneMs?: number; ratio?: number; aloneRatio?: number; pass?: boolean; coldInPlaceMs?: number; postcopyInPlaceMs?: number; inPlaceRatio?: number }
+interface Cell {
+  channel: Channel; dirty: number; coldMs?: number; windowMs?: number; aloneMs?: number; ratio?: number; aloneRatio?: number; pass?: boolean;
+  /** Direct, `--page-forwarder off`: the window with and without the prefetcher. */
+  unforwardedMs?: number; aloneUnforwardedMs?: number;
+  coldInPlaceMs?: number; postcopyInPlaceMs?: number; inPlaceRatio?: number;
+}
 
 function cellsOf(o: Options, moves: Move[]): Cell[] {
   const m = (kind: Kind, channel: Channel, dirty: number, g: (x: Move) => number | undefined) =>
@@ -184,10 +201,12 @@ function cellsOf(o: Options, moves: Move[]): Cell[] {
     const ratio = coldMs && windowMs ? windowMs / coldMs : undefined;
     const aloneMs = m('postcopy-alone', channel, dirty, (x) => x.streamMs);
     const aloneRatio = coldMs && aloneMs ? aloneMs / coldMs : undefined;
+    const unforwardedMs = m('postcopy-unforwarded', channel, dirty, (x) => x.streamMs);
+    const aloneUnforwardedMs = m('postcopy-alone-unforwarded', channel, dirty, (x) => x.streamMs);
     const coldInPlaceMs = m('cold', channel, dirty, inPlace);
     const postcopyInPlaceMs = m('postcopy', channel, dirty, inPlace);
     const inPlaceRatio = coldInPlaceMs && postcopyInPlaceMs ? postcopyInPlaceMs / coldInPlaceMs : undefined;
-    return { channel, dirty, coldMs, windowMs, aloneMs, ratio, aloneRatio, pass: ratio === undefined ? undefined : ratio <= TARGET_RATIO, coldInPlaceMs, postcopyInPlaceMs, inPlaceRatio };
+    return { channel, dirty, coldMs, windowMs, aloneMs, ratio, aloneRatio, pass: ratio === undefined ? undefined : ratio <= TARGET_RATIO, unforwardedMs, aloneUnforwardedMs, coldInPlaceMs, postcopyInPlaceMs, inPlaceRatio };
   }));
 }
 
@@ -234,14 +253,17 @@ function criuAloneText(o: Options, windowFloors: FloorRun[]): string {
 function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], moves: Move[], trees: TreeMove[], floors: FloorRun[], windowFloors: FloorRun[]): string {
   const f = (x: number | undefined) => (x === undefined ? DASH : sec(x));
   const alone = fillOf(windowFloors, 'link');
-  const rows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldMs)} | ${f(c.windowMs)} | ${c.ratio?.toFixed(2) ?? DASH} | ${c.pass === undefined ? DASH : c.pass ? 'pass' : 'FAIL'} | ${f(c.aloneMs)} | ${c.aloneRatio?.toFixed(2) ?? DASH} | ${f(alone)} | ${alone && c.windowMs ? (c.windowMs / alone).toFixed(2) : DASH} |`);
+  const rows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldMs)} | ${f(c.windowMs)} | ${c.ratio?.toFixed(2) ?? DASH} | ${c.pass === undefined ? DASH : c.pass ? 'pass' : 'FAIL'} | ${f(c.aloneMs)} | ${c.aloneRatio?.toFixed(2) ?? DASH} | ${f(c.unforwardedMs)} / ${f(c.aloneUnforwardedMs)} | ${f(alone)} | ${alone && c.windowMs ? (c.windowMs / alone).toFixed(2) : DASH} |`);
   const inPlaceRows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldInPlaceMs)} | ${f(c.postcopyInPlaceMs)} | ${c.inPlaceRatio?.toFixed(2) ?? DASH} |`);
   const ahead = (x: Move) => { const s = x.prefetch?.stats; return s ? `${s.pages_ready} / ${s.pages_waited} / ${s.pages_forwarded}` : DASH; };
   const each = moves.map((x) => `| ${x.kind} | ${x.channel} | ${x.dirty} | ${x.run} | ${x.ok ? 'ok' : `failed: ${JSON.stringify(x.error).slice(0, 160)}`} | ${f(x.freezeMs)} | ${f(x.checkpointMs)} | ${f(x.streamMs)} | ${x.pages ?? DASH} | ${x.onDemand ?? DASH} / ${x.background ?? DASH} | ${ahead(x)} | ${x.loadavg} |`);
   return `# The post-copy window against cold's page stream (\`npm run bench:window\`)\n\n${factsMarkdown(command, facts)}\n`
     + `A memload container with ${o.mib} MiB resident, moved A → B. Cold's stream: CRIU's memwrite time (every page into the page server on B). `
-    + `Window: post-copy's \`postcopy_ms\`, from the restore until every page is on B, with the prefetcher on B (\`--prefetch auto\`) and without it (\`--prefetch off\`, the default since 2026-12-02: CRIU's lazy-pages daemon pulls by itself, one request in flight). Medians of ${o.runs} run(s). Target: window ≤ ${TARGET_RATIO} × stream.\n\n`
-    + `| page channel | dirty MiB/s | cold stream (s) | post-copy window (s) | window / stream | target | without the prefetcher (s) | that / stream | CRIU alone across the link (s) | window / CRIU alone |\n|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n\n`
+    + `Window: post-copy's \`postcopy_ms\`, from the restore until every page is on B, with the prefetcher on B (\`--prefetch auto\`) and without it (\`--prefetch off\`, the default since 2026-12-02: CRIU's lazy-pages daemon pulls by itself, one request in flight). `
+    + 'Direct, the daemon (or the prefetcher) pulls through the page forwarder on A (`--page-forwarder auto`, the default since 2026-12-03: A\'s page server on its loopback, the forwarder writing to the link); '
+    + 'the column "without the forwarder" moves with `--page-forwarder off` (A\'s page server on the link itself), with / without the prefetcher. '
+    + `Medians of ${o.runs} run(s). Target: window ≤ ${TARGET_RATIO} × stream.\n\n`
+    + `| page channel | dirty MiB/s | cold stream (s) | post-copy window (s) | window / stream | target | without the prefetcher (s) | that / stream | without the forwarder: with / without the prefetcher (s) | CRIU alone across the link (s) | window / CRIU alone |\n|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n\n`
     + criuAloneText(o, windowFloors)
     + 'The window also places every page into the restored process\'s memory (the daemon\'s UFFDIO_COPY), which cold does after its stream, inside its restore. '
     + 'Like for like, from the freeze\'s start until all the memory is in place on B: cold\'s freeze against post-copy\'s freeze + window (medians).\n\n'
@@ -258,7 +280,7 @@ async function main(): Promise<void> {
     for (let run = 1; run <= (o.mib > 0 ? o.runs : 0); run++) {
       for (const dirty of o.dirty) {
         for (const channel of o.channels) {
-          for (const kind of KINDS) {
+          for (const kind of kindsFor(channel)) {
             const m = await moveOnce(a, b, lab.image, o, kind, channel, dirty, run);
             console.log(`${kind} ${channel} dirty ${dirty} run ${run}: ${m.ok ? `stream/window ${m.streamMs} ms, freeze ${m.freezeMs} ms` : JSON.stringify(m.error)}`);
             moves.push(m);
@@ -295,7 +317,7 @@ async function main(): Promise<void> {
     const command = commandLine('bench:window', 'dist/bench/postcopy-window.js', o.argv);
     writeFileSync(join(o.outDir, 'postcopy-window.json'), JSON.stringify({ meta: { command, ...facts, mib: o.mib, treeMib: o.treeMib, runs: o.runs, targetRatio: TARGET_RATIO }, cells, criuFillMs, moves, windowFloors, trees, floors }, null, 1) + '\n');
     writeFileSync(join(o.outDir, 'postcopy-window.md'), markdown(command, facts, o, cells, moves, trees, floors, windowFloors));
-    for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: window ${c.windowMs} ms / stream ${c.coldMs} ms = ${c.ratio?.toFixed(2)} ${c.pass ? 'PASS' : 'FAIL'} (without the prefetcher ${c.aloneMs} ms = ${c.aloneRatio?.toFixed(2)})`);
+    for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: window ${c.windowMs} ms / stream ${c.coldMs} ms = ${c.ratio?.toFixed(2)} ${c.pass ? 'PASS' : 'FAIL'} (without the prefetcher ${c.aloneMs} ms = ${c.aloneRatio?.toFixed(2)}; without the forwarder ${c.unforwardedMs ?? '-'} / ${c.aloneUnforwardedMs ?? '-'} ms)`);
     for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: memory in place, post-copy ${c.postcopyInPlaceMs} ms / cold ${c.coldInPlaceMs} ms = ${c.inPlaceRatio?.toFixed(2)}`);
     console.log(`CRIU alone fills ${o.mib} MiB in ${criuFillMs.loopback} ms over loopback, ${criuFillMs.link} ms across the link (medians)`);
     if ([...moves, ...trees, ...floors, ...windowFloors].some((m) => !m.ok)) process.exitCode = 1;
