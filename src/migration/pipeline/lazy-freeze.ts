@@ -5,9 +5,10 @@
  * straight from the source (a direct page channel: page-channel.ts), or through a relay on the
  * controller and the SSH connections. Direct, a page forwarder on the source (where it runs node;
  * `--page-forwarder auto`, the default) carries the page server's replies from loopback to the
- * link: CRIU's own writes to the link are the slow part of the window (transfer/remote/forward.ts). Asked for (`--prefetch auto`; off by default) and where the
- * target runs it, the prefetcher (prefetch/) sits between: it starts the daemon on a socket pair of its
- * own and pulls the memory from the source ahead of it, over the same channel.
+ * link: CRIU's own writes to the link are the slow part of the window (transfer/remote/forward.ts).
+ * Asked for (`--prefetch auto`; off by default) and where the target runs it, the prefetcher
+ * (prefetch/) sits between: it starts the daemon on a socket pair of its own and pulls the memory
+ * from the source ahead of it, over the same channel.
  *
  * The post-copy window — from the restore until the last page arrived — is `postcopy_ms`: the
  * memory lives on two hosts. The source's tree stays there, stopped, until the target's daemon
