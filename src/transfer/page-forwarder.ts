@@ -23,8 +23,6 @@ export interface PageForwarder {
   readonly port: number;
   /** The lazy page server's port on the source's loopback; a connection waits for it. */
   upstream(port: number): void;
-  /** Resolves once both sides of its session are open. */
-  readonly connected: Promise<void>;
   /** Settles with the bytes it carried to the target once its session ended; rejects with why it broke. */
   readonly done: Promise<number>;
   kill(): void;
@@ -54,13 +52,12 @@ export async function startPageForwarder(source: Transport, o: { workDir: string
     return carried;
   });
   done.catch(() => {});
-  const connected = new Promise<void>((resolve) => program.on('connected', () => resolve()));
   try {
     const port = await new Promise<number>((resolve, reject) => {
       program.on('listening', (arg) => resolve(Number(arg)));
       void program.ended.then((e) => reject(e ?? new Error('it exited before it listened')));
     });
-    return { port, upstream: (p) => program.send(`upstream ${p}`), connected, done, kill: () => program.kill() };
+    return { port, upstream: (p) => program.send(`upstream ${p}`), done, kill: () => program.kill() };
   } catch (e) {
     program.kill();
     return { unavailable: `it did not listen on ${o.address} on ${source.name}: ${stderrOf(e)}` };

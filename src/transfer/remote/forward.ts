@@ -15,10 +15,10 @@
  * It listens on ADDRESS, on a free port between LOW and HIGH (CRIU's page channel ports, which
  * the firewall advice names), and says `listening PORT`. It takes one connection there; its bytes
  * go to 127.0.0.1:UPSTREAM once stdin has said `upstream UPSTREAM` (known after the dump).
- * stdout, one line each: `started`, `listening PORT`, `connected` (both sides open), then
- * `done TO_TARGET FROM_TARGET` (bytes) once both sides closed, and exit 0. Any failure: one line
- * on stderr, exit 1 (both sides are cut, as a broken link would). stdin closing before anyone
- * connected ends it (exit 0: the run no longer needs it).
+ * stdout, one line each: `started`, `listening PORT`, then `done TO_TARGET FROM_TARGET` (bytes)
+ * once both sides of its session closed, and exit 0. Any failure: one line on stderr, exit 1
+ * (both sides are cut, as a broken link would). stdin closing before anyone connected ends it
+ * (exit 0: the run no longer needs it).
  *
  * Only node: imports: migrate writes this file into the run's directory on the source
  * (transfer/page-forwarder.ts) and runs it with the source's node.
@@ -92,7 +92,6 @@ function session(target: Socket, upstreamPort: Promise<number>): void {
   void upstreamPort.then((port) => {
     const source = connect({ host: LOOPBACK, port, allowHalfOpen: true, noDelay: true });
     source.on('error', (e) => fail(`the lazy page server at ${LOOPBACK}:${port}: ${e.message}`));
-    source.once('connect', () => say('connected'));
     const bothClosed = () => {
       if (++closed === 2) say(`done ${toTarget} ${fromTarget}`, () => process.exit(0));
     };

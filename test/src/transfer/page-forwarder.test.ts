@@ -80,7 +80,6 @@ test('it carries a session both ways, in order, between a client on its port and
   client.write('GET');
   await new Promise((r) => setTimeout(r, 200));
   f.upstream(server.port);
-  await f.connected;
   t.true((await read(client, reply.length)).equals(reply), 'every byte of the reply, in order');
   t.is(server.asked().toString(), 'GET');
   client.write('CLOSE');

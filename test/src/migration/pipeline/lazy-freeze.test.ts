@@ -73,7 +73,7 @@ function setup(handshake: boolean, o: { forwarder?: ForwarderAnswer; mode?: 'aut
       pageForwarder: async (on: Transport, f: { address: string }) => {
         forwarderStarts.push({ host: on.name, address: f.address });
         if (o.forwarder !== 'runs') return { unavailable: 'no node on 10.0.0.1' };
-        return { port: 41000, upstream: (p: number) => told.push(p), connected: new Promise<void>(() => {}), done: forwarded.p, kill: () => {} };
+        return { port: 41000, upstream: (p: number) => told.push(p), done: forwarded.p, kill: () => {} };
       },
     },
   } as unknown as MoveContext;
