@@ -185,7 +185,9 @@ async function treeOnce(a: Transport, b: Transport, mib: number, channel: Channe
  * (the daemon's UFFDIO_COPY), which cold pays after its stream.
  */
 interface Cell {
-  channel: Channel; dirty: number; coldMs?: number; windowMs?: number; aloneMs?: number; ratio?: number; aloneRatio?: number; pass?: boolean;
+  channel: Channel; dirty: number; coldMs?: number; windowMs?: number; aloneMs?: number; ratio?: number; aloneRatio?: number;
+  /** Against TARGET_RATIO: with the prefetcher (pass) and without it, the default (passAlone). */
+  pass?: boolean; passAlone?: boolean;
   /** Direct, `--page-forwarder off`: the window with and without the prefetcher. */
   unforwardedMs?: number; aloneUnforwardedMs?: number;
   coldInPlaceMs?: number; postcopyInPlaceMs?: number; inPlaceRatio?: number;
@@ -206,7 +208,7 @@ function cellsOf(o: Options, moves: Move[]): Cell[] {
     const coldInPlaceMs = m('cold', channel, dirty, inPlace);
     const postcopyInPlaceMs = m('postcopy', channel, dirty, inPlace);
     const inPlaceRatio = coldInPlaceMs && postcopyInPlaceMs ? postcopyInPlaceMs / coldInPlaceMs : undefined;
-    return { channel, dirty, coldMs, windowMs, aloneMs, ratio, aloneRatio, pass: ratio === undefined ? undefined : ratio <= TARGET_RATIO, unforwardedMs, aloneUnforwardedMs, coldInPlaceMs, postcopyInPlaceMs, inPlaceRatio };
+    return { channel, dirty, coldMs, windowMs, aloneMs, ratio, aloneRatio, pass: ratio === undefined ? undefined : ratio <= TARGET_RATIO, passAlone: aloneRatio === undefined ? undefined : aloneRatio <= TARGET_RATIO, unforwardedMs, aloneUnforwardedMs, coldInPlaceMs, postcopyInPlaceMs, inPlaceRatio };
   }));
 }
 
@@ -253,7 +255,8 @@ function criuAloneText(o: Options, windowFloors: FloorRun[]): string {
 function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], moves: Move[], trees: TreeMove[], floors: FloorRun[], windowFloors: FloorRun[]): string {
   const f = (x: number | undefined) => (x === undefined ? DASH : sec(x));
   const alone = fillOf(windowFloors, 'link');
-  const rows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldMs)} | ${f(c.windowMs)} | ${c.ratio?.toFixed(2) ?? DASH} | ${c.pass === undefined ? DASH : c.pass ? 'pass' : 'FAIL'} | ${f(c.aloneMs)} | ${c.aloneRatio?.toFixed(2) ?? DASH} | ${f(c.unforwardedMs)} / ${f(c.aloneUnforwardedMs)} | ${f(alone)} | ${alone && c.windowMs ? (c.windowMs / alone).toFixed(2) : DASH} |`);
+  const verdict = (p: boolean | undefined) => (p === undefined ? DASH : p ? 'pass' : 'FAIL');
+  const rows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldMs)} | ${f(c.windowMs)} | ${c.ratio?.toFixed(2) ?? DASH} | ${verdict(c.pass)} | ${f(c.aloneMs)} | ${c.aloneRatio?.toFixed(2) ?? DASH} | ${verdict(c.passAlone)} | ${f(c.unforwardedMs)} / ${f(c.aloneUnforwardedMs)} | ${f(alone)} | ${alone && c.windowMs ? (c.windowMs / alone).toFixed(2) : DASH} |`);
   const inPlaceRows = cells.map((c) => `| ${c.channel} | ${c.dirty} | ${f(c.coldInPlaceMs)} | ${f(c.postcopyInPlaceMs)} | ${c.inPlaceRatio?.toFixed(2) ?? DASH} |`);
   const ahead = (x: Move) => { const s = x.prefetch?.stats; return s ? `${s.pages_ready} / ${s.pages_waited} / ${s.pages_forwarded}` : DASH; };
   const each = moves.map((x) => `| ${x.kind} | ${x.channel} | ${x.dirty} | ${x.run} | ${x.ok ? 'ok' : `failed: ${JSON.stringify(x.error).slice(0, 160)}`} | ${f(x.freezeMs)} | ${f(x.checkpointMs)} | ${f(x.streamMs)} | ${x.pages ?? DASH} | ${x.onDemand ?? DASH} / ${x.background ?? DASH} | ${ahead(x)} | ${x.loadavg} |`);
@@ -263,7 +266,7 @@ function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], 
     + 'Direct, the daemon (or the prefetcher) pulls through the page forwarder on A (`--page-forwarder auto`, the default since 2026-12-03: A\'s page server on its loopback, the forwarder writing to the link); '
     + 'the column "without the forwarder" moves with `--page-forwarder off` (A\'s page server on the link itself), with / without the prefetcher. '
     + `Medians of ${o.runs} run(s). Target: window ≤ ${TARGET_RATIO} × stream.\n\n`
-    + `| page channel | dirty MiB/s | cold stream (s) | post-copy window (s) | window / stream | target | without the prefetcher (s) | that / stream | without the forwarder: with / without the prefetcher (s) | CRIU alone across the link (s) | window / CRIU alone |\n|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n\n`
+    + `| page channel | dirty MiB/s | cold stream (s) | post-copy window (s) | window / stream | target | without the prefetcher (s) | that / stream | target | without the forwarder: with / without the prefetcher (s) | CRIU alone across the link (s) | window / CRIU alone |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${rows.join('\n')}\n\n`
     + criuAloneText(o, windowFloors)
     + 'The window also places every page into the restored process\'s memory (the daemon\'s UFFDIO_COPY), which cold does after its stream, inside its restore. '
     + 'Like for like, from the freeze\'s start until all the memory is in place on B: cold\'s freeze against post-copy\'s freeze + window (medians).\n\n'
@@ -317,7 +320,7 @@ async function main(): Promise<void> {
     const command = commandLine('bench:window', 'dist/bench/postcopy-window.js', o.argv);
     writeFileSync(join(o.outDir, 'postcopy-window.json'), JSON.stringify({ meta: { command, ...facts, mib: o.mib, treeMib: o.treeMib, runs: o.runs, targetRatio: TARGET_RATIO }, cells, criuFillMs, moves, windowFloors, trees, floors }, null, 1) + '\n');
     writeFileSync(join(o.outDir, 'postcopy-window.md'), markdown(command, facts, o, cells, moves, trees, floors, windowFloors));
-    for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: window ${c.windowMs} ms / stream ${c.coldMs} ms = ${c.ratio?.toFixed(2)} ${c.pass ? 'PASS' : 'FAIL'} (without the prefetcher ${c.aloneMs} ms = ${c.aloneRatio?.toFixed(2)}; without the forwarder ${c.unforwardedMs ?? '-'} / ${c.aloneUnforwardedMs ?? '-'} ms)`);
+    for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: window ${c.windowMs} ms / stream ${c.coldMs} ms = ${c.ratio?.toFixed(2)} ${c.pass ? 'PASS' : 'FAIL'} (without the prefetcher ${c.aloneMs} ms = ${c.aloneRatio?.toFixed(2)} ${c.passAlone ? 'PASS' : 'FAIL'}; without the forwarder ${c.unforwardedMs ?? '-'} / ${c.aloneUnforwardedMs ?? '-'} ms)`);
     for (const c of cells) console.log(`${c.channel} dirty ${c.dirty}: memory in place, post-copy ${c.postcopyInPlaceMs} ms / cold ${c.coldInPlaceMs} ms = ${c.inPlaceRatio?.toFixed(2)}`);
     console.log(`CRIU alone fills ${o.mib} MiB in ${criuFillMs.loopback} ms over loopback, ${criuFillMs.link} ms across the link (medians)`);
     if ([...moves, ...trees, ...floors, ...windowFloors].some((m) => !m.ok)) process.exitCode = 1;
