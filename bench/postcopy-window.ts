@@ -41,6 +41,7 @@ import { continuous, waitForTicks } from './lib/memload.js';
 import { removeTree, startTree } from './lib/memload-tree.js';
 import { measureCriuFloor, type CriuFloor, type FloorPlace } from './lib/criu-floor.js';
 import { medianOf } from './lib/stats.js';
+import { ROLES, startCpuSampler, type CpuSampler, type CpuUse, type Role } from './lib/cpu-use.js';
 
 const TARGET_RATIO = 1.25;
 /** Issue 20: a tree's post-copy freeze within this of CRIU's floor. */
@@ -88,6 +89,12 @@ interface Move {
   /** postcopy: the prefetcher's figures (pages there when the daemon asked, ...). */
   prefetch?: MigrationReport['prefetch'];
   forwarder?: MigrationReport['page_forwarder'];
+  /**
+   * Where the machine's CPU went (lib/cpu-use.ts; both lab hosts are this machine): post-copy,
+   * over the window (from the step 'postcopy' until its progress is done); cold, over the dump
+   * (from the move's start until the memory's progress is done).
+   */
+  cpu?: CpuUse;
   error?: Record<string, unknown> | string;
 }
 
@@ -110,10 +117,17 @@ async function moveOnce(a: Transport, b: Transport, image: string, o: Options, k
     await a.exec(['docker', 'run', '-d', ...containerArgs(image, name, { mib: o.mib, dirty, tickMs: TICK_MS })]);
     // memload prints its first tick once its memory is filled.
     await waitForTicks(() => containerTicks(a, name), 5, 180_000, `${name} on A`);
+    let sampler: CpuSampler | undefined = kind === 'cold' ? startCpuSampler() : undefined;
+    const stopSampler = () => { if (sampler) rec.cpu = sampler.stop(); sampler = undefined; };
     const report: MigrationReport = await migrate({
+      onEvent: (e) => {
+        if (kind !== 'cold' && e.kind === 'step' && e.step === 'postcopy' && !rec.cpu) sampler ??= startCpuSampler();
+        if (e.kind === 'progress' && e.done && e.what === (kind === 'cold' ? 'memory' : 'postcopy')) stopSampler();
+      },
       container: name, source: a, target: b, strategy: kind === 'cold' ? 'cold' : 'postcopy', pages: 'page-server', pageChannel: channel,
       ...(kind === 'cold' ? { restore: 'eager' as const } : { prefetch: prefetched(kind) ? 'auto' as const : 'off' as const, pageForwarder: unforwarded(kind) ? 'off' as const : 'auto' as const }),
-    });
+    }).finally(stopSampler);
+    if (!rec.cpu) throw new Error('no CPU figures: the move emitted no step \'postcopy\' event');
     rec.freezeMs = report.freeze_ms ?? undefined;
     rec.checkpointMs = report.phases_ms.checkpoint;
     rec.pageChannel = report.page_channel;
@@ -252,6 +266,35 @@ function criuAloneText(o: Options, windowFloors: FloorRun[]): string {
     + 'The link is a veth pair with an MTU of 1500; over it the daemon pulls at half its loopback pace (`npm run bench:daemon-pull`, bench/results/daemon-pull.md).\n\n';
 }
 
+const KIND_TEXT: Record<Kind, string> = {
+  cold: 'cold: the dump (its page stream)',
+  'postcopy-alone': 'post-copy window, no prefetcher (the default)',
+  postcopy: 'post-copy window, prefetcher',
+  'postcopy-alone-unforwarded': 'post-copy window, no prefetcher, no forwarder',
+  'postcopy-unforwarded': 'post-copy window, prefetcher, no forwarder',
+};
+
+/** Where the machine's CPU went, per kind of move, channel and dirty rate (medians of the moves). */
+function cpuMarkdown(o: Options, moves: Move[]): string {
+  const rows: string[] = [];
+  for (const channel of o.channels) {
+    for (const dirty of o.dirty) {
+      for (const kind of kindsFor(channel)) {
+        const ok = moves.filter((x) => x.ok && x.cpu && x.kind === kind && x.channel === channel && x.dirty === dirty);
+        if (!ok.length) continue;
+        const m = (g: (c: CpuUse) => number) => medianOf(ok.map((x) => g(x.cpu!)));
+        const roles = ROLES.map((r: Role) => m((c) => c.seconds[r])?.toFixed(2) ?? DASH);
+        const perGib = m((c) => c.seconds.controller / (o.mib / 1024));
+        rows.push(`| ${KIND_TEXT[kind]} | ${channel} | ${dirty} | ${ok.length} | ${sec(m((c) => c.wallMs)!)} | ${m((c) => c.busyCpus)!.toFixed(2)} of ${ok[0]!.cpu!.cpus} | ${roles.join(' | ')} | ${perGib?.toFixed(2) ?? DASH} |`);
+      }
+    }
+  }
+  return '\n## Where the CPU went\n\nBoth lab hosts are this machine, so every process of a move shows in its /proc (bench/lib/cpu-use.ts, sampled every 100 ms; a process that lived under 100 ms is missed). '
+    + 'Post-copy: over the window (from the step \'postcopy\' until the pulling\'s progress is done); cold: over the dump (from the move\'s start until the memory\'s progress is done). '
+    + 'CPUs busy: the machine\'s average over that stretch, from /proc/stat (idle and iowait count as idle). Then CPU seconds per role (medians): the controller (this process, without the sampler\'s own reads), CRIU (dump, page server, lazy-pages daemon, restore), sshd (both hosts), node (migrate\'s prefetcher or page forwarder on the hosts), the workload, Docker\'s daemons (dockerd, containerd, shims, runc), and the rest (kernel threads: softirqs of the link, page reclaim).\n\n'
+    + `| what | channel | dirty MiB/s | moves | stretch (s) | CPUs busy | ${ROLES.join(' (s) | ')} (s) | controller s per GiB |\n|${'---|'.repeat(7 + ROLES.length)}\n${rows.join('\n')}\n`;
+}
+
 function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], moves: Move[], trees: TreeMove[], floors: FloorRun[], windowFloors: FloorRun[]): string {
   const f = (x: number | undefined) => (x === undefined ? DASH : sec(x));
   const alone = fillOf(windowFloors, 'link');
@@ -271,6 +314,7 @@ function markdown(command: string, facts: HostFacts, o: Options, cells: Cell[], 
     + 'The window also places every page into the restored process\'s memory (the daemon\'s UFFDIO_COPY), which cold does after its stream, inside its restore. '
     + 'Like for like, from the freeze\'s start until all the memory is in place on B: cold\'s freeze against post-copy\'s freeze + window (medians).\n\n'
     + `| page channel | dirty MiB/s | cold: freeze (s) | post-copy: freeze + window (s) | post-copy / cold |\n|---|---|---|---|---|\n${inPlaceRows.join('\n')}\n\n`
+    + cpuMarkdown(o, moves)
     + `${treeMarkdown(o, trees, floors)}\n## Every move\n\n| strategy | channel | dirty MiB/s | run | result | freeze (s) | checkpoint (s) | stream or window (s) | pages | on demand / background | prefetched: there / waited for / asked for the daemon | load |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n${each.join('\n')}\n`;
 }
 
@@ -285,7 +329,8 @@ async function main(): Promise<void> {
         for (const channel of o.channels) {
           for (const kind of kindsFor(channel)) {
             const m = await moveOnce(a, b, lab.image, o, kind, channel, dirty, run);
-            console.log(`${kind} ${channel} dirty ${dirty} run ${run}: ${m.ok ? `stream/window ${m.streamMs} ms, freeze ${m.freezeMs} ms` : JSON.stringify(m.error)}`);
+            const cpu = m.cpu ? `; CPUs busy ${m.cpu.busyCpus.toFixed(2)} of ${m.cpu.cpus}, CPU s ${ROLES.map((r) => `${r} ${m.cpu!.seconds[r].toFixed(2)}`).join(', ')}` : '';
+            console.log(`${kind} ${channel} dirty ${dirty} run ${run}: ${m.ok ? `stream/window ${m.streamMs} ms, freeze ${m.freezeMs} ms${cpu}` : JSON.stringify(m.error)}`);
             moves.push(m);
           }
         }
