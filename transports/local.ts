@@ -1,6 +1,6 @@
 /** The local transport: commands run on the controller's machine through execa. */
 import { execa, type ResultPromise } from 'execa';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { once } from 'node:events';
 import { PassThrough, type Duplex } from 'node:stream';
 import { MigrateError } from './errors.js';
@@ -121,6 +121,17 @@ export class LocalTransport implements Transport {
       throw new MigrateError('FORWARD_FAILED', `a local transport cannot move port ${port} to ${remotePort}`, { host: this.name });
     }
     return { remoteHost: host, remotePort, close: async () => {} };
+  }
+
+  /** A loopback listener here, each connection handed over as its socket. */
+  async reverseStream(remotePort: number, onStream: (stream: Duplex) => void): Promise<ReverseForward> {
+    const server = createServer({ noDelay: true }, onStream);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e) => reject(new MigrateError('FORWARD_FAILED', `cannot listen on 127.0.0.1:${remotePort}`, { host: this.name, cause: e })));
+      server.listen(remotePort, '127.0.0.1', () => resolve());
+    });
+    const addr = server.address();
+    return { remoteHost: '127.0.0.1', remotePort: typeof addr === 'object' && addr ? addr.port : remotePort, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
   }
 
   async close(): Promise<void> {}

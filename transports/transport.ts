@@ -79,6 +79,12 @@ export interface Transport {
   /** Let the transport's host reach `host:port` on the controller through `remotePort` there. */
   reverseForward(remotePort: number, port: number, host?: string): Promise<ReverseForward>;
   /**
+   * Let processes on the transport's host connect to `remotePort` (0: a free one) on its
+   * loopback; each connection is handed to `onStream` on the controller (an SSH channel; a TCP
+   * socket for the local host), without a hop through a socket on the controller.
+   */
+  reverseStream(remotePort: number, onStream: (stream: Duplex) => void): Promise<ReverseForward>;
+  /**
    * Readies the link for bulk data toward this host, so that a transfer while a workload is
    * frozen does not pay one-time costs (SshTransport: sshd's first megabytes).
    */

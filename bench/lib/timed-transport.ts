@@ -9,7 +9,7 @@ import { nowMs } from './docker-baseline.js';
 
 export interface Call {
   host: string;
-  /** `exec`, `spawn`, `openStream`, `forward`, `reverseForward`, `prime`. */
+  /** `exec`, `spawn`, `openStream`, `forward`, `reverseForward`, `reverseStream`, `prime`. */
   how: string;
   /** What ran: a host script's name, else the command's first words; a stream's port. */
   what: string;
@@ -28,7 +28,7 @@ export function callName(argv: readonly string[]): string {
   return argv.slice(0, 3).join(' ');
 }
 
-const TIMED = new Set(['exec', 'spawn', 'openStream', 'forward', 'reverseForward', 'prime']);
+const TIMED = new Set(['exec', 'spawn', 'openStream', 'forward', 'reverseForward', 'reverseStream', 'prime']);
 
 /** `t` with each of its calls appended to `calls` (its other members as they are). */
 export function timedTransport(t: Transport, calls: Call[]): Transport {

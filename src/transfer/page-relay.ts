@@ -1,14 +1,17 @@
 /**
  * Carries CRIU's page stream from a dump to a page server on another host. `criu dump
- * --page-server` connects to a port on the controller; every byte goes on into a stream to the
+ * --page-server` connects to a port on its host that leads to the controller (a reverse forward
+ * whose SSH channel is handed straight to the relay: Transport.reverseStream; or, on the
+ * controller's own machine, the relay's loopback port); every byte goes on into a stream to the
  * target's page server (an SSH channel, Transport.openStream) and the server's few replies
- * (PS_IOV_OPEN2's has-parent bit, PS_IOV_CLOSE's status; CRIU's page-xfer.c) come back.
+ * (PS_IOV_OPEN2's has-parent bit, PS_IOV_CLOSE's status; CRIU's page-xfer.c) come back. A
+ * lazy-pages daemon's session runs the other way round: small requests in, pages out.
  *
  * Why not a plain port forward: a TCP socket delivers at most 64 KiB per read, and every write
  * into an SSH channel has a fixed cost. What arrives within one turn of the event loop is
  * joined into one write (up to COALESCE bytes); measured 110 → 140 MB/s for 512 MiB in the lab.
  */
-import { createServer, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Transport } from '../../transports/transport.js';
@@ -22,6 +25,8 @@ export interface PageRelay {
   port: number;
   /** Settles with the bytes carried (both ways) once the session ended; rejects if a side broke it. */
   done: Promise<number>;
+  /** Takes a connection that reached the controller another way (a reverse forward's channel) as the session's near side. */
+  accept(stream: Duplex): void;
   close(): Promise<void>;
 }
 
@@ -46,11 +51,12 @@ export interface RelayOptions {
 
 /**
  * Where processes on host `h` reach a relay on the controller: the relay itself when `h` is the
- * controller's machine, otherwise a reverse forward on `h` (the returned close() removes it).
+ * controller's machine, otherwise a reverse forward on `h` whose channel goes straight into the
+ * relay (no socket hop on the controller: each costs CPU per byte; the returned close() removes it).
  */
 export async function relayEndpointOn(h: Transport, relay: PageRelay): Promise<{ endpoint: Endpoint; close(): Promise<void> }> {
   if (h.isLocal) return { endpoint: { host: relay.host, port: relay.port }, close: async () => {} };
-  const back = await h.reverseForward(0, relay.port);
+  const back = await h.reverseStream(0, (s) => relay.accept(s));
   return { endpoint: { host: back.remoteHost, port: back.remotePort }, close: () => back.close() };
 }
 
@@ -66,14 +72,19 @@ export async function startPageRelay(open: () => Promise<Duplex>, opts: RelayOpt
   done.catch(() => {});
 
   let started = false;
-  const server = createServer({ noDelay: true }, (client) => {
+  const accept = (client: Duplex) => {
+    if (started) {
+      client.destroy(); // one dump, one session
+      return;
+    }
     started = true;
-    server.close(); // one dump, one session
+    server.close();
     client.pause();
     void session(client).then(() => settle.resolve(bytes), settle.reject);
-  });
+  };
+  const server = createServer({ noDelay: true }, accept);
 
-  async function session(client: Socket): Promise<void> {
+  async function session(client: Duplex): Promise<void> {
     let far: Duplex | undefined;
     try {
       far = await open();
@@ -105,7 +116,10 @@ export async function startPageRelay(open: () => Promise<Duplex>, opts: RelayOpt
         hearFar();
         bytes += b.length; // replies; with a lazy-pages client, the pages themselves
         onBytes(b.length);
-        client.write(b);
+        if (!client.write(b)) {
+          f.pause();
+          client.once('drain', () => f.resume());
+        }
       });
 
       let pending: Buffer[] = [];
@@ -160,6 +174,7 @@ export async function startPageRelay(open: () => Promise<Duplex>, opts: RelayOpt
     host: '127.0.0.1',
     port: typeof addr === 'object' && addr ? addr.port : 0,
     done,
+    accept,
     close: async () => {
       server.close();
       if (!started) settle.reject(new MigrateError('TRANSFER_FAILED', 'no dump connected to the page relay', { host: 'local' }));

@@ -1,5 +1,7 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { LocalTransport } from '../../transports/local.js';
 import { isMigrateError } from '../../transports/errors.js';
 
@@ -61,4 +63,19 @@ test('kill ends the whole process group, also children that outlive SIGTERM', as
     await new Promise((r) => setTimeout(r, 100));
   }
   t.is(alive, '', 'nothing of the killed command is left');
+});
+
+test('reverseStream: connections to a loopback port reach the handler as sockets, until closed', async (t) => {
+  const back = await local.reverseStream(0, (s) => s.end('from the controller'));
+  t.is(back.remoteHost, '127.0.0.1');
+  t.true(back.remotePort > 0);
+  const c = connect(back.remotePort, back.remoteHost);
+  let got = '';
+  c.on('data', (b: Buffer) => (got += b));
+  await once(c, 'close');
+  t.is(got, 'from the controller');
+  await back.close();
+  const refused = connect(back.remotePort, back.remoteHost);
+  const [e] = await once(refused, 'error') as [NodeJS.ErrnoException];
+  t.is(e.code, 'ECONNREFUSED');
 });

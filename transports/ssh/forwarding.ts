@@ -17,9 +17,12 @@ function splice(sock: Socket, ch: ClientChannel): void {
   ch.on('error', () => sock.destroy());
 }
 
+/** Where a reverse forward's connections go on the controller: a port there, or straight to a handler. */
+type ReverseTarget = { host: string; port: number } | ((stream: Duplex) => void);
+
 export class Forwarding {
   /** Reverse forwards by the port bound on the host: where their connections go on the controller. */
-  private readonly reverse = new Map<number, { host: string; port: number }>();
+  private readonly reverse = new Map<number, ReverseTarget>();
 
   /** Whether sshd there binds reverse forwards to loopback as asked (checked once: loopbackOnly). */
   private loopback?: Promise<void>;
@@ -55,7 +58,8 @@ export class Forwarding {
   readonly onReverseConnection = (info: { destPort: number }, accept: () => ClientChannel, reject: () => void): void => {
     const target = this.reverse.get(info.destPort);
     if (!target) return reject();
-    splice(netConnect(target.port, target.host), accept());
+    if (typeof target === 'function') target(accept());
+    else splice(netConnect(target.port, target.host), accept());
   };
 
   async openStream(port: number, host: string): Promise<Duplex> {
@@ -89,7 +93,16 @@ export class Forwarding {
     return { localHost: '127.0.0.1', localPort, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
   }
 
-  async reverseForward(remotePort: number, port: number, host: string): Promise<ReverseForward> {
+  reverseForward(remotePort: number, port: number, host: string): Promise<ReverseForward> {
+    return this.listenBack(remotePort, { host, port });
+  }
+
+  /** Connections to `remotePort` on the host's loopback reach `onStream` as SSH channels: no socket on the controller. */
+  reverseStream(remotePort: number, onStream: (stream: Duplex) => void): Promise<ReverseForward> {
+    return this.listenBack(remotePort, onStream);
+  }
+
+  private async listenBack(remotePort: number, target: ReverseTarget): Promise<ReverseForward> {
     await this.loopbackOnly();
     const client = await this.conn();
     const bound = await new Promise<number>((resolve, reject) => {
@@ -101,7 +114,7 @@ export class Forwarding {
         } else resolve(p || remotePort);
       });
     });
-    this.reverse.set(bound, { host, port });
+    this.reverse.set(bound, target);
     return {
       remoteHost: '127.0.0.1',
       remotePort: bound,

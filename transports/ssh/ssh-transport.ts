@@ -254,6 +254,10 @@ export class SshTransport implements Transport {
     return this.forwarding.reverseForward(remotePort, port, host);
   }
 
+  reverseStream(remotePort: number, onStream: (stream: Duplex) => void): Promise<ReverseForward> {
+    return this.forwarding.reverseStream(remotePort, onStream);
+  }
+
   async close(): Promise<void> {
     const pending = this.client;
     this.client = undefined;

@@ -92,3 +92,49 @@ test('a far side that answers in time is not cut off later, however long the str
   t.is(await relay.done, 1 + 4 + 2);
   far.server.close();
 });
+
+test('a stream handed to accept() (a reverse forward\'s channel) is the session\'s near side; a second one is refused', async (t) => {
+  const local = new LocalTransport();
+  const far = await fakeServer('OK');
+  const relay = await startPageRelay(() => local.openStream(far.port));
+  const back = await local.reverseStream(0, (s) => relay.accept(s));
+  const client = connect(back.remotePort, back.remoteHost);
+  await once(client, 'connect');
+  client.write('pages!');
+  await once(client, 'data');
+  const second = connect(back.remotePort, back.remoteHost);
+  second.on('error', () => {});
+  await once(second, 'close'); // destroyed: one dump, one session
+  client.end();
+  await once(client, 'close');
+  t.is(await relay.done, 'pages!'.length + 'OK'.length);
+  t.is(await far.digest, createHash('sha256').update('pages!').digest('hex'));
+  await back.close();
+  far.server.close();
+});
+
+test('a near side that does not keep up holds back the far side (pages are not heaped up on the controller)', async (t) => {
+  const local = new LocalTransport();
+  const total = 256 << 20;
+  // A page server that sends `total` bytes as fast as it is let.
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    s.once('data', () => void (async () => {
+      const chunk = Buffer.alloc(1 << 20);
+      for (let sent = 0; sent < total && !s.destroyed; sent += chunk.length) if (!s.write(chunk)) await once(s, 'drain');
+    })().catch(() => {})); // cut off at the test's end
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  let carried = 0;
+  const relay = await startPageRelay(() => local.openStream((server.address() as { port: number }).port), { onBytes: (n) => (carried += n) });
+  relay.done.catch(() => {});
+  const client = connect(relay.port, relay.host);
+  client.on('error', () => {});
+  await once(client, 'connect');
+  client.write('!');
+  client.pause(); // reads nothing
+  await new Promise((r) => setTimeout(r, 1500));
+  t.true(carried < 64 << 20, `the relay read ${carried >> 20} MiB of the page server's ${total >> 20} while its near side read nothing`);
+  client.destroy();
+  server.close();
+});

@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Client } from 'ssh2';
+import type { Client, ClientChannel } from 'ssh2';
 import { Forwarding } from '../../../transports/ssh/forwarding.js';
 
 /** A connection whose forwardIn records what it was asked and binds the port. */
@@ -25,4 +25,21 @@ test('sshd with GatewayPorts yes: a reverse forward is refused before anything l
     t.is(r.remoteHost, '127.0.0.1');
     t.deepEqual(ok.asked, ['127.0.0.1:4001'], String(conf));
   }
+});
+
+test('reverseStream: a connection to the bound port is handed over as its channel; one to an unknown port is rejected', async (t) => {
+  const ok = fakeClient();
+  const f = new Forwarding(async () => ok.client, 'root@b', () => {}, async () => undefined);
+  const got: unknown[] = [];
+  const r = await f.reverseStream(4002, (s) => got.push(s));
+  t.deepEqual([r.remoteHost, r.remotePort], ['127.0.0.1', 4002]);
+  const channel = { fake: 'channel' } as unknown as ClientChannel;
+  let rejected = 0;
+  f.onReverseConnection({ destPort: 4002 }, () => channel, () => rejected++);
+  t.deepEqual(got, [channel]);
+  f.onReverseConnection({ destPort: 4003 }, () => channel, () => rejected++);
+  t.is(rejected, 1);
+  await r.close();
+  f.onReverseConnection({ destPort: 4002 }, () => channel, () => rejected++);
+  t.is(rejected, 2, 'closed: no longer handed over');
 });

@@ -180,6 +180,22 @@ test('a reverse forward lets host B reach a listener on the controller', async (
   server.close();
 });
 
+test('a reverse stream hands host B\'s connection to the controller as a channel, both ways', async (t) => {
+  const back = await b.reverseStream(0, (s) => {
+    let heard = '';
+    s.on('data', (d: Buffer) => {
+      heard += d;
+      if (heard.endsWith('\n')) s.end(`controller got ${heard}`);
+    });
+  });
+  const r = await b.exec(['node', '-e',
+    `const s=require('net').connect(${back.remotePort},'127.0.0.1');let d='';s.on('data',x=>d+=x);s.on('end',()=>console.log(d));s.write('hi from B\\n')`]);
+  t.is(r.stdout.trim(), 'controller got hi from B');
+  await back.close();
+  const after = await b.exec(['node', '-e', `require('net').connect(${back.remotePort},'127.0.0.1').on('error',e=>console.log(e.code))`]);
+  t.is(after.stdout.trim(), 'ECONNREFUSED');
+});
+
 test('outlive: a command runs to its end when the connection drops half-way, and returns its output and status while it lives', async (t) => {
   const r = await b.exec(['sh', '-c', 'echo out; echo err >&2; exit 3'], { outlive: true, allowFailure: true });
   t.deepEqual([r.stdout, r.stderr.trim(), r.exitCode], ['out\n', 'err', 3]);
