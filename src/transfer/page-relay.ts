@@ -11,7 +11,6 @@
  * into an SSH channel has a fixed cost. What arrives within one turn of the event loop is
  * joined into one write (up to COALESCE bytes); measured 110 → 140 MB/s for 512 MiB in the lab.
  */
-import { createServer } from 'node:net';
 import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Transport } from '../../transports/transport.js';
@@ -20,13 +19,15 @@ import { MigrateError } from '../../transports/errors.js';
 export interface Endpoint { host: string; port: number }
 
 export interface PageRelay {
-  /** Where CRIU's dump should send its pages (on the controller). */
-  host: string;
-  port: number;
   /** Settles with the bytes carried (both ways) once the session ended; rejects if a side broke it. */
   done: Promise<number>;
-  /** Takes a connection that reached the controller another way (a reverse forward's channel) as the session's near side. */
+  /**
+   * Takes the connection of whoever reached the relay (relayEndpointOn: a reverse forward's
+   * channel, or a socket on the controller's loopback) as the session's near side. One session:
+   * a later connection is cut.
+   */
   accept(stream: Duplex): void;
+  /** Ends the wait: when nobody connected, `done` rejects. */
   close(): Promise<void>;
 }
 
@@ -50,18 +51,18 @@ export interface RelayOptions {
 }
 
 /**
- * Where processes on host `h` reach a relay on the controller: the relay itself when `h` is the
- * controller's machine, otherwise a reverse forward on `h` whose channel goes straight into the
- * relay (no socket hop on the controller: each costs CPU per byte; the returned close() removes it).
+ * Where processes on host `h` reach a relay on the controller: a port on `h`'s loopback whose
+ * connections go straight into the relay (Transport.reverseStream: a reverse forward's SSH
+ * channel, with no socket hop on the controller, which would cost CPU per byte; a loopback
+ * listener when `h` is the controller's machine). The returned close() removes it.
  */
 export async function relayEndpointOn(h: Transport, relay: PageRelay): Promise<{ endpoint: Endpoint; close(): Promise<void> }> {
-  if (h.isLocal) return { endpoint: { host: relay.host, port: relay.port }, close: async () => {} };
   const back = await h.reverseStream(0, (s) => relay.accept(s));
   return { endpoint: { host: back.remoteHost, port: back.remotePort }, close: () => back.close() };
 }
 
-/** Listens on the controller's loopback; the first connection is relayed into `open()`'s stream. */
-export async function startPageRelay(open: () => Promise<Duplex>, opts: RelayOptions = {}): Promise<PageRelay> {
+/** A relay whose first accepted connection is carried into `open()`'s stream, both ways. */
+export function startPageRelay(open: () => Promise<Duplex>, opts: RelayOptions = {}): PageRelay {
   const onBytes = opts.onBytes ?? (() => {});
   const nearName = opts.near ?? 'the dump';
   const farName = opts.far ?? 'the target page server';
@@ -72,17 +73,16 @@ export async function startPageRelay(open: () => Promise<Duplex>, opts: RelayOpt
   done.catch(() => {});
 
   let started = false;
+  let closed = false;
   const accept = (client: Duplex) => {
-    if (started) {
+    if (started || closed) {
       client.destroy(); // one dump, one session
       return;
     }
     started = true;
-    server.close();
     client.pause();
     void session(client).then(() => settle.resolve(bytes), settle.reject);
   };
-  const server = createServer({ noDelay: true }, accept);
 
   async function session(client: Duplex): Promise<void> {
     let far: Duplex | undefined;
@@ -165,18 +165,11 @@ export async function startPageRelay(open: () => Promise<Duplex>, opts: RelayOpt
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(new MigrateError('TRANSFER_FAILED', 'cannot listen for the page stream', { host: 'local', cause: e })));
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const addr = server.address();
   return {
-    host: '127.0.0.1',
-    port: typeof addr === 'object' && addr ? addr.port : 0,
     done,
     accept,
     close: async () => {
-      server.close();
+      closed = true;
       if (!started) settle.reject(new MigrateError('TRANSFER_FAILED', 'no dump connected to the page relay', { host: 'local' }));
     },
   };

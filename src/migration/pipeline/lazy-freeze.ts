@@ -65,7 +65,7 @@ export class LazyFreeze implements Freeze {
   async open(): Promise<void> {
     await Promise.all([this.openPrefetcher(), this.openForwarder()]);
     if (this.direct) return;
-    this.relay = await startPageRelay(() => this.c.source.openStream(this.server!.port), {
+    this.relay = startPageRelay(() => this.c.source.openStream(this.server!.port), {
       onBytes: (n) => this.progress?.add(n), near: `the target's ${this.prefetcher ? 'prefetcher' : 'lazy-pages daemon'}`, far: 'the source\'s lazy page server' });
     this.closers.push(this.relay.close);
     const reach = await relayEndpointOn(this.c.target, this.relay);

@@ -39,7 +39,7 @@ export class PagePath {
     const server = await services.pageServer(target, dirs);
     const closers: Array<() => Promise<unknown>> = [];
     try {
-      const relay = await startPageRelay(() => target.openStream(server.port), { onBytes, near: 'the dump', far: `${target.name}'s page server` });
+      const relay = startPageRelay(() => target.openStream(server.port), { onBytes, near: 'the dump', far: `${target.name}'s page server` });
       closers.push(relay.close);
       const reach = await relayEndpointOn(source, relay); // CRIU dumps on the source
       closers.push(reach.close);

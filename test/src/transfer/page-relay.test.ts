@@ -3,7 +3,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type Server } from 'node:net';
 import { once } from 'node:events';
 import { LocalTransport } from '../../../transports/local.js';
-import { startPageRelay } from '../../../src/transfer/page-relay.js';
+import { relayEndpointOn, startPageRelay, type PageRelay } from '../../../src/transfer/page-relay.js';
+
+/** A socket on the controller's loopback into the relay (as a local host's dump reaches it), connected. */
+async function dial(relay: PageRelay) {
+  const reach = await relayEndpointOn(new LocalTransport(), relay);
+  const client = connect(reach.endpoint.port, reach.endpoint.host);
+  client.on('error', () => {});
+  await once(client, 'connect');
+  return client;
+}
 
 /** A stand-in page server: hashes what it receives, answers `reply` to '!', closes on end. */
 async function fakeServer(reply: string): Promise<{ server: Server; port: number; digest: Promise<string> }> {
@@ -28,10 +37,9 @@ async function fakeServer(reply: string): Promise<{ server: Server; port: number
 test('the relay delivers every byte in order and carries the replies back', async (t) => {
   const local = new LocalTransport();
   const far = await fakeServer('OK');
-  const relay = await startPageRelay(() => local.openStream(far.port));
+  const relay = startPageRelay(() => local.openStream(far.port));
   const payload = randomBytes(8 << 20).map((b) => (b === 0x21 ? 0 : b));
-  const client = connect(relay.port, relay.host);
-  await once(client, 'connect');
+  const client = await dial(relay);
   let heard = '';
   client.on('data', (b: Buffer) => (heard += b.toString()));
   client.write(payload);
@@ -48,10 +56,8 @@ test('a page server that goes away fails the session with TRANSFER_FAILED', asyn
   const local = new LocalTransport();
   const dying = createServer((s) => s.destroy());
   await new Promise<void>((r) => dying.listen(0, '127.0.0.1', () => r()));
-  const relay = await startPageRelay(() => local.openStream((dying.address() as { port: number }).port));
-  const client = connect(relay.port, relay.host);
-  client.on('error', () => {});
-  await once(client, 'connect');
+  const relay = startPageRelay(() => local.openStream((dying.address() as { port: number }).port));
+  const client = await dial(relay);
   client.write(randomBytes(1 << 20));
   const e = await t.throwsAsync(relay.done);
   t.regex(e!.message, /page stream broken/);
@@ -64,10 +70,8 @@ test('a far side that never answers the near side\'s hello (a port squatter) fai
   let heard = 0;
   const squatter = createServer((s) => s.on('data', (b: Buffer) => (heard += b.length))); // reads, never answers
   await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
-  const relay = await startPageRelay(() => local.openStream((squatter.address() as { port: number }).port), { answerWithinMs: 300, far: 'B\'s page server' });
-  const client = connect(relay.port, relay.host);
-  client.on('error', () => {});
-  await once(client, 'connect');
+  const relay = startPageRelay(() => local.openStream((squatter.address() as { port: number }).port), { answerWithinMs: 300, far: 'B\'s page server' });
+  const client = await dial(relay);
   const started = Date.now();
   client.write('hello');
   const e = await t.throwsAsync(relay.done);
@@ -81,9 +85,8 @@ test('a far side that never answers the near side\'s hello (a port squatter) fai
 test('a far side that answers in time is not cut off later, however long the stream then stays quiet', async (t) => {
   const local = new LocalTransport();
   const far = await fakeServer('OK');
-  const relay = await startPageRelay(() => local.openStream(far.port), { answerWithinMs: 200 });
-  const client = connect(relay.port, relay.host);
-  await once(client, 'connect');
+  const relay = startPageRelay(() => local.openStream(far.port), { answerWithinMs: 200 });
+  const client = await dial(relay);
   client.write('!');
   await once(client, 'data');
   await new Promise((r) => setTimeout(r, 600)); // quiet well past the deadline
@@ -96,7 +99,7 @@ test('a far side that answers in time is not cut off later, however long the str
 test('a stream handed to accept() (a reverse forward\'s channel) is the session\'s near side; a second one is refused', async (t) => {
   const local = new LocalTransport();
   const far = await fakeServer('OK');
-  const relay = await startPageRelay(() => local.openStream(far.port));
+  const relay = startPageRelay(() => local.openStream(far.port));
   const back = await local.reverseStream(0, (s) => relay.accept(s));
   const client = connect(back.remotePort, back.remoteHost);
   await once(client, 'connect');
@@ -126,15 +129,30 @@ test('a near side that does not keep up holds back the far side (pages are not h
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   let carried = 0;
-  const relay = await startPageRelay(() => local.openStream((server.address() as { port: number }).port), { onBytes: (n) => (carried += n) });
+  const relay = startPageRelay(() => local.openStream((server.address() as { port: number }).port), { onBytes: (n) => (carried += n) });
   relay.done.catch(() => {});
-  const client = connect(relay.port, relay.host);
-  client.on('error', () => {});
-  await once(client, 'connect');
+  const client = await dial(relay);
   client.write('!');
   client.pause(); // reads nothing
   await new Promise((r) => setTimeout(r, 1500));
   t.true(carried < 64 << 20, `the relay read ${carried >> 20} MiB of the page server's ${total >> 20} while its near side read nothing`);
   client.destroy();
   server.close();
+});
+
+test('closed before anyone connected: done rejects, and a connection that comes late is cut', async (t) => {
+  const local = new LocalTransport();
+  const far = await fakeServer('OK');
+  let opened = 0;
+  const relay = startPageRelay(() => { opened++; return local.openStream(far.port); });
+  const back = await local.reverseStream(0, (s) => relay.accept(s));
+  await relay.close();
+  const e = await t.throwsAsync(relay.done);
+  t.regex(e!.message, /no dump connected to the page relay/);
+  const late = connect(back.remotePort, back.remoteHost);
+  late.on('error', () => {});
+  await once(late, 'close');
+  t.is(opened, 0, 'nothing was opened toward the page server');
+  await back.close();
+  far.server.close();
 });
