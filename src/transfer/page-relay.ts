@@ -1,8 +1,8 @@
 /**
  * Carries CRIU's page stream from a dump to a page server on another host. `criu dump
- * --page-server` connects to a port on its host that leads to the controller (a reverse forward
- * whose SSH channel is handed straight to the relay: Transport.reverseStream; or, on the
- * controller's own machine, the relay's loopback port); every byte goes on into a stream to the
+ * --page-server` connects to a port on its host's loopback that leads to the relay
+ * (relayEndpointOn: a reverse forward whose SSH channel is handed straight in, or a listener when
+ * the host is the controller's own machine); every byte goes on into a stream to the
  * target's page server (an SSH channel, Transport.openStream) and the server's few replies
  * (PS_IOV_OPEN2's has-parent bit, PS_IOV_CLOSE's status; CRIU's page-xfer.c) come back. A
  * lazy-pages daemon's session runs the other way round: small requests in, pages out.
@@ -62,7 +62,7 @@ export async function relayEndpointOn(h: Transport, relay: PageRelay): Promise<{
 }
 
 /** A relay whose first accepted connection is carried into `open()`'s stream, both ways. */
-export function startPageRelay(open: () => Promise<Duplex>, opts: RelayOptions = {}): PageRelay {
+export function createPageRelay(open: () => Promise<Duplex>, opts: RelayOptions = {}): PageRelay {
   const onBytes = opts.onBytes ?? (() => {});
   const nearName = opts.near ?? 'the dump';
   const farName = opts.far ?? 'the target page server';

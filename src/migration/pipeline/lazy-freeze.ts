@@ -23,7 +23,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { LOOPBACK, startLazyPagesOn, type CriuService, type PageServer } from '../../criu/services.js';
 import { PAGE_SIZE } from '../../criu/stats.js';
 import { hostScript } from '../../host-scripts/index.js';
-import { ANSWER_WITHIN_MS, relayEndpointOn, startPageRelay, type Endpoint, type PageRelay } from '../../transfer/page-relay.js';
+import { ANSWER_WITHIN_MS, relayEndpointOn, createPageRelay, type Endpoint, type PageRelay } from '../../transfer/page-relay.js';
 import type { Dirs } from '../workload.js';
 import { pollGrowth, progressCounter, type ProgressCounter } from '../../progress.js';
 import type { MoveContext } from './context.js';
@@ -65,7 +65,7 @@ export class LazyFreeze implements Freeze {
   async open(): Promise<void> {
     await Promise.all([this.openPrefetcher(), this.openForwarder()]);
     if (this.direct) return;
-    this.relay = startPageRelay(() => this.c.source.openStream(this.server!.port), {
+    this.relay = createPageRelay(() => this.c.source.openStream(this.server!.port), {
       onBytes: (n) => this.progress?.add(n), near: `the target's ${this.prefetcher ? 'prefetcher' : 'lazy-pages daemon'}`, far: 'the source\'s lazy page server' });
     this.closers.push(this.relay.close);
     const reach = await relayEndpointOn(this.c.target, this.relay);

@@ -6,7 +6,7 @@ import type { Transport } from '../../../transports/transport.js';
 import type { PageServer } from '../../criu/services.js';
 import { hostScript } from '../../host-scripts/index.js';
 import { pollGrowth } from '../../progress.js';
-import { relayEndpointOn, startPageRelay, type Endpoint } from '../../transfer/page-relay.js';
+import { relayEndpointOn, createPageRelay, type Endpoint } from '../../transfer/page-relay.js';
 import type { Dirs } from '../workload.js';
 import type { CriuServices } from './context.js';
 
@@ -39,7 +39,7 @@ export class PagePath {
     const server = await services.pageServer(target, dirs);
     const closers: Array<() => Promise<unknown>> = [];
     try {
-      const relay = startPageRelay(() => target.openStream(server.port), { onBytes, near: 'the dump', far: `${target.name}'s page server` });
+      const relay = createPageRelay(() => target.openStream(server.port), { onBytes, near: 'the dump', far: `${target.name}'s page server` });
       closers.push(relay.close);
       const reach = await relayEndpointOn(source, relay); // CRIU dumps on the source
       closers.push(reach.close);

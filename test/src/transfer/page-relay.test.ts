@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type Server } from 'node:net';
 import { once } from 'node:events';
 import { LocalTransport } from '../../../transports/local.js';
-import { relayEndpointOn, startPageRelay, type PageRelay } from '../../../src/transfer/page-relay.js';
+import { relayEndpointOn, createPageRelay, type PageRelay } from '../../../src/transfer/page-relay.js';
 
 /** A socket on the controller's loopback into the relay (as a local host's dump reaches it), connected. */
 async function dial(relay: PageRelay) {
@@ -37,7 +37,7 @@ async function fakeServer(reply: string): Promise<{ server: Server; port: number
 test('the relay delivers every byte in order and carries the replies back', async (t) => {
   const local = new LocalTransport();
   const far = await fakeServer('OK');
-  const relay = startPageRelay(() => local.openStream(far.port));
+  const relay = createPageRelay(() => local.openStream(far.port));
   const payload = randomBytes(8 << 20).map((b) => (b === 0x21 ? 0 : b));
   const client = await dial(relay);
   let heard = '';
@@ -56,7 +56,7 @@ test('a page server that goes away fails the session with TRANSFER_FAILED', asyn
   const local = new LocalTransport();
   const dying = createServer((s) => s.destroy());
   await new Promise<void>((r) => dying.listen(0, '127.0.0.1', () => r()));
-  const relay = startPageRelay(() => local.openStream((dying.address() as { port: number }).port));
+  const relay = createPageRelay(() => local.openStream((dying.address() as { port: number }).port));
   const client = await dial(relay);
   client.write(randomBytes(1 << 20));
   const e = await t.throwsAsync(relay.done);
@@ -70,7 +70,7 @@ test('a far side that never answers the near side\'s hello (a port squatter) fai
   let heard = 0;
   const squatter = createServer((s) => s.on('data', (b: Buffer) => (heard += b.length))); // reads, never answers
   await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
-  const relay = startPageRelay(() => local.openStream((squatter.address() as { port: number }).port), { answerWithinMs: 300, far: 'B\'s page server' });
+  const relay = createPageRelay(() => local.openStream((squatter.address() as { port: number }).port), { answerWithinMs: 300, far: 'B\'s page server' });
   const client = await dial(relay);
   const started = Date.now();
   client.write('hello');
@@ -85,7 +85,7 @@ test('a far side that never answers the near side\'s hello (a port squatter) fai
 test('a far side that answers in time is not cut off later, however long the stream then stays quiet', async (t) => {
   const local = new LocalTransport();
   const far = await fakeServer('OK');
-  const relay = startPageRelay(() => local.openStream(far.port), { answerWithinMs: 200 });
+  const relay = createPageRelay(() => local.openStream(far.port), { answerWithinMs: 200 });
   const client = await dial(relay);
   client.write('!');
   await once(client, 'data');
@@ -99,7 +99,7 @@ test('a far side that answers in time is not cut off later, however long the str
 test('a stream handed to accept() (a reverse forward\'s channel) is the session\'s near side; a second one is refused', async (t) => {
   const local = new LocalTransport();
   const far = await fakeServer('OK');
-  const relay = startPageRelay(() => local.openStream(far.port));
+  const relay = createPageRelay(() => local.openStream(far.port));
   const back = await local.reverseStream(0, (s) => relay.accept(s));
   const client = connect(back.remotePort, back.remoteHost);
   await once(client, 'connect');
@@ -129,7 +129,7 @@ test('a near side that does not keep up holds back the far side (pages are not h
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   let carried = 0;
-  const relay = startPageRelay(() => local.openStream((server.address() as { port: number }).port), { onBytes: (n) => (carried += n) });
+  const relay = createPageRelay(() => local.openStream((server.address() as { port: number }).port), { onBytes: (n) => (carried += n) });
   relay.done.catch(() => {});
   const client = await dial(relay);
   client.write('!');
@@ -144,7 +144,7 @@ test('closed before anyone connected: done rejects, and a connection that comes 
   const local = new LocalTransport();
   const far = await fakeServer('OK');
   let opened = 0;
-  const relay = startPageRelay(() => { opened++; return local.openStream(far.port); });
+  const relay = createPageRelay(() => { opened++; return local.openStream(far.port); });
   const back = await local.reverseStream(0, (s) => relay.accept(s));
   await relay.close();
   const e = await t.throwsAsync(relay.done);
