@@ -131,7 +131,8 @@ export class LocalTransport implements Transport {
       server.listen(remotePort, '127.0.0.1', () => resolve());
     });
     const addr = server.address();
-    return { remoteHost: '127.0.0.1', remotePort: typeof addr === 'object' && addr ? addr.port : remotePort, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+    // close() stops the listening only: the connections handed over are the handler's (as a reverse forward's channels outlive it).
+    return { remoteHost: '127.0.0.1', remotePort: typeof addr === 'object' && addr ? addr.port : remotePort, close: async () => void server.close() };
   }
 
   async close(): Promise<void> {}

@@ -5,12 +5,13 @@ import { once } from 'node:events';
 import { LocalTransport } from '../../../transports/local.js';
 import { relayEndpointOn, createPageRelay, type PageRelay } from '../../../src/transfer/page-relay.js';
 
-/** A socket on the controller's loopback into the relay (as a local host's dump reaches it), connected. */
+/** A socket on the controller's loopback into the relay (as a local host's dump reaches it), connected; the listener is closed after it. */
 async function dial(relay: PageRelay) {
   const reach = await relayEndpointOn(new LocalTransport(), relay);
   const client = connect(reach.endpoint.port, reach.endpoint.host);
   client.on('error', () => {});
   await once(client, 'connect');
+  await reach.close();
   return client;
 }
 
