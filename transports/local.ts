@@ -4,6 +4,7 @@ import { connect, createServer } from 'node:net';
 import { once } from 'node:events';
 import { PassThrough, type Duplex } from 'node:stream';
 import { MigrateError } from './errors.js';
+import { listenOnLoopback } from './listen.js';
 import { quoteCommand } from './quote.js';
 import { commandFailed, tailText } from './command-error.js';
 import type { ExecOptions, ExecResult, Forward, ReverseForward, RunningCommand, Transport } from './transport.js';
@@ -126,13 +127,9 @@ export class LocalTransport implements Transport {
   /** A loopback listener here, each connection handed over as its socket. */
   async reverseStream(remotePort: number, onStream: (stream: Duplex) => void): Promise<ReverseForward> {
     const server = createServer({ noDelay: true }, onStream);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e) => reject(new MigrateError('FORWARD_FAILED', `cannot listen on 127.0.0.1:${remotePort}`, { host: this.name, cause: e })));
-      server.listen(remotePort, '127.0.0.1', () => resolve());
-    });
-    const addr = server.address();
+    const bound = await listenOnLoopback(server, remotePort, `cannot listen on 127.0.0.1:${remotePort}`, this.name);
     // close() stops the listening only: the connections handed over are the handler's (as a reverse forward's channels outlive it).
-    return { remoteHost: '127.0.0.1', remotePort: typeof addr === 'object' && addr ? addr.port : remotePort, close: async () => void server.close() };
+    return { remoteHost: '127.0.0.1', remotePort: bound, close: async () => void server.close() };
   }
 
   async close(): Promise<void> {}

@@ -121,8 +121,9 @@ export const FIXED_FREEZE_MS: Record<DrainKind, Record<Strategy, number>> = {
  * matrix's windows at 256 MiB and 1 GiB were 1.7–2.3× the memory at the rate of cold's slope in
  * the same run of 2026-12-02 17:05 (medians 1.95 for containers, 1.94 for trees): the daemon
  * places the pages between its requests, one at a time. Since the page relay lost its socket hop
- * (commit 34f8d65) the matrix of 2026-12-03 04:59 gave 1.65 and 1.55 (bench/results/matrix.md);
- * the larger is taken. Through `--page-channel direct` the window is shorter still (bench:window),
+ * (commit 34f8d65) the matrix of 2026-12-03 04:59 gave 1.65 and 1.55 (bench/results/matrix.md
+ * as of commit fefaea7); the larger is taken. The one of 05:54 (the file now) gave 2.02 and 1.61:
+ * the factor moves between runs like everything else here. Through `--page-channel direct` the window is shorter still (bench:window),
  * so a drain over direct channels is estimated long.
  */
 export const POSTCOPY_WINDOW_FACTOR = 1.65;

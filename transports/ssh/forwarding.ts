@@ -7,6 +7,7 @@ import { createServer, connect as netConnect, type Server, type Socket } from 'n
 import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { MigrateError } from '../errors.js';
+import { listenOnLoopback } from '../listen.js';
 import type { Forward, ReverseForward } from '../transport.js';
 import type { Warn } from './connect.js';
 
@@ -84,12 +85,7 @@ export class Forwarding {
         splice(sock, ch);
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e) => reject(new MigrateError('FORWARD_FAILED', `cannot listen for a forward to ${host}:${port}`, { host: 'local', cause: e })));
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    const addr = server.address();
-    const localPort = typeof addr === 'object' && addr ? addr.port : 0;
+    const localPort = await listenOnLoopback(server, 0, `cannot listen for a forward to ${host}:${port}`, 'local');
     return { localHost: '127.0.0.1', localPort, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
   }
 
